@@ -1,0 +1,42 @@
+# The README's commands. `make run` and `make test` install what is missing
+# (scripts/deps.sh), build, and then serve or test.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+LISTEN     ?= 127.0.0.1:8080
+DEMO_DB    ?= var/demo.db
+
+.PHONY: all deps build build-asan test test-fast run demo clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAVRR_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Every test, twice: a normal build and an ASan+UBSan build.
+test: build build-asan
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# The normal build only, for a quick loop while editing.
+test-fast: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# A fresh demo registry, then the server in the foreground.
+run: build
+	@mkdir -p var
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@./$(BUILD)/avrr demo --db $(DEMO_DB)
+	@./$(BUILD)/avrr serve --db $(DEMO_DB) --listen $(LISTEN)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

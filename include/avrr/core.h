@@ -1,0 +1,322 @@
+/* avrr/core.h: the data model of the registry and its validation rules.
+ *
+ * This is the lowest layer (DESIGN.md section 4): country codes, dates with
+ * precision, money, UTF-8 and length limits, the enumerations of the field
+ * (return type, case status with its transitions, assistance kind, funding
+ * instrument, roles) and the records themselves. Nothing here touches a
+ * database, the network or the clock.
+ *
+ * Ownership: every char * field of a model struct is owned by the struct and
+ * is either NULL or a NUL-terminated, valid UTF-8 heap string. The *_free()
+ * functions free the fields and the arrays they own (not the struct itself
+ * unless the name says so). Functions are thread-safe: they keep no state.
+ */
+#ifndef AVRR_CORE_H
+#define AVRR_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avrr/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- limits ---------------------------------------------------------- */
+
+/* Longest name field in bytes. Names in any script: 200 bytes of UTF-8 hold
+ * at least 50 characters, more than any civil register prints. */
+#define AVRR_NAME_MAX 200
+/* Free-text fields (birth place, provider, programme, reasons). */
+#define AVRR_TEXT_MAX 500
+/* Codes and references (document numbers, national case numbers). */
+#define AVRR_CODE_MAX 64
+/* Aliases per person: enough for the worst real cases, small enough that a
+ * single request cannot blow up the match index. */
+#define AVRR_IDENTITIES_MAX 32
+#define AVRR_DOCUMENTS_MAX 16
+
+/* ---- strings ---------------------------------------------------------- */
+
+/* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, no
+ * code points above U+10FFFF) and contains no NUL or other C0 control byte
+ * except tab. */
+bool avrr_utf8_valid(const char *s, size_t n);
+
+/* Number of code points in valid UTF-8 s[0..n). */
+size_t avrr_utf8_len(const char *s, size_t n);
+
+/* Checks a text field: valid UTF-8, at most max bytes, not only spaces.
+ * On failure fills e with `field` and returns AVRR_EINVALID. */
+avrr_err avrr_text_check(const char *s, size_t max, const char *field,
+                         avrr_error *e);
+
+/* ---- countries (ISO 3166-1) --------------------------------------------- */
+
+/* Looks a country up by alpha-2 or alpha-3 code in any letter case.
+ * Returns the canonical upper-case alpha-3 code (a static string) or NULL. */
+const char *avrr_country_alpha3(const char *code);
+/* The alpha-2 code of an alpha-3 or alpha-2 code, or NULL. */
+const char *avrr_country_alpha2(const char *code);
+/* The English short name, or NULL. */
+const char *avrr_country_name(const char *code);
+/* Number of entries in the table (249 officially assigned codes). */
+size_t avrr_country_count(void);
+
+/* ---- dates with precision ------------------------------------------------ */
+
+typedef enum avrr_date_precision {
+    AVRR_DATE_UNKNOWN = 0, /* nothing known */
+    AVRR_DATE_YEAR = 1,    /* YYYY or YYYY-00-00 */
+    AVRR_DATE_MONTH = 2,   /* YYYY-MM or YYYY-MM-00 */
+    AVRR_DATE_DAY = 3      /* YYYY-MM-DD */
+} avrr_date_precision;
+
+typedef struct avrr_date {
+    int16_t year;    /* 0 when unknown */
+    int8_t month;    /* 1-12, 0 when unknown */
+    int8_t day;      /* 1-31, 0 when unknown */
+    uint8_t precision;   /* avrr_date_precision */
+    bool placeholder;    /* a full date on 01-01 (or 00 parts given): likely
+                            a placeholder for "only the year is known" */
+} avrr_date;
+
+/* Parses "YYYY-MM-DD", "YYYY-MM", "YYYY", with "00" for unknown parts, or
+ * the empty string (unknown). Years 1850..2100; the day must exist in that
+ * month. Sets placeholder for 01-01 and for 00 parts. */
+avrr_err avrr_date_parse(const char *s, avrr_date *out, const char *field,
+                         avrr_error *e);
+/* Writes the canonical text ("1990-03-14", "1990-03", "1990", "") into buf
+ * (at least 11 bytes). Returns buf. */
+char *avrr_date_format(const avrr_date *d, char buf[static 11]);
+/* Days since 1970-01-01 of a full date, for comparisons and windows. */
+int32_t avrr_date_days(const avrr_date *d);
+
+/* ---- money -------------------------------------------------------------- */
+
+/* Amounts are integer euro cents; at most EUR 1,000,000.00 per grant. */
+#define AVRR_AMOUNT_MAX_CENTS 100000000LL
+avrr_err avrr_amount_check(int64_t cents, const char *field, avrr_error *e);
+
+/* ---- enumerations --------------------------------------------------------- */
+
+/* Each enumeration has a _parse (any letter case, returns -1 when unknown)
+ * and a _name (the lower-case wire code, NULL when out of range). */
+
+typedef enum avrr_return_type {
+    AVRR_RETURN_VOLUNTARY,
+    AVRR_RETURN_FORCED,
+    AVRR_RETURN__COUNT
+} avrr_return_type;
+int avrr_return_type_parse(const char *s);
+const char *avrr_return_type_name(int v);
+
+typedef enum avrr_case_status {
+    AVRR_CASE_COUNSELLED,
+    AVRR_CASE_APPLIED,
+    AVRR_CASE_APPROVED,
+    AVRR_CASE_DEPARTED,
+    AVRR_CASE_REINTEGRATING,
+    AVRR_CASE_COMPLETED,
+    AVRR_CASE_WITHDRAWN,
+    AVRR_CASE_ABSCONDED,
+    AVRR_CASE__COUNT
+} avrr_case_status;
+int avrr_case_status_parse(const char *s);
+const char *avrr_case_status_name(int v);
+/* True when a case may move from `from` to `to`. The lifecycle:
+ * counselled -> applied -> approved -> departed -> reintegrating -> completed,
+ * departed -> completed (no reintegration support), and withdrawn or
+ * absconded from any state before departure. completed, withdrawn and
+ * absconded are final. */
+bool avrr_case_status_can_move(avrr_case_status from, avrr_case_status to);
+/* True for completed, withdrawn and absconded. */
+bool avrr_case_status_is_final(avrr_case_status s);
+
+typedef enum avrr_assistance_kind {
+    AVRR_KIND_COUNSELLING,
+    AVRR_KIND_TRAVEL_DOCUMENT,
+    AVRR_KIND_TICKET,
+    AVRR_KIND_CASH_ALLOWANCE,
+    AVRR_KIND_POST_ARRIVAL,
+    AVRR_KIND_REINTEGRATION_IN_KIND,
+    AVRR_KIND_REINTEGRATION_BUSINESS,
+    AVRR_KIND_REINTEGRATION_HOUSING,
+    AVRR_KIND_REINTEGRATION_EDUCATION,
+    AVRR_KIND_REINTEGRATION_MEDICAL,
+    AVRR_KIND_REINTEGRATION_PSYCHOSOCIAL,
+    AVRR_KIND__COUNT
+} avrr_assistance_kind;
+int avrr_assistance_kind_parse(const char *s);
+const char *avrr_assistance_kind_name(int v);
+
+typedef enum avrr_funding {
+    AVRR_FUND_AMIF,
+    AVRR_FUND_NDICI,
+    AVRR_FUND_IPA3,
+    AVRR_FUND_NATIONAL,
+    AVRR_FUND_FRONTEX,
+    AVRR_FUND__COUNT
+} avrr_funding;
+int avrr_funding_parse(const char *s);
+const char *avrr_funding_name(int v);
+
+typedef enum avrr_assistance_status {
+    AVRR_ASSIST_GRANTED,
+    AVRR_ASSIST_DELIVERED,
+    AVRR_ASSIST_CANCELLED,
+    AVRR_ASSIST__COUNT
+} avrr_assistance_status;
+int avrr_assistance_status_parse(const char *s);
+const char *avrr_assistance_status_name(int v);
+
+typedef enum avrr_sex {
+    AVRR_SEX_UNKNOWN, /* "u" or absent */
+    AVRR_SEX_FEMALE,  /* "f" */
+    AVRR_SEX_MALE,    /* "m" */
+    AVRR_SEX_OTHER,   /* "x", as in ICAO 9303 passports */
+    AVRR_SEX__COUNT
+} avrr_sex;
+/* Accepts f/m/x/u and female/male/other/unknown in any case. */
+int avrr_sex_parse(const char *s);
+const char *avrr_sex_name(int v);
+
+typedef enum avrr_role {
+    AVRR_ROLE_CASEWORKER,
+    AVRR_ROLE_PROVIDER,
+    AVRR_ROLE_STATISTICIAN,
+    AVRR_ROLE_DPO,
+    AVRR_ROLE_ADMIN,
+    AVRR_ROLE__COUNT
+} avrr_role;
+int avrr_role_parse(const char *s);
+const char *avrr_role_name(int v);
+
+/* ---- records ------------------------------------------------------------- */
+
+typedef struct avrr_document {
+    char *type;    /* passport, id_card, travel_document, ... (free code) */
+    char *number;  /* as printed */
+    char country[4]; /* issuing country, alpha-3, "" when unknown */
+} avrr_document;
+
+typedef struct avrr_identity {
+    int64_t id;        /* 0 until stored */
+    int64_t person_id; /* 0 until stored */
+    char *given_names;
+    char *surname;
+    char *full_name;   /* as written, any script */
+    avrr_sex sex;
+    avrr_date birth_date;
+    char nationality[4]; /* alpha-3, "" when unknown */
+    char *birth_place;
+    char *address;       /* optional free text */
+    char *national_ref;  /* national case number */
+    char *eurodac_ref;   /* Eurodac reference */
+    avrr_document *documents;
+    size_t n_documents;
+    int64_t created_at;  /* unix seconds, set by the store */
+} avrr_identity;
+
+typedef struct avrr_person {
+    int64_t id;
+    char tenant[17];
+    bool restricted;
+    int64_t created_at;
+    avrr_identity *identities;
+    size_t n_identities;
+} avrr_person;
+
+typedef struct avrr_case {
+    int64_t id;
+    int64_t person_id;
+    char tenant[17];
+    char destination_country[4];
+    avrr_return_type return_type;
+    char *programme;          /* "national", "eurp", ... free code */
+    avrr_case_status status;
+    avrr_date opened_on;
+    avrr_date closed_on;      /* set when the case reaches a final status */
+    int64_t created_at;
+    int64_t updated_at;
+} avrr_case;
+
+typedef struct avrr_assistance {
+    int64_t id;
+    int64_t case_id;
+    char tenant[17];
+    avrr_assistance_kind kind;
+    int64_t amount_cents;
+    bool cash;
+    char *provider;
+    avrr_funding funding;
+    avrr_date granted_on;
+    avrr_date delivered_on;
+    avrr_assistance_status status;
+    int64_t created_at;
+} avrr_assistance;
+
+typedef struct avrr_tenant {
+    char code[17];   /* NL, BE, IOM-NL, FRONTEX: A-Z, 0-9, '-', 2..16 */
+    char *name;
+    int64_t created_at;
+} avrr_tenant;
+
+/* An API key as the registry knows it: never the secret, only who holds it.
+ * (The secret's hash stays inside the store.) */
+typedef struct avrr_key_info {
+    int64_t id;
+    char tenant[17];
+    avrr_role role;
+    char label[65];
+    bool revoked;
+    int64_t created_at;
+} avrr_key_info;
+
+/* Tenant codes: 2 to 16 characters of A-Z, 0-9 and '-', starting with a
+ * letter. Lower-case input is accepted and upper-cased into out. */
+avrr_err avrr_tenant_code_check(const char *code, char out[static 17],
+                                avrr_error *e);
+
+/* Validation of whole records, the one place where these rules live. Each
+ * fills e with the offending field (relative to the record, e.g.
+ * "documents[0].number") and returns AVRR_EINVALID on the first problem.
+ * Validation also canonicalises: country codes become alpha-3 upper case. */
+avrr_err avrr_identity_validate(avrr_identity *id, avrr_error *e);
+avrr_err avrr_case_validate(avrr_case *c, avrr_error *e);
+avrr_err avrr_assistance_validate(avrr_assistance *a, avrr_error *e);
+
+/* Free the owned fields; the struct memory itself stays with the caller.
+ * Safe on zeroed structs and NULL. */
+void avrr_identity_clear(avrr_identity *id);
+void avrr_person_clear(avrr_person *p);
+void avrr_case_clear(avrr_case *c);
+void avrr_assistance_clear(avrr_assistance *a);
+void avrr_tenant_clear(avrr_tenant *t);
+
+/* Deep copy of src into *dst (which is overwritten). */
+avrr_err avrr_identity_copy(avrr_identity *dst, const avrr_identity *src);
+
+/* strdup that returns NULL for NULL and goes through avrr's allocator. */
+char *avrr_strdup(const char *s);
+
+/* ---- allocation ------------------------------------------------------------ */
+
+/* All library allocations go through these, so that tests can make the Nth
+ * allocation fail (a torture mode, as curl does). */
+void *avrr_malloc(size_t n);
+void *avrr_calloc(size_t count, size_t size);
+void *avrr_realloc(void *p, size_t n);
+void avrr_free(void *p);
+
+/* Test hook: make the allocation numbered `n` (1-based, counted from this
+ * call) and every later one fail; n == 0 switches failures off. Not
+ * thread-safe; for tests only. */
+void avrr_alloc_fail_after(long n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

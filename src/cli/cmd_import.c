@@ -1,0 +1,472 @@
+/* cmd_import.c: `avrr import` and `avrr export`.
+ *
+ * import reads persons from a CSV file with the identity columns of
+ * DESIGN.md section 7 (one person per row) or from JSON lines (one person
+ * per line, in the form POST /v1/persons takes). By default the file is one
+ * transaction: every bad row is reported with FILE:LINE:COLUMN and nothing
+ * is stored. With --skip-bad the good rows are stored and the bad ones are
+ * written to a reject file in the input's own format, to be fixed and
+ * imported again.
+ *
+ * export writes a tenant's persons, with their cases and assistance, as
+ * JSON lines. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "avrr/csv.h"
+#include "cli/cli.h"
+#include "cli/util.h"
+#include "service/codec.h"
+
+/* Redraw the progress bar at most every this many rows: often enough to
+ * look alive, rare enough to cost nothing against the inserts. */
+#define PROGRESS_EVERY 500
+
+typedef struct import_job {
+    avrr_service *svc;
+    avrr_actor actor;
+    const char *path;
+    FILE *in;
+    FILE *reject;
+    bool skip_bad;
+    bool jsonl;
+    bool progress;
+    long long size;
+    unsigned long rows, stored, bad;
+} import_job;
+
+static void progress(import_job *job, bool done)
+{
+    if (!job->progress)
+        return;
+    long long pos = done ? job->size : (long long)ftello(job->in);
+    int pct = job->size > 0 ? (int)(pos * 100 / job->size) : 100;
+    if (pct > 100)
+        pct = 100;
+    char bar[41];
+    int fill = pct * 40 / 100;
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(40 - fill));
+    bar[40] = '\0';
+    fprintf(stderr, "\r[%s] %3d%%  %lu rows  %lu bad", bar, pct, job->rows, job->bad);
+    if (done)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* Writes one CSV field, quoted when it needs to be. */
+static void csv_put(FILE *f, const char *s, size_t n)
+{
+    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
+        fwrite(s, 1, n, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+static void csv_put_row(FILE *f, const avrr_csv *csv)
+{
+    for (size_t i = 0; i < avrr_csv_count(csv); i++) {
+        size_t n;
+        const char *s = avrr_csv_field(csv, i, &n);
+        if (i)
+            fputc(',', f);
+        csv_put(f, s, n);
+    }
+    fputc('\n', f);
+}
+
+/* Copies the header record of the CSV at path into the reject file. */
+static void reject_header(import_job *job)
+{
+    FILE *f = fopen(job->path, "r");
+    avrr_csv *csv = NULL;
+    avrr_error e;
+    if (!f)
+        return;
+    if (avrr_csv_open(f, job->path, &csv) == AVRR_OK && avrr_csv_next(csv, &e) == AVRR_OK)
+        csv_put_row(job->reject, csv);
+    avrr_csv_close(csv);
+    fclose(f);
+}
+
+static avrr_err register_identity(import_job *job, avrr_identity *id, const char *rec_id,
+                                  avrr_error *e)
+{
+    avrr_person p = {0};
+    if (rec_id && rec_id[0] && !id->national_ref) {
+        /* The source system's record id is the identity's national reference. */
+        id->national_ref = avrr_strdup(rec_id);
+        if (!id->national_ref)
+            return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    }
+    p.identities = id;
+    p.n_identities = 1;
+    return avrr_service_person_register(job->svc, &job->actor, &p, e);
+}
+
+static avrr_err import_csv(void *arg, avrr_error *e)
+{
+    import_job *job = arg;
+    avrr_identity_reader *r = NULL;
+    avrr_err result = avrr_identity_reader_open(job->in, job->path, &r, e);
+    if (result != AVRR_OK)
+        return result;
+    if (job->reject)
+        reject_header(job);
+    for (;;) {
+        avrr_identity id = {0};
+        const char *rec_id = NULL;
+        avrr_error row;
+        avrr_error_clear(&row);
+        result = avrr_identity_reader_next(r, &id, &rec_id, &row);
+        if (result == AVRR_ENOTFOUND) {
+            result = AVRR_OK;
+            break;
+        }
+        if (result == AVRR_OK) {
+            job->rows++;
+            result = register_identity(job, &id, rec_id, &row);
+            avrr_identity_clear(&id);
+            if (result == AVRR_EINVALID) {
+                /* A rule of the service (not of the file) refused the row. */
+                char where[64];
+                snprintf(where, sizeof where, "%s:%lu:1", job->path, avrr_identity_reader_line(r));
+                fprintf(stderr, "%s: %s: %s\n", where, row.field, row.message);
+                job->bad++;
+                if (job->reject)
+                    csv_put_row(job->reject, avrr_identity_reader_csv(r));
+                result = AVRR_OK;
+            } else if (result != AVRR_OK) {
+                *e = row;
+                break;
+            } else {
+                job->stored++;
+            }
+        } else if (result == AVRR_EINVALID && !avrr_identity_reader_failed(r)) {
+            job->rows++;
+            job->bad++;
+            fprintf(stderr, "%s\n", row.message);
+            if (job->reject)
+                csv_put_row(job->reject, avrr_identity_reader_csv(r));
+            result = AVRR_OK;
+        } else {
+            *e = row;
+            break;
+        }
+        if (job->rows % PROGRESS_EVERY == 0)
+            progress(job, false);
+    }
+    avrr_identity_reader_close(r);
+    if (result == AVRR_OK && job->bad && !job->skip_bad)
+        result = avrr_error_set(e, AVRR_EINVALID, NULL,
+                                "%lu bad row(s) in %s: nothing was imported "
+                                "(fix them, or use --skip-bad)",
+                                job->bad, job->path);
+    return result;
+}
+
+static avrr_err import_jsonl(void *arg, avrr_error *e)
+{
+    import_job *job = arg;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned long lineno = 0;
+    avrr_err result = AVRR_OK;
+
+    while ((len = getline(&line, &cap, job->in)) != -1) {
+        lineno++;
+        size_t n = (size_t)len;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        if (n == 0)
+            continue;
+        job->rows++;
+        avrr_person p = {0};
+        json_object *o = NULL;
+        avrr_error row;
+        avrr_error_clear(&row);
+        result = avrr_json_parse_object(line, n, &o, &row);
+        if (result == AVRR_OK)
+            result = avrr_codec_person_from_json(o, &p, &row);
+        if (result == AVRR_OK)
+            result = avrr_service_person_register(job->svc, &job->actor, &p, &row);
+        avrr_person_clear(&p);
+        json_object_put(o);
+        if (result == AVRR_EINVALID) {
+            fprintf(stderr, "%s:%lu:1: %s%s%s\n", job->path, lineno, row.field,
+                    row.field[0] ? ": " : "", row.message);
+            job->bad++;
+            if (job->reject) {
+                fwrite(line, 1, n, job->reject);
+                fputc('\n', job->reject);
+            }
+            result = AVRR_OK;
+        } else if (result != AVRR_OK) {
+            *e = row;
+            break;
+        } else {
+            job->stored++;
+        }
+        if (job->rows % PROGRESS_EVERY == 0)
+            progress(job, false);
+    }
+    free(line);
+    if (result == AVRR_OK && ferror(job->in))
+        result = avrr_error_set(e, AVRR_EIO, NULL, "error reading %s", job->path);
+    if (result == AVRR_OK && job->bad && !job->skip_bad)
+        result = avrr_error_set(e, AVRR_EINVALID, NULL,
+                                "%lu bad line(s) in %s: nothing was imported "
+                                "(fix them, or use --skip-bad)",
+                                job->bad, job->path);
+    return result;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int avrr_cli_import(int argc, char **argv)
+{
+    static const char *usage_line =
+        "avrr import --db FILE --tenant CODE [--format csv|jsonl] [--skip-bad] "
+        "[--reject FILE] [--quiet] INPUT";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"tenant", required_argument, 0, 't'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"skip-bad", no_argument, 0, 's'},
+                                         {"reject", required_argument, 0, 'r'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *tenant = NULL, *format = NULL, *reject = NULL;
+    bool quiet = false;
+    import_job job = {0};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:t:f:sr:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 't': tenant = optarg; break;
+        case 'f': format = optarg; break;
+        case 's': job.skip_bad = true; break;
+        case 'r': reject = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h':
+            printf("usage: %s\n\n"
+                   "Imports persons for a tenant, one person per CSV row or JSON line.\n\n"
+                   "CSV columns (header required, any order, extra columns ignored):\n"
+                   "  rec_id,given_names,surname,full_name,sex,birth_date,nationality,\n"
+                   "  birth_place,document_no[,address]\n"
+                   "birth_date is YYYY-MM-DD, YYYY-MM or YYYY, with 00 for unknown parts.\n"
+                   "JSON lines: one object per line as POST /v1/persons takes it.\n\n"
+                   "  --format csv|jsonl  default: from the file name (.jsonl/.ndjson: jsonl)\n"
+                   "  --skip-bad          store the good rows; write bad ones to the reject file\n"
+                   "  --reject FILE       where bad rows go (default INPUT.rejects)\n"
+                   "  --quiet             no progress bar\n\n"
+                   "Without --skip-bad the file is one transaction: any bad row and nothing\n"
+                   "is stored. Every bad row is reported as FILE:LINE:COLUMN: field: reason.\n",
+                   usage_line);
+            return 0;
+        default: return cli_usage("import", usage_line);
+        }
+    }
+    if (!tenant || optind != argc - 1)
+        return cli_usage("import", usage_line);
+    job.path = argv[optind];
+    if (format && strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0)
+        return cli_fail("import", "--format must be csv or jsonl (got '%s')", format);
+    job.jsonl = format ? strcmp(format, "jsonl") == 0
+                       : (ends_with(job.path, ".jsonl") || ends_with(job.path, ".ndjson"));
+
+    job.in = fopen(job.path, "r");
+    if (!job.in)
+        return cli_fail("import", "cannot open %s: %m", job.path);
+    struct stat st;
+    job.size = fstat(fileno(job.in), &st) == 0 ? (long long)st.st_size : 0;
+    job.progress = !quiet && isatty(STDERR_FILENO);
+
+    int rc = 1;
+    char reject_path[4096];
+    avrr_error e;
+    avrr_error_clear(&e);
+    job.svc = cli_open("import", db, false);
+    if (!job.svc)
+        goto out;
+    if (avrr_service_local_actor(job.svc, tenant, AVRR_ROLE_CASEWORKER, &job.actor, &e) != AVRR_OK) {
+        cli_error("import", &e);
+        goto out;
+    }
+    if (job.skip_bad) {
+        snprintf(reject_path, sizeof reject_path, "%s", reject ? reject : "");
+        if (!reject)
+            snprintf(reject_path, sizeof reject_path, "%s.rejects", job.path);
+        job.reject = fopen(reject_path, "w");
+        if (!job.reject) {
+            cli_fail("import", "cannot write reject file %s: %m", reject_path);
+            goto out;
+        }
+    }
+    avrr_err err = avrr_service_transaction(job.svc, job.jsonl ? import_jsonl : import_csv,
+                                            &job, &e);
+    progress(&job, true);
+    if (err != AVRR_OK) {
+        cli_error("import", &e);
+        goto out;
+    }
+    printf("imported %lu person(s) for %s from %s", job.stored, job.actor.tenant, job.path);
+    if (job.bad)
+        printf("; %lu bad row(s) written to %s", job.bad, reject_path);
+    printf("\n");
+    rc = 0;
+out:
+    if (job.reject) {
+        fclose(job.reject);
+        if (rc != 0 || job.bad == 0)
+            unlink(reject_path);
+    }
+    if (job.in)
+        fclose(job.in);
+    avrr_service_close(job.svc);
+    return rc;
+}
+
+/* ---- export ------------------------------------------------------------------ */
+
+static avrr_err export_person(avrr_service *svc, const avrr_actor *a, const avrr_person *p,
+                              FILE *out, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    json_object *o = avrr_codec_person_to_json(p), *cases = json_object_new_array();
+    avrr_page page = {0, AVRR_PAGE_MAX};
+    if (!o || !cases) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+        goto out;
+    }
+    for (;;) {
+        avrr_case *cs = NULL;
+        size_t n = 0;
+        int64_t next = 0;
+        result = avrr_service_case_list(svc, a, p->id, page, &cs, &n, &next, e);
+        for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+            avrr_assistance *as = NULL;
+            size_t na = 0;
+            json_object *cj = avrr_codec_case_to_json(&cs[i]), *aj = json_object_new_array();
+            result = avrr_service_assistance_list(svc, a, cs[i].id, &as, &na, e);
+            for (size_t k = 0; result == AVRR_OK && aj && k < na; k++)
+                json_object_array_add(aj, avrr_codec_assistance_to_json(&as[k]));
+            avrr_service_free_assistance(as, na);
+            if (cj && aj) {
+                json_object_object_add(cj, "assistance", aj);
+                json_object_array_add(cases, cj);
+            } else {
+                json_object_put(cj);
+                json_object_put(aj);
+                if (result == AVRR_OK)
+                    result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+            }
+        }
+        avrr_service_free_cases(cs, n);
+        if (result != AVRR_OK || !next)
+            break;
+        page.after = next;
+    }
+    if (result == AVRR_OK) {
+        json_object_object_add(o, "cases", cases);
+        cases = NULL;
+        fprintf(out, "%s\n",
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+    }
+out:
+    json_object_put(o);
+    json_object_put(cases);
+    return result;
+}
+
+int avrr_cli_export(int argc, char **argv)
+{
+    static const char *usage_line = "avrr export --db FILE --tenant CODE [--out FILE]";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"tenant", required_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *tenant = NULL, *outpath = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:t:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 't': tenant = optarg; break;
+        case 'o': outpath = optarg; break;
+        case 'h':
+            printf("usage: %s\n\nWrites every person of a tenant, with identities, cases and\n"
+                   "assistance, as one JSON object per line (to stdout by default).\n",
+                   usage_line);
+            return 0;
+        default: return cli_usage("export", usage_line);
+        }
+    }
+    if (!tenant || optind != argc)
+        return cli_usage("export", usage_line);
+    avrr_service *svc = cli_open("export", db, false);
+    if (!svc)
+        return 1;
+    int rc = 1;
+    FILE *out = stdout;
+    avrr_actor actor;
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_page page = {0, AVRR_PAGE_MAX};
+    unsigned long count = 0;
+    if (avrr_service_local_actor(svc, tenant, AVRR_ROLE_CASEWORKER, &actor, &e) != AVRR_OK) {
+        cli_error("export", &e);
+        goto out;
+    }
+    if (outpath && !(out = fopen(outpath, "w"))) {
+        cli_fail("export", "cannot write %s: %m", outpath);
+        out = NULL;
+        goto out;
+    }
+    for (;;) {
+        avrr_person *ps = NULL;
+        size_t n = 0;
+        int64_t next = 0;
+        avrr_err err = avrr_service_person_list(svc, &actor, page, &ps, &n, &next, &e);
+        for (size_t i = 0; err == AVRR_OK && i < n; i++, count++)
+            err = export_person(svc, &actor, &ps[i], out, &e);
+        avrr_service_free_persons(ps, n);
+        if (err != AVRR_OK) {
+            cli_error("export", &e);
+            goto out;
+        }
+        if (!next)
+            break;
+        page.after = next;
+    }
+    if (fflush(out) != 0) {
+        cli_fail("export", "write failed: %m");
+        goto out;
+    }
+    fprintf(stderr, "exported %lu person(s) of %s\n", count, actor.tenant);
+    rc = 0;
+out:
+    if (out && out != stdout)
+        fclose(out);
+    avrr_service_close(svc);
+    return rc;
+}

@@ -1,0 +1,272 @@
+/* cmd_registry.c: `avrr init`, `avrr tenant`, `avrr key`: the operator's
+ * commands that set a registry up. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/util.h"
+
+int avrr_cli_init(int argc, char **argv)
+{
+    static const char *usage_line = "avrr init --db FILE";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'h':
+            printf("usage: %s\n\nCreates a new registry (an SQLite file) and applies the schema.\n"
+                   "An existing registry is only brought up to date; nothing is lost.\n\n"
+                   "  --db FILE   the registry file to create\n", usage_line);
+            return 0;
+        default: return cli_usage("init", usage_line);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("init", usage_line);
+    avrr_service *svc = cli_open("init", db, true);
+    if (!svc)
+        return 1;
+    avrr_service_close(svc);
+    printf("registry ready: %s\n", db ? db : "");
+    return 0;
+}
+
+static int tenant_add(int argc, char **argv)
+{
+    static const char *usage_line = "avrr tenant add --db FILE --code CODE --name NAME";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"code", required_argument, 0, 'c'},
+                                         {"name", required_argument, 0, 'n'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *code = NULL, *name = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:c:n:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': code = optarg; break;
+        case 'n': name = optarg; break;
+        case 'h':
+            printf("usage: %s\n\nAdds a tenant: a member state (NL, BE) or an organisation\n"
+                   "(IOM-NL, FRONTEX). Codes are 2-16 letters, digits or '-'.\n", usage_line);
+            return 0;
+        default: return cli_usage("tenant add", usage_line);
+        }
+    }
+    if (!code || !name || optind != argc)
+        return cli_usage("tenant add", usage_line);
+    avrr_service *svc = cli_open("tenant add", db, false);
+    if (!svc)
+        return 1;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_tenant_add(svc, code, name, &e) != AVRR_OK) {
+        cli_error("tenant add", &e);
+        rc = 1;
+    } else {
+        printf("tenant added: %s\n", code);
+    }
+    avrr_service_close(svc);
+    return rc;
+}
+
+static int tenant_list(int argc, char **argv)
+{
+    static const char *usage_line = "avrr tenant list --db FILE";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'h': printf("usage: %s\n\nLists the tenants, one per line: CODE<TAB>NAME.\n", usage_line); return 0;
+        default: return cli_usage("tenant list", usage_line);
+        }
+    }
+    avrr_service *svc = cli_open("tenant list", db, false);
+    if (!svc)
+        return 1;
+    avrr_tenant *t = NULL;
+    size_t n = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_tenant_list(svc, &t, &n, &e) != AVRR_OK) {
+        cli_error("tenant list", &e);
+        rc = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        printf("%s\t%s\n", t[i].code, t[i].name ? t[i].name : "");
+    avrr_service_free_tenants(t, n);
+    avrr_service_close(svc);
+    return rc;
+}
+
+int avrr_cli_tenant(int argc, char **argv)
+{
+    static const char *usage_line = "avrr tenant add|list [OPTIONS]";
+    if (argc >= 2 && strcmp(argv[1], "add") == 0)
+        return tenant_add(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return tenant_list(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s\n\n  add    add a tenant (avrr tenant add --help)\n"
+               "  list   list the tenants\n", usage_line);
+        return 0;
+    }
+    return cli_usage("tenant", usage_line);
+}
+
+static int key_create(int argc, char **argv)
+{
+    static const char *usage_line =
+        "avrr key create --db FILE --tenant CODE --role ROLE [--label TEXT]";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"tenant", required_argument, 0, 't'},
+                                         {"role", required_argument, 0, 'r'},
+                                         {"label", required_argument, 0, 'l'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *tenant = NULL, *role = NULL, *label = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:t:r:l:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 't': tenant = optarg; break;
+        case 'r': role = optarg; break;
+        case 'l': label = optarg; break;
+        case 'h':
+            printf("usage: %s\n\nCreates an API key for a tenant and role (caseworker, provider,\n"
+                   "statistician, dpo, admin). The key is printed once, alone on the last\n"
+                   "line of standard output; the registry keeps only its hash.\n", usage_line);
+            return 0;
+        default: return cli_usage("key create", usage_line);
+        }
+    }
+    if (!tenant || !role || optind != argc)
+        return cli_usage("key create", usage_line);
+    avrr_service *svc = cli_open("key create", db, false);
+    if (!svc)
+        return 1;
+    char *key = NULL;
+    int64_t id = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_key_create(svc, tenant, role, label, &key, &id, &e) != AVRR_OK) {
+        cli_error("key create", &e);
+        rc = 1;
+    } else {
+        printf("key %lld for %s (%s); store it now, it is not shown again:\n%s\n",
+               (long long)id, tenant, role, key);
+        avrr_free(key);
+    }
+    avrr_service_close(svc);
+    return rc;
+}
+
+static int key_revoke(int argc, char **argv)
+{
+    static const char *usage_line = "avrr key revoke --db FILE --id N";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"id", required_argument, 0, 'i'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *ids = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'i': ids = optarg; break;
+        case 'h': printf("usage: %s\n\nRevokes an API key at once (its id is in `avrr key list`).\n", usage_line); return 0;
+        default: return cli_usage("key revoke", usage_line);
+        }
+    }
+    long id;
+    if (!ids || optind != argc)
+        return cli_usage("key revoke", usage_line);
+    if (!cli_parse_long("key revoke", "--id", ids, 1, 0x7fffffffL, &id))
+        return 2;
+    avrr_service *svc = cli_open("key revoke", db, false);
+    if (!svc)
+        return 1;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_key_revoke(svc, id, &e) != AVRR_OK) {
+        cli_error("key revoke", &e);
+        rc = 1;
+    } else {
+        printf("key %ld revoked\n", id);
+    }
+    avrr_service_close(svc);
+    return rc;
+}
+
+static int key_list(int argc, char **argv)
+{
+    static const char *usage_line = "avrr key list --db FILE [--tenant CODE]";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"tenant", required_argument, 0, 't'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *tenant = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 't': tenant = optarg; break;
+        case 'h': printf("usage: %s\n\nLists keys: ID TENANT ROLE STATE LABEL (never the secret).\n", usage_line); return 0;
+        default: return cli_usage("key list", usage_line);
+        }
+    }
+    avrr_service *svc = cli_open("key list", db, false);
+    if (!svc)
+        return 1;
+    avrr_key_info *k = NULL;
+    size_t n = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_key_list(svc, tenant, &k, &n, &e) != AVRR_OK) {
+        cli_error("key list", &e);
+        rc = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        printf("%lld\t%s\t%s\t%s\t%s\n", (long long)k[i].id, k[i].tenant,
+               avrr_role_name(k[i].role), k[i].revoked ? "revoked" : "active", k[i].label);
+    avrr_free(k);
+    avrr_service_close(svc);
+    return rc;
+}
+
+int avrr_cli_key(int argc, char **argv)
+{
+    static const char *usage_line = "avrr key create|list|revoke [OPTIONS]";
+    if (argc >= 2 && strcmp(argv[1], "create") == 0)
+        return key_create(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+        return key_revoke(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return key_list(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s\n\n  create   make a key for a tenant and role\n"
+               "  list     list keys\n  revoke   revoke a key\n", usage_line);
+        return 0;
+    }
+    return cli_usage("key", usage_line);
+}

@@ -1,0 +1,170 @@
+/* cmd_serve.c: `avrr serve`: runs the HTTP/JSON API until SIGINT or SIGTERM.
+ *
+ * Settings come from a config file (--config; "key = value" lines, '#'
+ * comments) and are overridden by options on the command line. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avrr/server.h"
+#include "cli/cli.h"
+#include "cli/util.h"
+
+typedef struct serve_config {
+    char db[1024];
+    char listen[128];
+    long threads;
+    long body_limit;
+    long log_requests;
+} serve_config;
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && strchr(" \t\r\n", s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Reads the config file; errors name FILE:LINE. */
+static int read_config(const char *path, serve_config *cfg)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return cli_fail("serve", "cannot open config %s: %m", path);
+    char line[1200];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = cli_fail("serve", "%s:%u: expected 'key = value'", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        if (strcmp(key, "db") == 0) {
+            snprintf(cfg->db, sizeof cfg->db, "%s", val);
+        } else if (strcmp(key, "listen") == 0) {
+            snprintf(cfg->listen, sizeof cfg->listen, "%s", val);
+        } else if (strcmp(key, "threads") == 0) {
+            if (!cli_parse_long("serve", "threads", val, 1, 256, &cfg->threads))
+                rc = cli_fail("serve", "%s:%u: bad threads value", path, lineno);
+        } else if (strcmp(key, "body_limit") == 0) {
+            if (!cli_parse_long("serve", "body_limit", val, 1024, 64L << 20, &cfg->body_limit))
+                rc = cli_fail("serve", "%s:%u: bad body_limit value", path, lineno);
+        } else if (strcmp(key, "log_requests") == 0) {
+            if (!cli_parse_long("serve", "log_requests", val, 0, 1, &cfg->log_requests))
+                rc = cli_fail("serve", "%s:%u: log_requests must be 0 or 1", path, lineno);
+        } else {
+            rc = cli_fail("serve", "%s:%u: unknown setting '%s'", path, lineno, key);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int avrr_cli_serve(int argc, char **argv)
+{
+    static const char *usage_line =
+        "avrr serve --db FILE [--listen HOST:PORT] [--threads N] [--config FILE] [--quiet]";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"listen", required_argument, 0, 'l'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    serve_config cfg = {.listen = "127.0.0.1:8080", .threads = 4, .log_requests = 1};
+    const char *db = NULL, *listen = NULL, *config = NULL;
+    long threads = 0;
+    bool quiet = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:l:t:c:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'l': listen = optarg; break;
+        case 't':
+            if (!cli_parse_long("serve", "--threads", optarg, 1, 256, &threads))
+                return 2;
+            break;
+        case 'c': config = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h':
+            printf("usage: %s\n\n"
+                   "Serves the HTTP/JSON API (docs/openapi.yaml) until SIGINT or SIGTERM.\n\n"
+                   "  --db FILE          the registry\n"
+                   "  --listen HOST:PORT address to bind (default 127.0.0.1:8080; port 0: any free)\n"
+                   "  --threads N        worker threads (default 4)\n"
+                   "  --config FILE      settings file: db, listen, threads, body_limit,\n"
+                   "                     log_requests, one 'key = value' per line\n"
+                   "  --quiet            no request log on stderr\n\n"
+                   "Prints 'avrr: serving http://HOST:PORT/' on stdout once it accepts requests.\n"
+                   "Request logs are JSON lines on stderr.\n", usage_line);
+            return 0;
+        default: return cli_usage("serve", usage_line);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("serve", usage_line);
+    if (config && read_config(config, &cfg) != 0)
+        return 1;
+    if (db)
+        snprintf(cfg.db, sizeof cfg.db, "%s", db);
+    if (listen)
+        snprintf(cfg.listen, sizeof cfg.listen, "%s", listen);
+    if (threads)
+        cfg.threads = threads;
+    if (quiet)
+        cfg.log_requests = 0;
+
+    avrr_service *svc = cli_open("serve", cfg.db[0] ? cfg.db : NULL, false);
+    if (!svc)
+        return 1;
+
+    /* Block the stop signals in every thread (the server's threads inherit
+     * this mask) and wait for them here. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    avrr_server_config sc = {.listen = cfg.listen,
+                             .threads = (unsigned)cfg.threads,
+                             .body_max = (size_t)cfg.body_limit,
+                             .log_requests = (int)cfg.log_requests};
+    avrr_server *srv = NULL;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (avrr_server_start(svc, &sc, &srv, &e) != AVRR_OK) {
+        cli_error("serve", &e);
+        avrr_service_close(svc);
+        return 1;
+    }
+    char host[128];
+    snprintf(host, sizeof host, "%s", cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    printf("avrr: serving http://%s:%u/ (registry %s)\n", host, avrr_server_port(srv), cfg.db);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "{\"level\":\"info\",\"event\":\"shutdown\",\"signal\":%d}\n", sig);
+    avrr_server_stop(srv);
+    avrr_service_close(svc);
+    return 0;
+}

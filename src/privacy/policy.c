@@ -1,0 +1,44 @@
+/* policy.c: the role x action table of DESIGN.md section 2.
+ *
+ * caseworker: registers persons, cases and assistance of its own state.
+ * provider: records progress and delivered assistance on cases it handles
+ *   (referral across tenants comes with the return-process issue; until then
+ *   a provider works on its own tenant's cases only) and reads them.
+ * statistician, dpo, admin: no personal data through these actions; they get
+ *   aggregated statistics, the audit log and tenant management elsewhere. */
+#include "policy.h"
+
+#define C (1u << AVRR_ROLE_CASEWORKER)
+#define P (1u << AVRR_ROLE_PROVIDER)
+
+static const unsigned allowed[AVRR_ACT__COUNT] = {
+    [AVRR_ACT_PERSON_WRITE] = C,
+    [AVRR_ACT_PERSON_READ] = C | P,
+    [AVRR_ACT_CASE_WRITE] = C,
+    [AVRR_ACT_CASE_STATUS] = C | P,
+    [AVRR_ACT_CASE_READ] = C | P,
+    [AVRR_ACT_ASSISTANCE_WRITE] = C | P,
+    [AVRR_ACT_ASSISTANCE_READ] = C | P,
+};
+
+static const char *const names[AVRR_ACT__COUNT] = {
+    [AVRR_ACT_PERSON_WRITE] = "person_write",
+    [AVRR_ACT_PERSON_READ] = "person_read",
+    [AVRR_ACT_CASE_WRITE] = "case_write",
+    [AVRR_ACT_CASE_STATUS] = "case_status",
+    [AVRR_ACT_CASE_READ] = "case_read",
+    [AVRR_ACT_ASSISTANCE_WRITE] = "assistance_write",
+    [AVRR_ACT_ASSISTANCE_READ] = "assistance_read",
+};
+
+bool avrr_policy_allows(avrr_role role, avrr_action action)
+{
+    if ((unsigned)role >= AVRR_ROLE__COUNT || (unsigned)action >= AVRR_ACT__COUNT)
+        return false;
+    return (allowed[action] & (1u << role)) != 0;
+}
+
+const char *avrr_action_name(avrr_action action)
+{
+    return (unsigned)action < AVRR_ACT__COUNT ? names[action] : "unknown";
+}

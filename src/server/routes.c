@@ -1,0 +1,573 @@
+/* routes.c: the routes of the HTTP API (docs/openapi.yaml describes them).
+ *
+ * Each handler turns one complete request into one service call: decode the
+ * body with the shared codec, call the service, encode the result or the
+ * error. Handlers hold no rule about the data. */
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avrr/server.h"
+#include "server/routes.h"
+#include "service/codec.h"
+
+#define MAX_PARAMS 2
+
+typedef void (*handler_fn)(avrr_http_request *req, const int64_t *params,
+                           avrr_http_response *resp);
+
+typedef struct route {
+    const char *method;
+    const char *pattern;
+    bool auth;
+    handler_fn fn;
+} route;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void fail(avrr_http_response *resp, avrr_err err, avrr_error *e)
+{
+    if (e->code != err)
+        avrr_error_set(e, err, e->field[0] ? e->field : NULL, "%s",
+                       e->message[0] ? e->message : avrr_strerror(err));
+    resp->status = avrr__http_status(err);
+    resp->json = avrr_codec_error_to_json(e);
+}
+
+static void fail_msg(avrr_http_response *resp, avrr_err err, const char *field,
+                     const char *msg)
+{
+    avrr_error e;
+    avrr_error_set(&e, err, field, "%s", msg);
+    fail(resp, err, &e);
+}
+
+static void ok(avrr_http_response *resp, unsigned status, json_object *o)
+{
+    resp->status = status;
+    resp->json = o; /* NULL means out of memory: server.c answers 503 */
+}
+
+static bool body_object(avrr_http_request *req, avrr_http_response *resp, json_object **out)
+{
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (req->body_too_large) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "request body over %zu bytes", req->body_max);
+        fail_msg(resp, AVRR_ETOOLARGE, "body", msg);
+        return false;
+    }
+    avrr_err err = avrr_json_parse_object(req->body, req->body_len, out, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return false;
+    }
+    return true;
+}
+
+/* Reads an optional non-negative integer query parameter. */
+static bool query_int(avrr_http_request *req, avrr_http_response *resp, const char *name,
+                      int64_t *out)
+{
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (!v)
+        return true;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || x < 0 || strlen(v) > 18) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s must be a non-negative integer", name);
+        fail_msg(resp, AVRR_EINVALID, name, msg);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+static bool page_from_query(avrr_http_request *req, avrr_http_response *resp, avrr_page *page)
+{
+    int64_t after = 0, limit = 0;
+    if (!query_int(req, resp, "after", &after) || !query_int(req, resp, "limit", &limit))
+        return false;
+    if (limit > AVRR_PAGE_MAX) {
+        fail_msg(resp, AVRR_EINVALID, "limit", "limit must be 1..1000");
+        return false;
+    }
+    page->after = after;
+    page->limit = (size_t)limit;
+    return true;
+}
+
+/* {"items": [...], "next": cursor-or-null} */
+static json_object *page_json(json_object *items, int64_t next)
+{
+    json_object *o = json_object_new_object();
+    if (!o || !items) {
+        json_object_put(o);
+        json_object_put(items);
+        return NULL;
+    }
+    json_object_object_add(o, "items", items);
+    json_object_object_add(o, "next", next ? json_object_new_int64(next) : NULL);
+    return o;
+}
+
+/* ---- handlers ---------------------------------------------------------------- */
+
+static void h_healthz(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    (void)req;
+    (void)params;
+    json_object *o = json_object_new_object();
+    if (o)
+        json_object_object_add(o, "status", json_object_new_string("ok"));
+    ok(resp, MHD_HTTP_OK, o);
+}
+
+static void h_metrics(avrr_http_request *req, const int64_t *params, avrr_http_response *resp);
+
+static void h_person_create(avrr_http_request *req, const int64_t *params,
+                            avrr_http_response *resp)
+{
+    (void)params;
+    avrr_person p = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_person_from_json(body, &p, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_person_register(req->srv_svc, &req->actor, &p, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_person_to_json(&p));
+    else
+        fail(resp, err, &e);
+    avrr_person_clear(&p);
+    json_object_put(body);
+}
+
+static void h_person_list(avrr_http_request *req, const int64_t *params,
+                          avrr_http_response *resp)
+{
+    (void)params;
+    avrr_page page;
+    avrr_person *items = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (!page_from_query(req, resp, &page))
+        return;
+    avrr_err err = avrr_service_person_list(req->srv_svc, &req->actor, page, &items, &n,
+                                            &next, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    json_object *arr = json_object_new_array_ext((int)n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *o = avrr_codec_person_to_json(&items[i]);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    avrr_service_free_persons(items, n);
+}
+
+static void h_person_get(avrr_http_request *req, const int64_t *params,
+                         avrr_http_response *resp)
+{
+    avrr_person p = {0};
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_person_get(req->srv_svc, &req->actor, params[0], &p, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_person_to_json(&p));
+    else
+        fail(resp, err, &e);
+    avrr_person_clear(&p);
+}
+
+static void h_identity_add(avrr_http_request *req, const int64_t *params,
+                           avrr_http_response *resp)
+{
+    avrr_identity id = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_identity_from_json(body, &id, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_identity_add(req->srv_svc, &req->actor, params[0], &id, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_identity_to_json(&id));
+    else
+        fail(resp, err, &e);
+    avrr_identity_clear(&id);
+    json_object_put(body);
+}
+
+static void h_case_create(avrr_http_request *req, const int64_t *params,
+                          avrr_http_response *resp)
+{
+    (void)params;
+    avrr_case c = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_case_from_json(body, &c, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_case_open(req->srv_svc, &req->actor, &c, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_case_to_json(&c));
+    else
+        fail(resp, err, &e);
+    avrr_case_clear(&c);
+    json_object_put(body);
+}
+
+static void h_case_list(avrr_http_request *req, const int64_t *params,
+                        avrr_http_response *resp)
+{
+    (void)params;
+    avrr_page page;
+    avrr_case *items = NULL;
+    size_t n = 0;
+    int64_t next = 0, person_id = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (!page_from_query(req, resp, &page) || !query_int(req, resp, "person_id", &person_id))
+        return;
+    avrr_err err = avrr_service_case_list(req->srv_svc, &req->actor, person_id, page,
+                                          &items, &n, &next, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    json_object *arr = json_object_new_array_ext((int)n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *o = avrr_codec_case_to_json(&items[i]);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    avrr_service_free_cases(items, n);
+}
+
+static void h_case_get(avrr_http_request *req, const int64_t *params,
+                       avrr_http_response *resp)
+{
+    avrr_case c = {0};
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_case_get(req->srv_svc, &req->actor, params[0], &c, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_case_to_json(&c));
+    else
+        fail(resp, err, &e);
+    avrr_case_clear(&c);
+}
+
+static void h_case_status(avrr_http_request *req, const int64_t *params,
+                          avrr_http_response *resp)
+{
+    static const char *const known[] = {"status", NULL};
+    avrr_case c = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    const char *status = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = AVRR_OK;
+    json_object_object_foreach(body, key, val) {
+        (void)val;
+        if (strcmp(key, known[0]) != 0 && err == AVRR_OK)
+            err = avrr_error_set(&e, AVRR_EINVALID, key, "unknown field '%.64s'", key);
+    }
+    if (err == AVRR_OK)
+        err = avrr_codec_get_string(body, "status", &status, &e);
+    if (err == AVRR_OK && !status)
+        err = avrr_error_set(&e, AVRR_EINVALID, "status", "status is required");
+    if (err == AVRR_OK)
+        err = avrr_service_case_set_status(req->srv_svc, &req->actor, params[0], status, &c, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_case_to_json(&c));
+    else
+        fail(resp, err, &e);
+    avrr_case_clear(&c);
+    json_object_put(body);
+}
+
+static void h_assistance_add(avrr_http_request *req, const int64_t *params,
+                             avrr_http_response *resp)
+{
+    avrr_assistance a = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_assistance_from_json(body, &a, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_assistance_add(req->srv_svc, &req->actor, params[0], &a, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_assistance_to_json(&a));
+    else
+        fail(resp, err, &e);
+    avrr_assistance_clear(&a);
+    json_object_put(body);
+}
+
+static void h_assistance_list(avrr_http_request *req, const int64_t *params,
+                              avrr_http_response *resp)
+{
+    avrr_assistance *items = NULL;
+    size_t n = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_assistance_list(req->srv_svc, &req->actor, params[0],
+                                                &items, &n, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    json_object *arr = json_object_new_array_ext((int)n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *o = avrr_codec_assistance_to_json(&items[i]);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    ok(resp, MHD_HTTP_OK, page_json(arr, 0));
+    avrr_service_free_assistance(items, n);
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+static const route routes[] = {
+    {"GET", "/healthz", false, h_healthz},
+    {"GET", "/metrics", false, h_metrics},
+    {"POST", "/v1/persons", true, h_person_create},
+    {"GET", "/v1/persons", true, h_person_list},
+    {"GET", "/v1/persons/{id}", true, h_person_get},
+    {"POST", "/v1/persons/{id}/identities", true, h_identity_add},
+    {"POST", "/v1/cases", true, h_case_create},
+    {"GET", "/v1/cases", true, h_case_list},
+    {"GET", "/v1/cases/{id}", true, h_case_get},
+    {"POST", "/v1/cases/{id}/status", true, h_case_status},
+    {"POST", "/v1/cases/{id}/assistance", true, h_assistance_add},
+    {"GET", "/v1/cases/{id}/assistance", true, h_assistance_list},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+_Static_assert(N_ROUTES <= AVRR_MAX_ROUTES, "raise AVRR_MAX_ROUTES");
+
+static const char *route_names[N_ROUTES + 1];
+
+const char *const *avrr_server_routes(void)
+{
+    static char buf[N_ROUTES][64];
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        snprintf(buf[i], sizeof buf[i], "%s %s", routes[i].method, routes[i].pattern);
+        route_names[i] = buf[i];
+    }
+    route_names[N_ROUTES] = NULL;
+    return route_names;
+}
+
+/* Matches url against pattern segment by segment; {x} takes a positive
+ * integer id of at most 18 digits. */
+static bool match_path(const char *pattern, const char *url, int64_t *params)
+{
+    size_t np = 0;
+    while (*pattern && *url) {
+        if (*pattern != '/' || *url != '/')
+            return false;
+        pattern++;
+        url++;
+        size_t pl = strcspn(pattern, "/"), ul = strcspn(url, "/");
+        if (pattern[0] == '{') {
+            if (ul == 0 || ul > 18 || np >= MAX_PARAMS)
+                return false;
+            int64_t v = 0;
+            for (size_t i = 0; i < ul; i++) {
+                if (url[i] < '0' || url[i] > '9')
+                    return false;
+                v = v * 10 + (url[i] - '0');
+            }
+            if (v <= 0)
+                return false;
+            params[np++] = v;
+        } else if (pl != ul || memcmp(pattern, url, pl) != 0) {
+            return false;
+        }
+        pattern += pl;
+        url += ul;
+    }
+    return *pattern == '\0' && *url == '\0';
+}
+
+static bool authenticate(avrr_http_request *req, avrr_http_response *resp)
+{
+    avrr_error e;
+    avrr_error_clear(&e);
+    const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *key = NULL;
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        key = h + 7;
+    avrr_err err = avrr_service_authenticate(req->srv_svc, key, &req->actor, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return false;
+    }
+    req->actor_set = true;
+    return true;
+}
+
+void avrr_route_dispatch(avrr_http_request *req, avrr_http_response *resp)
+{
+    int64_t params[MAX_PARAMS] = {0};
+    bool path_known = false;
+
+    resp->route_index = AVRR_MAX_ROUTES;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (!match_path(routes[i].pattern, req->url, params))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, req->method) != 0)
+            continue;
+        resp->route = route_names[i];
+        resp->route_index = (int)i;
+        if (routes[i].auth && !authenticate(req, resp))
+            return;
+        routes[i].fn(req, params, resp);
+        return;
+    }
+    if (path_known)
+        fail_msg(resp, AVRR_EINVALID, "method", "method not allowed on this path");
+    else
+        fail_msg(resp, AVRR_ENOTFOUND, NULL, "no such route");
+    if (path_known)
+        resp->status = MHD_HTTP_METHOD_NOT_ALLOWED;
+}
+
+/* ---- metrics -------------------------------------------------------------------- */
+
+static const double bucket_le[AVRR_METRIC_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                      0.05, 0.1, 0.2, 0.5, 1.0, 5.0};
+static const unsigned counted_codes[AVRR_METRIC_CODES] = {200, 201, 400, 401, 403, 404, 405,
+                                                          409, 413, 415, 429, 500, 503, 504};
+
+void avrr_metrics_init(avrr_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void avrr_metrics_observe(avrr_metrics *m, int route_index, unsigned status, double secs)
+{
+    if (route_index < 0 || route_index > AVRR_MAX_ROUTES)
+        route_index = AVRR_MAX_ROUTES;
+    avrr_route_metrics *r = &m->routes[route_index];
+    size_t c = AVRR_METRIC_CODES;
+    for (size_t i = 0; i < AVRR_METRIC_CODES; i++)
+        if (counted_codes[i] == status)
+            c = i;
+    atomic_fetch_add_explicit(&r->by_code[c], 1, memory_order_relaxed);
+    size_t b = AVRR_METRIC_BUCKETS;
+    for (size_t i = 0; i < AVRR_METRIC_BUCKETS; i++) {
+        if (secs <= bucket_le[i]) {
+            b = i;
+            break;
+        }
+    }
+    atomic_fetch_add_explicit(&r->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->sum_us, (uint64_t)(secs * 1e6), memory_order_relaxed);
+}
+
+static void h_metrics(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    (void)params;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        fail_msg(resp, AVRR_ENOMEM, NULL, "out of memory");
+        return;
+    }
+    avrr_metrics *m = req->metrics;
+    fputs("# HELP avrr_http_requests_total HTTP requests by route and status code.\n"
+          "# TYPE avrr_http_requests_total counter\n", f);
+    for (size_t i = 0; i <= N_ROUTES; i++) {
+        const char *name = i < N_ROUTES ? route_names[i] : "unmatched";
+        avrr_route_metrics *r = &m->routes[i < N_ROUTES ? i : AVRR_MAX_ROUTES];
+        for (size_t c = 0; c <= AVRR_METRIC_CODES; c++) {
+            uint64_t v = atomic_load_explicit(&r->by_code[c], memory_order_relaxed);
+            if (!v)
+                continue;
+            if (c < AVRR_METRIC_CODES)
+                fprintf(f, "avrr_http_requests_total{route=\"%s\",code=\"%u\"} %llu\n", name,
+                        counted_codes[c], (unsigned long long)v);
+            else
+                fprintf(f, "avrr_http_requests_total{route=\"%s\",code=\"other\"} %llu\n", name,
+                        (unsigned long long)v);
+        }
+    }
+    fputs("# HELP avrr_http_request_duration_seconds Time from request start to response.\n"
+          "# TYPE avrr_http_request_duration_seconds histogram\n", f);
+    for (size_t i = 0; i <= N_ROUTES; i++) {
+        const char *name = i < N_ROUTES ? route_names[i] : "unmatched";
+        avrr_route_metrics *r = &m->routes[i < N_ROUTES ? i : AVRR_MAX_ROUTES];
+        uint64_t cum = 0;
+        for (size_t b = 0; b < AVRR_METRIC_BUCKETS; b++) {
+            cum += atomic_load_explicit(&r->buckets[b], memory_order_relaxed);
+            fprintf(f, "avrr_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                    name, bucket_le[b], (unsigned long long)cum);
+        }
+        cum += atomic_load_explicit(&r->buckets[AVRR_METRIC_BUCKETS], memory_order_relaxed);
+        fprintf(f, "avrr_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                name, (unsigned long long)cum);
+        fprintf(f, "avrr_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+                (double)atomic_load_explicit(&r->sum_us, memory_order_relaxed) / 1e6);
+        fprintf(f, "avrr_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
+                (unsigned long long)cum);
+    }
+    static const char *const tables[] = {"tenants", "persons", "identities", "cases",
+                                         "assistance"};
+    fputs("# HELP avrr_registry_rows Rows held in the registry, by table.\n"
+          "# TYPE avrr_registry_rows gauge\n", f);
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        int64_t count = 0;
+        if (avrr_service_count(req->srv_svc, tables[t], &count, NULL) == AVRR_OK)
+            fprintf(f, "avrr_registry_rows{table=\"%s\"} %lld\n", tables[t], (long long)count);
+    }
+    fclose(f);
+    /* open_memstream allocates with malloc; hand it over through avrr's
+     * allocator so the server frees every body the same way. */
+    char *copy = avrr_malloc(len + 1);
+    if (copy)
+        memcpy(copy, text, len + 1);
+    free(text);
+    if (!copy) {
+        fail_msg(resp, AVRR_ENOMEM, NULL, "out of memory");
+        return;
+    }
+    resp->status = MHD_HTTP_OK;
+    resp->text = copy;
+    resp->text_len = len;
+    resp->content_type = "text/plain; version=0.0.4";
+}

@@ -1,0 +1,505 @@
+/* codec.c: JSON <-> model records, strict on input (see codec.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+
+avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
+                                avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    json_object *o = NULL;
+    json_tokener *tok;
+
+    *out = NULL;
+    if (n > (size_t)INT32_MAX)
+        return avrr_error_set(e, AVRR_ETOOLARGE, "body", "body too large");
+    tok = json_tokener_new_ex(AVRR_JSON_MAX_DEPTH);
+    if (!tok)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    o = json_tokener_parse_ex(tok, text, (int)n);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (jerr == json_tokener_continue) {
+        result = avrr_error_set(e, AVRR_EINVALID, "body",
+                                "malformed JSON: unexpected end of input");
+        goto out;
+    }
+    if (!o || jerr != json_tokener_success) {
+        result = avrr_error_set(e, AVRR_EINVALID, "body", "malformed JSON at byte %zu: %s",
+                                json_tokener_get_parse_end(tok),
+                                json_tokener_error_desc(jerr));
+        goto out;
+    }
+    for (size_t i = json_tokener_get_parse_end(tok); i < n; i++) {
+        if (!strchr(" \t\r\n", text[i])) {
+            result = avrr_error_set(e, AVRR_EINVALID, "body",
+                                    "malformed JSON: unexpected data at byte %zu", i);
+            goto out;
+        }
+    }
+    if (!json_object_is_type(o, json_type_object)) {
+        result = avrr_error_set(e, AVRR_EINVALID, "body", "the body must be a JSON object");
+        goto out;
+    }
+    *out = o;
+    o = NULL;
+out:
+    json_object_put(o);
+    json_tokener_free(tok);
+    return result;
+}
+
+/* Rejects members of o that are not in `known` (NULL-terminated), so that a
+ * misspelt field is an error rather than silently lost data. */
+static avrr_err only_known(json_object *o, const char *const *known, avrr_error *e)
+{
+    json_object_object_foreach(o, key, val) {
+        (void)val;
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, key) == 0;
+        if (!ok)
+            return avrr_error_set(e, AVRR_EINVALID, key, "unknown field '%.64s'", key);
+    }
+    return AVRR_OK;
+}
+
+avrr_err avrr_codec_get_string(json_object *o, const char *key, const char **out,
+                               avrr_error *e)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return AVRR_OK;
+    if (!json_object_is_type(v, json_type_string))
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s must be a string", key);
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (strlen(s) != n)
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s must not contain NUL characters", key);
+    if (!avrr_utf8_valid(s, n))
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s is not valid UTF-8", key);
+    *out = n ? s : NULL;
+    return AVRR_OK;
+}
+
+/* Copies an optional string member into *dst (owned). */
+static avrr_err dup_string(json_object *o, const char *key, char **dst, avrr_error *e)
+{
+    const char *s;
+    avrr_err result = avrr_codec_get_string(o, key, &s, e);
+    if (result != AVRR_OK || !s)
+        return result;
+    *dst = avrr_strdup(s);
+    return *dst ? AVRR_OK : avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+}
+
+/* Copies an optional country code member into a fixed buffer; validation
+ * (and canonicalisation to alpha-3) happens in core. Too long is invalid. */
+static avrr_err get_code(json_object *o, const char *key, char dst[4], avrr_error *e)
+{
+    const char *s;
+    avrr_err result = avrr_codec_get_string(o, key, &s, e);
+    if (result != AVRR_OK || !s)
+        return result;
+    if (strlen(s) > 3 || !avrr_country_alpha3(s))
+        return avrr_error_set(e, AVRR_EINVALID, key,
+                              "%s must be an ISO 3166-1 country code", key);
+    memcpy(dst, avrr_country_alpha3(s), 4);
+    return AVRR_OK;
+}
+
+static avrr_err get_date(json_object *o, const char *key, avrr_date *d, avrr_error *e)
+{
+    const char *s;
+    avrr_err result = avrr_codec_get_string(o, key, &s, e);
+    if (result != AVRR_OK)
+        return result;
+    return avrr_date_parse(s ? s : "", d, key, e);
+}
+
+/* An enumeration member: a string that parse() knows. */
+static avrr_err get_enum(json_object *o, const char *key, int (*parse)(const char *),
+                         int *out, bool required, avrr_error *e)
+{
+    const char *s;
+    avrr_err result = avrr_codec_get_string(o, key, &s, e);
+    if (result != AVRR_OK)
+        return result;
+    if (!s) {
+        if (required)
+            return avrr_error_set(e, AVRR_EINVALID, key, "%s is required", key);
+        return AVRR_OK;
+    }
+    int v = parse(s);
+    if (v < 0)
+        return avrr_error_set(e, AVRR_EINVALID, key, "unknown %s '%.40s'", key, s);
+    *out = v;
+    return AVRR_OK;
+}
+
+static avrr_err get_int64(json_object *o, const char *key, int64_t *out, bool required,
+                          avrr_error *e)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+        return required ? avrr_error_set(e, AVRR_EINVALID, key, "%s is required", key)
+                        : AVRR_OK;
+    }
+    if (!json_object_is_type(v, json_type_int))
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s must be an integer", key);
+    /* json-c saturates out-of-range integers at INT64_MIN/MAX; treat both
+     * bounds as out of range rather than storing a clamped value. */
+    int64_t x = json_object_get_int64(v);
+    if (x == INT64_MAX || x == INT64_MIN)
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s is out of range", key);
+    *out = x;
+    return AVRR_OK;
+}
+
+static avrr_err get_bool(json_object *o, const char *key, bool *out, avrr_error *e)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return AVRR_OK;
+    if (!json_object_is_type(v, json_type_boolean))
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s must be true or false", key);
+    *out = json_object_get_boolean(v);
+    return AVRR_OK;
+}
+
+static avrr_err document_from_json(json_object *o, avrr_document *d, avrr_error *e)
+{
+    static const char *const known[] = {"type", "number", "country", NULL};
+    avrr_err result;
+    if (!json_object_is_type(o, json_type_object))
+        return avrr_error_set(e, AVRR_EINVALID, NULL, "a document must be an object");
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = dup_string(o, "type", &d->type, e)) != AVRR_OK ||
+        (result = dup_string(o, "number", &d->number, e)) != AVRR_OK ||
+        (result = get_code(o, "country", d->country, e)) != AVRR_OK)
+        return result;
+    return AVRR_OK;
+}
+
+avrr_err avrr_codec_identity_from_json(json_object *o, avrr_identity *id, avrr_error *e)
+{
+    static const char *const known[] = {
+        "given_names", "surname", "full_name", "sex", "birth_date", "nationality",
+        "birth_place", "address", "national_ref", "eurodac_ref", "documents",
+        /* output only, ignored */
+        "id", "person_id", "created_at", "birth_date_precision", "birth_date_placeholder",
+        NULL};
+    avrr_err result;
+    int sex = AVRR_SEX_UNKNOWN;
+    json_object *docs = NULL;
+
+    if (!json_object_is_type(o, json_type_object))
+        return avrr_error_set(e, AVRR_EINVALID, NULL, "an identity must be an object");
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = dup_string(o, "given_names", &id->given_names, e)) != AVRR_OK ||
+        (result = dup_string(o, "surname", &id->surname, e)) != AVRR_OK ||
+        (result = dup_string(o, "full_name", &id->full_name, e)) != AVRR_OK ||
+        (result = get_enum(o, "sex", avrr_sex_parse, &sex, false, e)) != AVRR_OK ||
+        (result = get_date(o, "birth_date", &id->birth_date, e)) != AVRR_OK ||
+        (result = get_code(o, "nationality", id->nationality, e)) != AVRR_OK ||
+        (result = dup_string(o, "birth_place", &id->birth_place, e)) != AVRR_OK ||
+        (result = dup_string(o, "address", &id->address, e)) != AVRR_OK ||
+        (result = dup_string(o, "national_ref", &id->national_ref, e)) != AVRR_OK ||
+        (result = dup_string(o, "eurodac_ref", &id->eurodac_ref, e)) != AVRR_OK)
+        return result;
+    id->sex = (avrr_sex)sex;
+    if (json_object_object_get_ex(o, "documents", &docs) &&
+        !json_object_is_type(docs, json_type_null)) {
+        if (!json_object_is_type(docs, json_type_array))
+            return avrr_error_set(e, AVRR_EINVALID, "documents", "documents must be an array");
+        size_t n = json_object_array_length(docs);
+        if (n > AVRR_DOCUMENTS_MAX)
+            return avrr_error_set(e, AVRR_EINVALID, "documents",
+                                  "at most %d documents per identity", AVRR_DOCUMENTS_MAX);
+        if (n) {
+            id->documents = avrr_calloc(n, sizeof *id->documents);
+            if (!id->documents)
+                return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+            for (size_t i = 0; i < n; i++) {
+                id->n_documents = i + 1;
+                result = document_from_json(json_object_array_get_idx(docs, i),
+                                            &id->documents[i], e);
+                if (result != AVRR_OK) {
+                    char prefix[32];
+                    snprintf(prefix, sizeof prefix, "documents[%zu]", i);
+                    avrr_error_prefix_field(e, prefix);
+                    return result;
+                }
+            }
+        }
+    }
+    return AVRR_OK;
+}
+
+avrr_err avrr_codec_person_from_json(json_object *o, avrr_person *p, avrr_error *e)
+{
+    static const char *const known[] = {"identities", "id", "tenant", "created_at",
+                                        "restricted", NULL};
+    json_object *ids = NULL;
+    avrr_err result = only_known(o, known, e);
+    if (result != AVRR_OK)
+        return result;
+    if (!json_object_object_get_ex(o, "identities", &ids) ||
+        json_object_is_type(ids, json_type_null))
+        return avrr_error_set(e, AVRR_EINVALID, "identities", "identities is required");
+    if (!json_object_is_type(ids, json_type_array))
+        return avrr_error_set(e, AVRR_EINVALID, "identities", "identities must be an array");
+    size_t n = json_object_array_length(ids);
+    if (n == 0)
+        return avrr_error_set(e, AVRR_EINVALID, "identities",
+                              "a person needs at least one identity");
+    if (n > AVRR_IDENTITIES_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "identities",
+                              "at most %d identities per person", AVRR_IDENTITIES_MAX);
+    p->identities = avrr_calloc(n, sizeof *p->identities);
+    if (!p->identities)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        p->n_identities = i + 1;
+        result = avrr_codec_identity_from_json(json_object_array_get_idx(ids, i),
+                                               &p->identities[i], e);
+        if (result != AVRR_OK) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "identities[%zu]", i);
+            avrr_error_prefix_field(e, prefix);
+            return result;
+        }
+    }
+    return AVRR_OK;
+}
+
+avrr_err avrr_codec_case_from_json(json_object *o, avrr_case *c, avrr_error *e)
+{
+    static const char *const known[] = {"person_id", "destination_country", "return_type",
+                                        "programme", "status", "opened_on",
+                                        /* output only */
+                                        "id", "tenant", "closed_on", "created_at",
+                                        "updated_at", NULL};
+    int rt = AVRR_RETURN_VOLUNTARY, st = AVRR_CASE_COUNSELLED;
+    avrr_err result;
+    const char *dest;
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = get_int64(o, "person_id", &c->person_id, true, e)) != AVRR_OK ||
+        (result = avrr_codec_get_string(o, "destination_country", &dest, e)) != AVRR_OK)
+        return result;
+    if (!dest)
+        return avrr_error_set(e, AVRR_EINVALID, "destination_country",
+                              "destination_country is required");
+    if ((result = get_code(o, "destination_country", c->destination_country, e)) != AVRR_OK ||
+        (result = get_enum(o, "return_type", avrr_return_type_parse, &rt, true, e)) != AVRR_OK ||
+        (result = get_enum(o, "status", avrr_case_status_parse, &st, false, e)) != AVRR_OK ||
+        (result = dup_string(o, "programme", &c->programme, e)) != AVRR_OK ||
+        (result = get_date(o, "opened_on", &c->opened_on, e)) != AVRR_OK)
+        return result;
+    c->return_type = (avrr_return_type)rt;
+    c->status = (avrr_case_status)st;
+    return AVRR_OK;
+}
+
+avrr_err avrr_codec_assistance_from_json(json_object *o, avrr_assistance *a, avrr_error *e)
+{
+    static const char *const known[] = {"kind", "amount_cents", "cash", "provider",
+                                        "funding", "granted_on", "delivered_on", "status",
+                                        /* output only */
+                                        "id", "case_id", "tenant", "created_at", NULL};
+    int kind = 0, fund = 0, st = AVRR_ASSIST_GRANTED;
+    avrr_err result;
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = get_enum(o, "kind", avrr_assistance_kind_parse, &kind, true, e)) != AVRR_OK ||
+        (result = get_int64(o, "amount_cents", &a->amount_cents, false, e)) != AVRR_OK ||
+        (result = get_bool(o, "cash", &a->cash, e)) != AVRR_OK ||
+        (result = dup_string(o, "provider", &a->provider, e)) != AVRR_OK ||
+        (result = get_enum(o, "funding", avrr_funding_parse, &fund, true, e)) != AVRR_OK ||
+        (result = get_date(o, "granted_on", &a->granted_on, e)) != AVRR_OK ||
+        (result = get_date(o, "delivered_on", &a->delivered_on, e)) != AVRR_OK ||
+        (result = get_enum(o, "status", avrr_assistance_status_parse, &st, false, e)) != AVRR_OK)
+        return result;
+    a->kind = (avrr_assistance_kind)kind;
+    a->funding = (avrr_funding)fund;
+    a->status = (avrr_assistance_status)st;
+    return AVRR_OK;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+/* Adds key: value, taking ownership of value; returns false when out of
+ * memory (value is freed either way). */
+static bool put(json_object *o, const char *key, json_object *value)
+{
+    if (!value)
+        return false;
+    if (json_object_object_add(o, key, value) != 0) {
+        json_object_put(value);
+        return false;
+    }
+    return true;
+}
+
+/* Adds a string member, or null when s is NULL or empty. */
+static bool put_str(json_object *o, const char *key, const char *s)
+{
+    if (!s || !s[0])
+        return json_object_object_add(o, key, NULL) == 0;
+    return put(o, key, json_object_new_string(s));
+}
+
+static bool put_date(json_object *o, const char *key, const avrr_date *d)
+{
+    char buf[11];
+    return put_str(o, key, avrr_date_format(d, buf));
+}
+
+static const char *precision_name(int p)
+{
+    static const char *const names[] = {"unknown", "year", "month", "day"};
+    return p >= 0 && p <= 3 ? names[p] : "unknown";
+}
+
+json_object *avrr_codec_identity_to_json(const avrr_identity *id)
+{
+    json_object *o = json_object_new_object(), *docs = NULL;
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(id->id)) &&
+              put_str(o, "given_names", id->given_names) &&
+              put_str(o, "surname", id->surname) &&
+              put_str(o, "full_name", id->full_name) &&
+              put_str(o, "sex", avrr_sex_name(id->sex)) &&
+              put_date(o, "birth_date", &id->birth_date) &&
+              put(o, "birth_date_precision",
+                  json_object_new_string(precision_name(id->birth_date.precision))) &&
+              put(o, "birth_date_placeholder", json_object_new_boolean(id->birth_date.placeholder)) &&
+              put_str(o, "nationality", id->nationality) &&
+              put_str(o, "birth_place", id->birth_place) &&
+              put_str(o, "address", id->address) &&
+              put_str(o, "national_ref", id->national_ref) &&
+              put_str(o, "eurodac_ref", id->eurodac_ref) &&
+              (docs = json_object_new_array()) != NULL;
+    for (size_t i = 0; ok && i < id->n_documents; i++) {
+        json_object *d = json_object_new_object();
+        ok = d && put_str(d, "type", id->documents[i].type) &&
+             put_str(d, "number", id->documents[i].number) &&
+             put_str(d, "country", id->documents[i].country);
+        if (ok && json_object_array_add(docs, d) != 0)
+            ok = false;
+        else if (!ok)
+            json_object_put(d);
+    }
+    if (docs && !put(o, "documents", docs))
+        ok = false;
+    else if (!ok)
+        docs = NULL;
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_person_to_json(const avrr_person *p)
+{
+    json_object *o = json_object_new_object(), *ids = NULL;
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(p->id)) &&
+              put_str(o, "tenant", p->tenant) &&
+              put(o, "restricted", json_object_new_boolean(p->restricted)) &&
+              put(o, "created_at", json_object_new_int64(p->created_at)) &&
+              put(o, "identities", ids = json_object_new_array());
+    for (size_t i = 0; ok && i < p->n_identities; i++) {
+        json_object *id = avrr_codec_identity_to_json(&p->identities[i]);
+        ok = id && json_object_array_add(ids, id) == 0;
+        if (!ok)
+            json_object_put(id);
+    }
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_case_to_json(const avrr_case *c)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(c->id)) &&
+              put(o, "person_id", json_object_new_int64(c->person_id)) &&
+              put_str(o, "tenant", c->tenant) &&
+              put_str(o, "destination_country", c->destination_country) &&
+              put_str(o, "return_type", avrr_return_type_name(c->return_type)) &&
+              put_str(o, "programme", c->programme) &&
+              put_str(o, "status", avrr_case_status_name(c->status)) &&
+              put_date(o, "opened_on", &c->opened_on) &&
+              put_date(o, "closed_on", &c->closed_on) &&
+              put(o, "created_at", json_object_new_int64(c->created_at)) &&
+              put(o, "updated_at", json_object_new_int64(c->updated_at));
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_assistance_to_json(const avrr_assistance *a)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(a->id)) &&
+              put(o, "case_id", json_object_new_int64(a->case_id)) &&
+              put_str(o, "kind", avrr_assistance_kind_name(a->kind)) &&
+              put(o, "amount_cents", json_object_new_int64(a->amount_cents)) &&
+              put(o, "cash", json_object_new_boolean(a->cash)) &&
+              put_str(o, "provider", a->provider) &&
+              put_str(o, "funding", avrr_funding_name(a->funding)) &&
+              put_date(o, "granted_on", &a->granted_on) &&
+              put_date(o, "delivered_on", &a->delivered_on) &&
+              put_str(o, "status", avrr_assistance_status_name(a->status)) &&
+              put(o, "created_at", json_object_new_int64(a->created_at));
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_tenant_to_json(const avrr_tenant *t)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    if (!put_str(o, "code", t->code) || !put_str(o, "name", t->name) ||
+        !put(o, "created_at", json_object_new_int64(t->created_at))) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_error_to_json(const avrr_error *e)
+{
+    json_object *o = json_object_new_object(), *err = json_object_new_object();
+    if (!o || !err ||
+        !put(err, "code", json_object_new_string(avrr_errname(e->code))) ||
+        !put_str(err, "field", e->field) ||
+        !put(err, "message",
+             json_object_new_string(e->message[0] ? e->message : avrr_strerror(e->code)))) {
+        json_object_put(o);
+        json_object_put(err);
+        return NULL;
+    }
+    if (!put(o, "error", err)) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}

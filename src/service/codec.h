@@ -1,0 +1,48 @@
+/* codec.h: the JSON wire form of the model (DESIGN.md section 3).
+ *
+ * One codec shared by the HTTP API, JSON-lines import and export, so that a
+ * field means the same thing everywhere. Decoding is strict: wrong types,
+ * unknown fields, NUL bytes and invalid UTF-8 are errors that name the
+ * field; output-only fields (id, created_at, ...) are accepted and ignored
+ * so that a record read from the API can be sent back.
+ *
+ * Ownership: *_from_json fill a zeroed record that the caller clears with
+ * the avrr_*_clear() of core.h, also after a failure. *_to_json return a new
+ * json-c object (json_object_put to free) or NULL when out of memory.
+ */
+#ifndef AVRR_CODEC_H
+#define AVRR_CODEC_H
+
+#include <json-c/json.h>
+
+#include "avrr/core.h"
+
+/* Nesting deeper than this is refused: the model is 4 levels deep. */
+#define AVRR_JSON_MAX_DEPTH 16
+
+/* Parses one JSON document that must be an object; trailing bytes other
+ * than whitespace are an error. Errors name "body" and the byte offset. */
+avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
+                                avrr_error *e);
+
+avrr_err avrr_codec_person_from_json(json_object *o, avrr_person *p, avrr_error *e);
+avrr_err avrr_codec_identity_from_json(json_object *o, avrr_identity *id, avrr_error *e);
+avrr_err avrr_codec_case_from_json(json_object *o, avrr_case *c, avrr_error *e);
+avrr_err avrr_codec_assistance_from_json(json_object *o, avrr_assistance *a, avrr_error *e);
+
+/* Reads an optional string member `key` of o into *out (NULL when absent or
+ * null); a non-string, an embedded NUL or invalid UTF-8 is an error naming
+ * key. Used by the route handlers for small bodies ({"status": ...}). */
+avrr_err avrr_codec_get_string(json_object *o, const char *key, const char **out,
+                               avrr_error *e);
+
+json_object *avrr_codec_person_to_json(const avrr_person *p);
+json_object *avrr_codec_identity_to_json(const avrr_identity *id);
+json_object *avrr_codec_case_to_json(const avrr_case *c);
+json_object *avrr_codec_assistance_to_json(const avrr_assistance *a);
+json_object *avrr_codec_tenant_to_json(const avrr_tenant *t);
+
+/* {"error":{"code":...,"field":...,"message":...}} */
+json_object *avrr_codec_error_to_json(const avrr_error *e);
+
+#endif

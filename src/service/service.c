@@ -1,0 +1,521 @@
+/* service.c: the registry's use cases, shared by the CLI and the HTTP API.
+ *
+ * Each public function: checks the actor's role against the policy,
+ * validates and canonicalises its input (core), then talks to the store
+ * under the service mutex. The mutex is recursive so that a bulk import can
+ * hold one transaction open while it calls the ordinary use cases. */
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "avrr/service.h"
+#include "privacy/policy.h"
+#include "store/store.h"
+
+#define SERVICE_MAGIC 0x5e41cee5u
+
+/* API keys: "avrr_" + 43 characters of URL-safe base64 (32 random bytes).
+ * 256 bits make guessing hopeless, so a fast keyed-free BLAKE2b hash is the
+ * right way to store them (a password hash would only slow every request). */
+#define KEY_PREFIX "avrr_"
+#define KEY_RANDOM_BYTES 32
+
+struct avrr_service {
+    unsigned magic;
+    avrr_store *store;
+    pthread_mutex_t lock;
+};
+
+static void lock(avrr_service *svc) { pthread_mutex_lock(&svc->lock); }
+static void unlock(avrr_service *svc) { pthread_mutex_unlock(&svc->lock); }
+
+avrr_err avrr_service_open(const char *db_uri, bool create,
+                           avrr_service **out, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    avrr_service *svc = NULL;
+    pthread_mutexattr_t attr;
+
+    *out = NULL;
+    if (sodium_init() < 0)
+        return avrr_error_set(e, AVRR_ECRYPTO, NULL, "libsodium failed to initialise");
+    svc = avrr_calloc(1, sizeof *svc);
+    if (!svc)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    result = avrr_store_open(db_uri, create, &svc->store, e);
+    if (result != AVRR_OK)
+        goto out;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&svc->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    svc->magic = SERVICE_MAGIC;
+    *out = svc;
+    svc = NULL;
+out:
+    avrr_free(svc);
+    return result;
+}
+
+void avrr_service_close(avrr_service *svc)
+{
+    if (!svc)
+        return;
+    if (svc->magic != SERVICE_MAGIC)
+        return;
+    avrr_store_close(svc->store);
+    pthread_mutex_destroy(&svc->lock);
+    svc->magic = 0;
+    avrr_free(svc);
+}
+
+static avrr_err deny(avrr_error *e, avrr_action act)
+{
+    return avrr_error_set(e, AVRR_EFORBIDDEN, NULL,
+                          "this API key's role may not %s",
+                          avrr_action_name(act));
+}
+
+static avrr_err check_actor(const avrr_actor *a, avrr_action act, avrr_error *e)
+{
+    if (!a)
+        return avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, NULL);
+    return avrr_policy_allows(a->role, act) ? AVRR_OK : deny(e, act);
+}
+
+/* ---- operator functions -------------------------------------------------- */
+
+avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,
+                                 const char *name, avrr_error *e)
+{
+    avrr_tenant t = {0};
+    avrr_err result = avrr_tenant_code_check(code ? code : "", t.code, e);
+    if (result != AVRR_OK)
+        return result;
+    if (!name || !name[0])
+        return avrr_error_set(e, AVRR_EINVALID, "name", "a tenant needs a name");
+    result = avrr_text_check(name, AVRR_TEXT_MAX, "name", e);
+    if (result != AVRR_OK)
+        return result;
+    t.name = (char *)name; /* only read by the store */
+    lock(svc);
+    result = svc->store->ops->tenant_insert(svc->store, &t, e);
+    unlock(svc);
+    if (result == AVRR_EEXISTS)
+        avrr_error_set(e, AVRR_EEXISTS, "code", "tenant %s exists already", t.code);
+    return result;
+}
+
+avrr_err avrr_service_tenant_list(avrr_service *svc, avrr_tenant **out,
+                                  size_t *n, avrr_error *e)
+{
+    lock(svc);
+    avrr_err result = svc->store->ops->tenant_list(svc->store, out, n, e);
+    unlock(svc);
+    return result;
+}
+
+static void key_hash(const char *key, uint8_t hash[32])
+{
+    crypto_generichash(hash, 32, (const unsigned char *)key, strlen(key), NULL, 0);
+}
+
+avrr_err avrr_service_key_create(avrr_service *svc, const char *tenant,
+                                 const char *role, const char *label,
+                                 char **key_out, int64_t *id_out, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    avrr_tenant t = {0};
+    char code[17];
+    uint8_t random[KEY_RANDOM_BYTES], hash[32];
+    size_t keylen = sizeof KEY_PREFIX - 1 +
+                    sodium_base64_ENCODED_LEN(KEY_RANDOM_BYTES,
+                                              sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *key = NULL;
+    int r = role ? avrr_role_parse(role) : -1;
+
+    *key_out = NULL;
+    if (r < 0)
+        return avrr_error_set(e, AVRR_EINVALID, "role",
+                              "unknown role '%s' (caseworker, provider, statistician, dpo, admin)",
+                              role ? role : "");
+    result = avrr_tenant_code_check(tenant ? tenant : "", code, e);
+    if (result != AVRR_OK)
+        return result;
+    if (label && (result = avrr_text_check(label, 64, "label", e)) != AVRR_OK)
+        return result;
+    key = avrr_malloc(keylen);
+    if (!key)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    memcpy(key, KEY_PREFIX, sizeof KEY_PREFIX - 1);
+    randombytes_buf(random, sizeof random);
+    sodium_bin2base64(key + sizeof KEY_PREFIX - 1, keylen - (sizeof KEY_PREFIX - 1),
+                      random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(random, sizeof random);
+    key_hash(key, hash);
+
+    lock(svc);
+    result = svc->store->ops->tenant_get(svc->store, code, &t, e);
+    if (result == AVRR_ENOTFOUND)
+        avrr_error_set(e, AVRR_ENOTFOUND, "tenant", "no tenant %s (add it with `avrr tenant add`)", code);
+    if (result == AVRR_OK)
+        result = svc->store->ops->key_insert(svc->store, code, (avrr_role)r, hash,
+                                             label ? label : "", id_out, e);
+    unlock(svc);
+    avrr_tenant_clear(&t);
+    if (result != AVRR_OK) {
+        sodium_memzero(key, keylen);
+        avrr_free(key);
+        return result;
+    }
+    *key_out = key;
+    return AVRR_OK;
+}
+
+avrr_err avrr_service_key_list(avrr_service *svc, const char *tenant,
+                               avrr_key_info **out, size_t *n, avrr_error *e)
+{
+    lock(svc);
+    avrr_err result = svc->store->ops->key_list(svc->store, tenant, out, n, e);
+    unlock(svc);
+    return result;
+}
+
+avrr_err avrr_service_key_revoke(avrr_service *svc, int64_t key_id, avrr_error *e)
+{
+    lock(svc);
+    avrr_err result = svc->store->ops->key_revoke(svc->store, key_id, e);
+    unlock(svc);
+    return result;
+}
+
+avrr_err avrr_service_authenticate(avrr_service *svc, const char *key,
+                                   avrr_actor *out, avrr_error *e)
+{
+    avrr_key_info info;
+    uint8_t hash[32];
+    size_t n = key ? strlen(key) : 0;
+
+    memset(out, 0, sizeof *out);
+    if (n < sizeof KEY_PREFIX || n > 128 || memcmp(key, KEY_PREFIX, sizeof KEY_PREFIX - 1) != 0)
+        return avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "missing or malformed API key");
+    key_hash(key, hash);
+    lock(svc);
+    avrr_err result = svc->store->ops->key_find(svc->store, hash, &info, e);
+    unlock(svc);
+    if (result == AVRR_ENOTFOUND)
+        return avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "unknown or revoked API key");
+    if (result != AVRR_OK)
+        return result;
+    out->key_id = info.id;
+    memcpy(out->tenant, info.tenant, sizeof out->tenant);
+    out->role = info.role;
+    return AVRR_OK;
+}
+
+avrr_err avrr_service_local_actor(avrr_service *svc, const char *tenant,
+                                  avrr_role role, avrr_actor *out, avrr_error *e)
+{
+    avrr_tenant t = {0};
+    memset(out, 0, sizeof *out);
+    avrr_err result = avrr_tenant_code_check(tenant ? tenant : "", out->tenant, e);
+    if (result != AVRR_OK)
+        return result;
+    lock(svc);
+    result = svc->store->ops->tenant_get(svc->store, out->tenant, &t, e);
+    unlock(svc);
+    avrr_tenant_clear(&t);
+    if (result == AVRR_ENOTFOUND)
+        avrr_error_set(e, AVRR_ENOTFOUND, "tenant", "no tenant %s (add it with `avrr tenant add`)",
+                       out->tenant);
+    out->role = role;
+    return result;
+}
+
+/* ---- registry use cases ---------------------------------------------------- */
+
+static avrr_err validate_identities(avrr_identity *ids, size_t n, avrr_error *e)
+{
+    char prefix[32];
+    for (size_t i = 0; i < n; i++) {
+        avrr_err result = avrr_identity_validate(&ids[i], e);
+        if (result != AVRR_OK) {
+            snprintf(prefix, sizeof prefix, "identities[%zu]", i);
+            avrr_error_prefix_field(e, prefix);
+            return result;
+        }
+    }
+    return AVRR_OK;
+}
+
+avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
+                                      avrr_person *p, avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_PERSON_WRITE, e);
+    if (result != AVRR_OK)
+        return result;
+    if (p->n_identities == 0)
+        return avrr_error_set(e, AVRR_EINVALID, "identities",
+                              "a person needs at least one identity");
+    if (p->n_identities > AVRR_IDENTITIES_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "identities",
+                              "at most %d identities per person", AVRR_IDENTITIES_MAX);
+    result = validate_identities(p->identities, p->n_identities, e);
+    if (result != AVRR_OK)
+        return result;
+    memcpy(p->tenant, a->tenant, sizeof p->tenant);
+    lock(svc);
+    result = svc->store->ops->person_insert(svc->store, p, e);
+    unlock(svc);
+    return result;
+}
+
+avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
+                                   int64_t person_id, avrr_identity *id,
+                                   avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_PERSON_WRITE, e);
+    if (result != AVRR_OK)
+        return result;
+    result = avrr_identity_validate(id, e);
+    if (result != AVRR_OK)
+        return result;
+    id->person_id = person_id;
+    lock(svc);
+    result = svc->store->ops->identity_insert(svc->store, a->tenant, id, e);
+    unlock(svc);
+    return result;
+}
+
+avrr_err avrr_service_person_get(avrr_service *svc, const avrr_actor *a,
+                                 int64_t person_id, avrr_person *out,
+                                 avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_PERSON_READ, e);
+    if (result != AVRR_OK)
+        return result;
+    lock(svc);
+    result = svc->store->ops->person_get(svc->store, a->tenant, person_id, out, e);
+    unlock(svc);
+    return result;
+}
+
+/* Normalises a page request; returns the number of rows to ask the store for
+ * (one more than the page, to learn whether another page follows). */
+static avrr_err page_check(avrr_page *page, avrr_error *e)
+{
+    if (page->limit == 0)
+        page->limit = AVRR_PAGE_DEFAULT;
+    if (page->limit > AVRR_PAGE_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "limit", "limit must be 1..%d", AVRR_PAGE_MAX);
+    if (page->after < 0)
+        return avrr_error_set(e, AVRR_EINVALID, "after", "after must not be negative");
+    return AVRR_OK;
+}
+
+avrr_err avrr_service_person_list(avrr_service *svc, const avrr_actor *a,
+                                  avrr_page page, avrr_person **out,
+                                  size_t *n, int64_t *next, avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_PERSON_READ, e);
+    if (result == AVRR_OK)
+        result = page_check(&page, e);
+    if (result != AVRR_OK)
+        return result;
+    lock(svc);
+    result = svc->store->ops->person_list(svc->store, a->tenant, page.after,
+                                          page.limit + 1, out, n, e);
+    unlock(svc);
+    *next = 0;
+    if (result == AVRR_OK && *n > page.limit) {
+        avrr_person_clear(&(*out)[page.limit]);
+        *n = page.limit;
+        *next = (*out)[*n - 1].id;
+    }
+    return result;
+}
+
+static void today(avrr_date *d)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    d->year = (int16_t)(tm.tm_year + 1900);
+    d->month = (int8_t)(tm.tm_mon + 1);
+    d->day = (int8_t)tm.tm_mday;
+    d->precision = AVRR_DATE_DAY;
+    d->placeholder = false;
+}
+
+avrr_err avrr_service_case_open(avrr_service *svc, const avrr_actor *a,
+                                avrr_case *c, avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_CASE_WRITE, e);
+    if (result != AVRR_OK)
+        return result;
+    if (c->person_id <= 0)
+        return avrr_error_set(e, AVRR_EINVALID, "person_id", "person_id is required");
+    result = avrr_case_validate(c, e);
+    if (result != AVRR_OK)
+        return result;
+    if (avrr_case_status_is_final(c->status))
+        return avrr_error_set(e, AVRR_EINVALID, "status",
+                              "a case cannot be opened in final status %s",
+                              avrr_case_status_name(c->status));
+    if (c->opened_on.precision == AVRR_DATE_UNKNOWN)
+        today(&c->opened_on);
+    memcpy(c->tenant, a->tenant, sizeof c->tenant);
+    lock(svc);
+    result = svc->store->ops->case_insert(svc->store, c, e);
+    unlock(svc);
+    if (result == AVRR_ENOTFOUND)
+        avrr_error_set(e, AVRR_ENOTFOUND, "person_id", "no person %lld",
+                       (long long)c->person_id);
+    return result;
+}
+
+avrr_err avrr_service_case_get(avrr_service *svc, const avrr_actor *a,
+                               int64_t case_id, avrr_case *out, avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_CASE_READ, e);
+    if (result != AVRR_OK)
+        return result;
+    lock(svc);
+    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, out, e);
+    unlock(svc);
+    return result;
+}
+
+avrr_err avrr_service_case_list(avrr_service *svc, const avrr_actor *a,
+                                int64_t person_id, avrr_page page,
+                                avrr_case **out, size_t *n, int64_t *next,
+                                avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_CASE_READ, e);
+    if (result == AVRR_OK)
+        result = page_check(&page, e);
+    if (result != AVRR_OK)
+        return result;
+    lock(svc);
+    result = svc->store->ops->case_list(svc->store, a->tenant, person_id, page.after,
+                                        page.limit + 1, out, n, e);
+    unlock(svc);
+    *next = 0;
+    if (result == AVRR_OK && *n > page.limit) {
+        avrr_case_clear(&(*out)[page.limit]);
+        *n = page.limit;
+        *next = (*out)[*n - 1].id;
+    }
+    return result;
+}
+
+avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
+                                      int64_t case_id, const char *status,
+                                      avrr_case *out, avrr_error *e)
+{
+    avrr_err result = check_actor(a, AVRR_ACT_CASE_STATUS, e);
+    if (result != AVRR_OK)
+        return result;
+    int to = status ? avrr_case_status_parse(status) : -1;
+    if (to < 0)
+        return avrr_error_set(e, AVRR_EINVALID, "status", "unknown case status '%s'",
+                              status ? status : "");
+    lock(svc);
+    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, out, e);
+    if (result == AVRR_OK && !avrr_case_status_can_move(out->status, (avrr_case_status)to))
+        result = avrr_error_set(e, AVRR_ECONFLICT, "status",
+                                "a case cannot move from %s to %s",
+                                avrr_case_status_name(out->status),
+                                avrr_case_status_name(to));
+    if (result == AVRR_OK) {
+        out->status = (avrr_case_status)to;
+        if (avrr_case_status_is_final(out->status))
+            today(&out->closed_on);
+        result = svc->store->ops->case_update(svc->store, out, e);
+    }
+    unlock(svc);
+    if (result != AVRR_OK)
+        avrr_case_clear(out);
+    return result;
+}
+
+avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
+                                     int64_t case_id, avrr_assistance *as,
+                                     avrr_error *e)
+{
+    avrr_case c = {0};
+    avrr_err result = check_actor(a, AVRR_ACT_ASSISTANCE_WRITE, e);
+    if (result != AVRR_OK)
+        return result;
+    result = avrr_assistance_validate(as, e);
+    if (result != AVRR_OK)
+        return result;
+    if (as->granted_on.precision == AVRR_DATE_UNKNOWN)
+        today(&as->granted_on);
+    as->case_id = case_id;
+    memcpy(as->tenant, a->tenant, sizeof as->tenant);
+    lock(svc);
+    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, &c, e);
+    if (result == AVRR_OK && avrr_case_status_is_final(c.status))
+        result = avrr_error_set(e, AVRR_ECONFLICT, "case_id",
+                                "case %lld is %s and takes no new assistance",
+                                (long long)case_id, avrr_case_status_name(c.status));
+    if (result == AVRR_OK)
+        result = svc->store->ops->assistance_insert(svc->store, as, e);
+    unlock(svc);
+    avrr_case_clear(&c);
+    return result;
+}
+
+avrr_err avrr_service_assistance_list(avrr_service *svc, const avrr_actor *a,
+                                      int64_t case_id, avrr_assistance **out,
+                                      size_t *n, avrr_error *e)
+{
+    avrr_case c = {0};
+    avrr_err result = check_actor(a, AVRR_ACT_ASSISTANCE_READ, e);
+    if (result != AVRR_OK)
+        return result;
+    lock(svc);
+    /* The case lookup makes another tenant's case a 404, not an empty list. */
+    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, &c, e);
+    if (result == AVRR_OK)
+        result = svc->store->ops->assistance_list(svc->store, a->tenant, case_id, out, n, e);
+    unlock(svc);
+    avrr_case_clear(&c);
+    return result;
+}
+
+/* ---- bulk ----------------------------------------------------------------- */
+
+avrr_err avrr_service_transaction(avrr_service *svc,
+                                  avrr_err (*fn)(void *arg, avrr_error *e),
+                                  void *arg, avrr_error *e)
+{
+    lock(svc);
+    avrr_err result = svc->store->ops->begin(svc->store, e);
+    if (result == AVRR_OK) {
+        result = fn(arg, e);
+        if (result == AVRR_OK)
+            result = svc->store->ops->commit(svc->store, e);
+        if (result != AVRR_OK)
+            svc->store->ops->rollback(svc->store);
+    }
+    unlock(svc);
+    return result;
+}
+
+avrr_err avrr_service_count(avrr_service *svc, const char *table, int64_t *out,
+                            avrr_error *e)
+{
+    lock(svc);
+    avrr_err result = svc->store->ops->count(svc->store, table, out, e);
+    unlock(svc);
+    return result;
+}
+
+void avrr_service_free_persons(avrr_person *p, size_t n) { avrr_store_free_persons(p, n); }
+void avrr_service_free_cases(avrr_case *c, size_t n) { avrr_store_free_cases(c, n); }
+void avrr_service_free_assistance(avrr_assistance *as, size_t n) { avrr_store_free_assistance(as, n); }
+void avrr_service_free_tenants(avrr_tenant *t, size_t n) { avrr_store_free_tenants(t, n); }

@@ -1,0 +1,1958 @@
+/* src/store/sqlite.c: the SQLite backend of the store (DESIGN.md section 4).
+ *
+ * One registry is one SQLite file in WAL mode. At open we check that the file
+ * is an avrr registry (the avrr_meta table says application = 'avrr'), refuse
+ * one made by a newer avrr (PRAGMA user_version above AVRR_SCHEMA_VERSION)
+ * and apply the pending numbered migrations of `migrations[]` in one
+ * transaction.
+ *
+ * Every statement is prepared once (SQLITE_PREPARE_PERSISTENT) on first use,
+ * kept in the backend struct and reset after each use; no SQL is ever built
+ * from input. Enumerations are stored as their wire names and dates as their
+ * canonical text, so that the database reads well with the sqlite3 shell.
+ * SQLite result codes become avrr_err in one place, sq_error().
+ *
+ * Writes that take several statements run inside a savepoint (or their own
+ * BEGIN IMMEDIATE transaction when the caller has none open), so that a
+ * failure halfway leaves nothing behind.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* How long a writer waits for another process's lock before failing with
+ * "database is locked": long enough to ride out a checkpoint or a batch
+ * import's commit, short enough that an HTTP request does not hang. */
+#define BUSY_TIMEOUT_MS 5000
+
+/* The most rows one list call returns; callers page with `after`. Large
+ * enough for a screenful of work, small enough to bound one response. */
+#define LIST_LIMIT_MAX 1000
+
+/* identity_scan reads this many identities, releases its statement and only
+ * then calls back, so that callbacks may use the store and no read
+ * transaction stays open for the whole scan. */
+#define SCAN_BATCH 256
+
+/* ---- schema ---------------------------------------------------------------- */
+
+/* Migration N (1-based) takes a registry from schema version N-1 to N. Never
+ * edit a migration once released: add one. Its number is recorded in
+ * PRAGMA user_version in the same transaction. */
+static const char *const migrations[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE avrr_meta (\n"
+    "  key TEXT PRIMARY KEY,\n"
+    "  value TEXT NOT NULL\n"
+    ");\n"
+    "INSERT INTO avrr_meta (key, value) VALUES ('application', 'avrr'),\n"
+    "  ('created_at', CAST(strftime('%s', 'now') AS TEXT));\n"
+    "CREATE TABLE tenants (\n"
+    "  code TEXT PRIMARY KEY CHECK (length(code) BETWEEN 2 AND 16),\n"
+    "  name TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE api_keys (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT REFERENCES tenants(code),\n"
+    "  role TEXT NOT NULL CHECK (role IN ('caseworker', 'provider',\n"
+    "    'statistician', 'dpo', 'admin')),\n"
+    "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),\n"
+    "  label TEXT NOT NULL DEFAULT '',\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  revoked_at INTEGER\n"
+    ");\n"
+    "CREATE INDEX api_keys_tenant ON api_keys(tenant, id);\n"
+    "CREATE TABLE persons (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  restricted INTEGER NOT NULL DEFAULT 0 CHECK (restricted IN (0, 1)),\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX persons_tenant ON persons(tenant, id);\n"
+    /* identity_scan walks identities by id: the INTEGER PRIMARY KEY is the
+     * rowid, which is that index already. */
+    "CREATE TABLE identities (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,\n"
+    "  given_names TEXT,\n"
+    "  surname TEXT,\n"
+    "  full_name TEXT,\n"
+    "  sex TEXT NOT NULL DEFAULT 'u' CHECK (sex IN ('u', 'f', 'm', 'x')),\n"
+    "  birth_date TEXT NOT NULL DEFAULT '',\n"
+    "  birth_precision INTEGER NOT NULL DEFAULT 0\n"
+    "    CHECK (birth_precision BETWEEN 0 AND 3),\n"
+    "  birth_placeholder INTEGER NOT NULL DEFAULT 0\n"
+    "    CHECK (birth_placeholder IN (0, 1)),\n"
+    "  nationality TEXT NOT NULL DEFAULT ''\n"
+    "    CHECK (length(nationality) IN (0, 3)),\n"
+    "  birth_place TEXT,\n"
+    "  address TEXT,\n"
+    "  national_ref TEXT,\n"
+    "  eurodac_ref TEXT,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX identities_person ON identities(person_id, id);\n"
+    "CREATE TABLE documents (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  identity_id INTEGER NOT NULL\n"
+    "    REFERENCES identities(id) ON DELETE CASCADE,\n"
+    "  type TEXT,\n"
+    "  number TEXT NOT NULL CHECK (length(number) > 0),\n"
+    "  country TEXT NOT NULL DEFAULT '' CHECK (length(country) IN (0, 3))\n"
+    ");\n"
+    "CREATE INDEX documents_identity ON documents(identity_id, id);\n"
+    "CREATE TABLE cases (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  person_id INTEGER NOT NULL REFERENCES persons(id),\n"
+    "  destination_country TEXT NOT NULL DEFAULT ''\n"
+    "    CHECK (length(destination_country) IN (0, 3)),\n"
+    "  return_type TEXT NOT NULL\n"
+    "    CHECK (return_type IN ('voluntary', 'forced')),\n"
+    "  programme TEXT,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('counselled', 'applied',\n"
+    "    'approved', 'departed', 'reintegrating', 'completed', 'withdrawn',\n"
+    "    'absconded')),\n"
+    "  opened_on TEXT NOT NULL DEFAULT '',\n"
+    "  closed_on TEXT NOT NULL DEFAULT '',\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  updated_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX cases_tenant ON cases(tenant, id);\n"
+    "CREATE INDEX cases_person ON cases(person_id, id);\n"
+    "CREATE TABLE assistance (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),\n"
+    "  kind TEXT NOT NULL CHECK (kind IN ('counselling', 'travel_document',\n"
+    "    'ticket', 'cash_allowance', 'post_arrival', 'reintegration_in_kind',\n"
+    "    'reintegration_business', 'reintegration_housing',\n"
+    "    'reintegration_education', 'reintegration_medical',\n"
+    "    'reintegration_psychosocial')),\n"
+    "  amount_cents INTEGER NOT NULL DEFAULT 0\n"
+    "    CHECK (amount_cents BETWEEN 0 AND 100000000),\n"
+    "  cash INTEGER NOT NULL DEFAULT 0 CHECK (cash IN (0, 1)),\n"
+    "  provider TEXT,\n"
+    "  funding TEXT NOT NULL CHECK (funding IN ('amif', 'ndici', 'ipa3',\n"
+    "    'national', 'frontex')),\n"
+    "  granted_on TEXT NOT NULL DEFAULT '',\n"
+    "  delivered_on TEXT NOT NULL DEFAULT '',\n"
+    "  status TEXT NOT NULL\n"
+    "    CHECK (status IN ('granted', 'delivered', 'cancelled')),\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX assistance_case ON assistance(case_id, id);\n"
+    "CREATE INDEX assistance_tenant ON assistance(tenant, id);\n",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* ---- statements ------------------------------------------------------------ */
+
+/* Columns of an identity row, in the order read_identity() reads them. */
+#define IDENTITY_COLS                                                         \
+    "i.id, i.person_id, i.given_names, i.surname, i.full_name, i.sex, "      \
+    "i.birth_date, i.birth_precision, i.birth_placeholder, i.nationality, "  \
+    "i.birth_place, i.address, i.national_ref, i.eurodac_ref, i.created_at"
+#define CASE_COLS                                                             \
+    "id, person_id, tenant, destination_country, return_type, programme, "   \
+    "status, opened_on, closed_on, created_at, updated_at"
+#define ASSIST_COLS                                                           \
+    "id, case_id, tenant, kind, amount_cents, cash, provider, funding, "     \
+    "granted_on, delivered_on, status, created_at"
+#define KEY_COLS "id, tenant, role, label, revoked_at, created_at"
+
+/* X(name, sql): every statement this backend runs, prepared on first use. */
+#define STMTS(X)                                                              \
+    X(BEGIN, "BEGIN IMMEDIATE")                                               \
+    X(COMMIT, "COMMIT")                                                       \
+    X(ROLLBACK, "ROLLBACK")                                                   \
+    X(SAVEPOINT, "SAVEPOINT avrr_write")                                      \
+    X(RELEASE, "RELEASE avrr_write")                                          \
+    X(ROLLBACK_TO, "ROLLBACK TO avrr_write")                                  \
+    X(OBJECT_COUNT, "SELECT count(*) FROM sqlite_master")                     \
+    X(HAS_META, "SELECT count(*) FROM sqlite_master "                         \
+                "WHERE type = 'table' AND name = 'avrr_meta'")                \
+    X(META_APP, "SELECT count(*) FROM avrr_meta "                             \
+                "WHERE key = 'application' AND value = 'avrr'")               \
+    X(USER_VERSION, "PRAGMA user_version")                                    \
+    X(JOURNAL_WAL, "PRAGMA journal_mode = WAL")                               \
+    X(SYNC_NORMAL, "PRAGMA synchronous = NORMAL")                             \
+    X(FOREIGN_KEYS, "PRAGMA foreign_keys = ON")                               \
+    X(SECURE_DELETE, "PRAGMA secure_delete = ON")                             \
+    X(TENANT_INSERT, "INSERT INTO tenants (code, name, created_at) "          \
+                     "VALUES (?1, ?2, ?3)")                                   \
+    X(TENANT_GET, "SELECT code, name, created_at FROM tenants "               \
+                  "WHERE code = ?1")                                          \
+    X(TENANT_LIST, "SELECT code, name, created_at FROM tenants "              \
+                   "ORDER BY code")                                           \
+    X(KEY_INSERT, "INSERT INTO api_keys "                                     \
+                  "(tenant, role, hash, label, created_at) "                  \
+                  "VALUES (?1, ?2, ?3, ?4, ?5)")                              \
+    X(KEY_FIND, "SELECT " KEY_COLS " FROM api_keys "                          \
+                "WHERE hash = ?1 AND revoked_at IS NULL")                     \
+    X(KEY_REVOKE, "UPDATE api_keys SET revoked_at = "                         \
+                  "coalesce(revoked_at, ?2) WHERE id = ?1")                   \
+    X(KEY_LIST, "SELECT " KEY_COLS " FROM api_keys "                          \
+                "WHERE ?1 IS NULL OR tenant = ?1 ORDER BY id")                \
+    X(PERSON_INSERT, "INSERT INTO persons (tenant, restricted, created_at) "  \
+                     "VALUES (?1, ?2, ?3)")                                   \
+    X(PERSON_OWNED, "SELECT count(*) FROM persons "                           \
+                    "WHERE id = ?1 AND tenant = ?2")                          \
+    X(PERSON_GET, "SELECT id, tenant, restricted, created_at FROM persons "   \
+                  "WHERE id = ?1 AND tenant = ?2")                            \
+    X(PERSON_LIST, "SELECT id, tenant, restricted, created_at FROM persons "  \
+                   "WHERE tenant = ?1 AND id > ?2 ORDER BY id LIMIT ?3")      \
+    X(IDENTITY_INSERT,                                                        \
+      "INSERT INTO identities (person_id, given_names, surname, full_name, "  \
+      "sex, birth_date, birth_precision, birth_placeholder, nationality, "    \
+      "birth_place, address, national_ref, eurodac_ref, created_at) "         \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)") \
+    X(IDENTITIES_OF, "SELECT " IDENTITY_COLS " FROM identities i "            \
+                     "WHERE i.person_id = ?1 ORDER BY i.id")                  \
+    X(IDENTITY_SCAN, "SELECT " IDENTITY_COLS ", p.tenant FROM identities i "  \
+                     "JOIN persons p ON p.id = i.person_id "                  \
+                     "WHERE i.id > ?1 ORDER BY i.id LIMIT ?2")                \
+    X(DOCUMENT_INSERT, "INSERT INTO documents "                               \
+                       "(identity_id, type, number, country) "                \
+                       "VALUES (?1, ?2, ?3, ?4)")                             \
+    X(DOCUMENTS_OF, "SELECT type, number, country FROM documents "            \
+                    "WHERE identity_id = ?1 ORDER BY id")                     \
+    X(CASE_INSERT,                                                            \
+      "INSERT INTO cases (tenant, person_id, destination_country, "           \
+      "return_type, programme, status, opened_on, closed_on, created_at, "    \
+      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)")          \
+    X(CASE_OWNED, "SELECT count(*) FROM cases WHERE id = ?1 AND tenant = ?2") \
+    X(CASE_GET, "SELECT " CASE_COLS " FROM cases "                            \
+                "WHERE id = ?1 AND tenant = ?2")                              \
+    X(CASE_LIST, "SELECT " CASE_COLS " FROM cases "                           \
+                 "WHERE tenant = ?1 AND id > ?2 ORDER BY id LIMIT ?3")        \
+    X(CASE_LIST_PERSON, "SELECT " CASE_COLS " FROM cases "                    \
+                        "WHERE tenant = ?1 AND person_id = ?4 AND id > ?2 "   \
+                        "ORDER BY id LIMIT ?3")                               \
+    X(CASE_UPDATE, "UPDATE cases SET status = ?3, closed_on = ?4, "           \
+                   "updated_at = ?5 WHERE id = ?1 AND tenant = ?2")           \
+    X(ASSIST_INSERT,                                                          \
+      "INSERT INTO assistance (tenant, case_id, kind, amount_cents, cash, "   \
+      "provider, funding, granted_on, delivered_on, status, created_at) "     \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")                \
+    X(ASSIST_LIST, "SELECT " ASSIST_COLS " FROM assistance "                  \
+                   "WHERE case_id = ?1 ORDER BY id")          \
+    X(COUNT_PERSONS, "SELECT count(*) FROM persons")                          \
+    X(COUNT_IDENTITIES, "SELECT count(*) FROM identities")                    \
+    X(COUNT_CASES, "SELECT count(*) FROM cases")                              \
+    X(COUNT_ASSISTANCE, "SELECT count(*) FROM assistance")                    \
+    X(COUNT_TENANTS, "SELECT count(*) FROM tenants")                          \
+    X(COUNT_API_KEYS, "SELECT count(*) FROM api_keys")
+
+#define STMT_ENUM(name, sql) ST_##name,
+enum stmt_id { STMTS(STMT_ENUM) ST__COUNT };
+#undef STMT_ENUM
+
+#define STMT_SQL(name, sql) [ST_##name] = sql,
+static const char *const stmt_sql[ST__COUNT] = {STMTS(STMT_SQL)};
+#undef STMT_SQL
+
+/* The tables count() may name, each with its statement. */
+static const struct {
+    const char *table;
+    enum stmt_id stmt;
+} count_tables[] = {
+    {"persons", ST_COUNT_PERSONS},     {"identities", ST_COUNT_IDENTITIES},
+    {"cases", ST_COUNT_CASES},         {"assistance", ST_COUNT_ASSISTANCE},
+    {"tenants", ST_COUNT_TENANTS},     {"api_keys", ST_COUNT_API_KEYS},
+};
+
+/* ---- the backend struct ----------------------------------------------------- */
+
+typedef struct sq_store {
+    avrr_store base; /* first: an sq_store * is an avrr_store * */
+    sqlite3 *db;
+    char *path; /* for messages */
+    sqlite3_stmt *stmts[ST__COUNT];
+} sq_store;
+
+static const avrr_store_ops sqlite_ops;
+
+static sq_store *sq(avrr_store *s)
+{
+    return (sq_store *)s;
+}
+
+static int64_t now_seconds(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* The one mapping of SQLite result codes to avrr_err. `what` names the
+ * operation or record for the message ("tenant", "storing the person"). */
+static avrr_err sq_error(sq_store *s, int rc, const char *field,
+                         const char *what, avrr_error *e)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+        return avrr_error_set(e, AVRR_EINVALID, "database",
+                              "%s is not an avrr registry (%s)", s->path,
+                              sqlite3_errstr(rc));
+    case SQLITE_CANTOPEN:
+        return avrr_error_set(e, AVRR_EIO, "database", "cannot open %s: %s",
+                              s->path, sqlite3_errmsg(s->db));
+    case SQLITE_NOMEM:
+        return avrr_error_set(e, AVRR_ENOMEM, field,
+                              "out of memory in the database (%s)", what);
+    case SQLITE_CONSTRAINT:
+        switch (rc) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+            return avrr_error_set(e, AVRR_EEXISTS, field,
+                                  "%s already exists", what);
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+            return avrr_error_set(e, AVRR_ENOTFOUND, field,
+                                  "%s refers to a record that does not exist",
+                                  what);
+        default:
+            return avrr_error_set(e, AVRR_EINVALID, field,
+                                  "%s refused by the registry: %s", what,
+                                  sqlite3_errmsg(s->db));
+        }
+    default:
+        return avrr_error_set(e, AVRR_EDB, field, "%s: %s (%s)", what,
+                              sqlite3_errmsg(s->db), sqlite3_errstr(rc));
+    }
+}
+
+/* The cached statement `id`, prepared on first use. */
+static avrr_err stmt_get(sq_store *s, enum stmt_id id, sqlite3_stmt **out,
+                         avrr_error *e)
+{
+    *out = NULL;
+    if (s->stmts[id] == NULL) {
+        int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+                                    SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            s->stmts[id] = NULL;
+            return sq_error(s, rc, NULL, "preparing a statement", e);
+        }
+    }
+    *out = s->stmts[id];
+    return AVRR_OK;
+}
+
+/* Makes a used statement ready for its next use. Safe with NULL. */
+static void stmt_done(sqlite3_stmt *st)
+{
+    if (st != NULL) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* ---- binding: each helper does nothing once *rc holds an error ---------- */
+
+static void bind_text(int *rc, sqlite3_stmt *st, int i, const char *v)
+{
+    if (*rc == SQLITE_OK)
+        *rc = v != NULL ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
+                        : sqlite3_bind_null(st, i);
+}
+
+static void bind_int(int *rc, sqlite3_stmt *st, int i, int64_t v)
+{
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_blob(int *rc, sqlite3_stmt *st, int i, const void *p,
+                      int n)
+{
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_blob(st, i, p, n, SQLITE_STATIC);
+}
+
+/* ---- reading columns ------------------------------------------------------ */
+
+static avrr_err corrupt(sq_store *s, const char *what, avrr_error *e)
+{
+    return avrr_error_set(e, AVRR_EDB, NULL,
+                          "registry %s holds an invalid %s", s->path, what);
+}
+
+/* A heap copy of a text column, NULL for SQL NULL. */
+static avrr_err col_str(sqlite3_stmt *st, int i, char **out, avrr_error *e)
+{
+    const unsigned char *t;
+    size_t n;
+    char *copy;
+
+    *out = NULL;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return AVRR_OK;
+    t = sqlite3_column_text(st, i);
+    if (t == NULL)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+    n = (size_t)sqlite3_column_bytes(st, i);
+    copy = avrr_malloc(n + 1);
+    if (copy == NULL)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+    memcpy(copy, t, n);
+    copy[n] = '\0';
+    *out = copy;
+    return AVRR_OK;
+}
+
+/* A text column into a fixed buffer (tenant codes, country codes). */
+static avrr_err col_fixed(sq_store *s, sqlite3_stmt *st, int i, char *buf,
+                          size_t size, const char *what, avrr_error *e)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+
+    buf[0] = '\0';
+    if (t == NULL)
+        return AVRR_OK; /* NULL: "" */
+    if (n >= size || memchr(t, '\0', n) != NULL)
+        return corrupt(s, what, e);
+    memcpy(buf, t, n);
+    buf[n] = '\0';
+    return AVRR_OK;
+}
+
+/* An enumeration stored as its wire name. */
+static avrr_err col_enum(sq_store *s, sqlite3_stmt *st, int i,
+                         int (*parse)(const char *), int *out,
+                         const char *what, avrr_error *e)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int v = t != NULL ? parse((const char *)t) : -1;
+
+    if (v < 0)
+        return corrupt(s, what, e);
+    *out = v;
+    return AVRR_OK;
+}
+
+/* A date stored as its canonical text. */
+static avrr_err col_date(sq_store *s, sqlite3_stmt *st, int i,
+                         avrr_date *out, const char *what, avrr_error *e)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    if (avrr_date_parse(t != NULL ? (const char *)t : "", out, what, NULL) !=
+        AVRR_OK)
+        return corrupt(s, what, e);
+    return AVRR_OK;
+}
+
+/* Grows an array of `size`-byte elements to hold `need`, zeroing the new
+ * part. Returns the (possibly moved) array, or NULL with arr untouched. */
+static void *grow(void *arr, size_t *cap, size_t need, size_t size)
+{
+    size_t ncap = *cap != 0 ? *cap : 8;
+    char *p;
+
+    if (need <= *cap)
+        return arr;
+    while (ncap < need)
+        ncap *= 2;
+    p = avrr_realloc(arr, ncap * size);
+    if (p == NULL)
+        return NULL;
+    memset(p + *cap * size, 0, (ncap - *cap) * size);
+    *cap = ncap;
+    return p;
+}
+
+static size_t clamp_limit(size_t limit)
+{
+    return limit == 0 || limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : limit;
+}
+
+/* ---- small query helpers ---------------------------------------------------- */
+
+/* Steps a statement that returns no row (or whose rows do not matter) to its
+ * end. */
+static avrr_err run(sq_store *s, enum stmt_id id, const char *what,
+                    avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    avrr_err result = stmt_get(s, id, &st, e);
+    int rc;
+
+    if (result != AVRR_OK)
+        return result;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, what, e);
+    stmt_done(st);
+    return result;
+}
+
+/* Steps a bound statement expected to be DONE (INSERT, UPDATE). */
+static avrr_err step_done(sq_store *s, sqlite3_stmt *st, const char *field,
+                          const char *what, avrr_error *e)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return sq_error(s, rc, field, what, e);
+    return AVRR_OK;
+}
+
+/* Steps a bound statement that returns one integer (count, PRAGMA). */
+static avrr_err step_int(sq_store *s, sqlite3_stmt *st, int64_t *out,
+                         const char *what, avrr_error *e)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return sq_error(s, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, NULL,
+                        what, e);
+    *out = sqlite3_column_int64(st, 0);
+    return AVRR_OK;
+}
+
+/* One integer from an unbound statement. */
+static avrr_err query_int(sq_store *s, enum stmt_id id, int64_t *out,
+                          const char *what, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    avrr_err result = stmt_get(s, id, &st, e);
+    if (result == AVRR_OK)
+        result = step_int(s, st, out, what, e);
+    stmt_done(st);
+    return result;
+}
+
+/* True (in *owned) when row `id` of persons or cases belongs to tenant. */
+static avrr_err owned_by(sq_store *s, enum stmt_id id, int64_t row,
+                         const char *tenant, bool *owned, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    int64_t n = 0;
+    avrr_err result = stmt_get(s, id, &st, e);
+
+    *owned = false;
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, row);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "checking ownership", e);
+        goto out;
+    }
+    result = step_int(s, st, &n, "checking ownership", e);
+    *owned = n > 0;
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* ---- write scopes ----------------------------------------------------------- */
+
+/* A multi-statement write: a savepoint inside the caller's transaction, or
+ * our own BEGIN IMMEDIATE transaction when there is none (so that a read
+ * before the first write cannot fail with a stale WAL snapshot). */
+typedef struct write_scope {
+    bool own_tx;
+} write_scope;
+
+static avrr_err scope_begin(sq_store *s, write_scope *w, avrr_error *e)
+{
+    w->own_tx = sqlite3_get_autocommit(s->db) != 0;
+    return run(s, w->own_tx ? ST_BEGIN : ST_SAVEPOINT, "starting a write", e);
+}
+
+/* Ends the scope: keeps the work when result is AVRR_OK, else undoes it.
+ * Returns the final result. */
+static avrr_err scope_end(sq_store *s, write_scope *w, avrr_err result,
+                          avrr_error *e)
+{
+    if (result == AVRR_OK) {
+        result = run(s, w->own_tx ? ST_COMMIT : ST_RELEASE,
+                     "finishing a write", e);
+        if (result == AVRR_OK)
+            return AVRR_OK;
+    }
+    /* Errors here are ignored: SQLite may have rolled back already. */
+    if (w->own_tx) {
+        if (!sqlite3_get_autocommit(s->db))
+            (void)run(s, ST_ROLLBACK, "rolling back", NULL);
+    } else {
+        (void)run(s, ST_ROLLBACK_TO, "rolling back", NULL);
+        (void)run(s, ST_RELEASE, "rolling back", NULL);
+    }
+    return result;
+}
+
+/* ---- open, migrations, close ------------------------------------------------ */
+
+static void sq_close(avrr_store *base)
+{
+    sq_store *s = sq(base);
+
+    if (s == NULL)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    avrr_free(s->path);
+    avrr_free(s);
+}
+
+/* The refusal of a registry made by a newer avrr. */
+static avrr_err too_new(sq_store *s, int64_t version, avrr_error *e)
+{
+    return avrr_error_set(e, AVRR_EVERSION, NULL,
+                          "registry %s has schema version %lld, this avrr "
+                          "understands up to %d: upgrade avrr",
+                          s->path, (long long)version, AVRR_SCHEMA_VERSION);
+}
+
+/* Applies migrations after the registry's version, in one transaction. */
+static avrr_err migrate(sq_store *s, avrr_error *e)
+{
+    int64_t version = 0;
+    char sql[64], what[64];
+    avrr_err result = query_int(s, ST_USER_VERSION, &version,
+                                "reading the schema version", e);
+
+    if (result != AVRR_OK || version == AVRR_SCHEMA_VERSION)
+        return result; /* up to date: no write lock needed */
+    result = run(s, ST_BEGIN, "starting the schema upgrade", e);
+    if (result != AVRR_OK)
+        return result;
+    /* Read again under the lock: another process may have migrated. */
+    result = query_int(s, ST_USER_VERSION, &version, "reading the schema "
+                       "version", e);
+    if (result != AVRR_OK)
+        goto out;
+    if (version > AVRR_SCHEMA_VERSION) {
+        result = too_new(s, version, e);
+        goto out;
+    }
+    for (int v = (int)version + 1; v <= N_MIGRATIONS; v++) {
+        int rc = sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            /* PRAGMA takes no parameters; v is our own small integer. */
+            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+            rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        }
+        if (rc != SQLITE_OK) {
+            snprintf(what, sizeof what, "upgrading to schema version %d", v);
+            result = sq_error(s, rc, NULL, what, e);
+            goto out;
+        }
+    }
+    result = run(s, ST_COMMIT, "committing the schema upgrade", e);
+out:
+    if (result != AVRR_OK && !sqlite3_get_autocommit(s->db))
+        (void)run(s, ST_ROLLBACK, "rolling back", NULL);
+    return result;
+}
+
+/* Checks that the file is an avrr registry this build can use, or an empty
+ * file that we were asked to make one. Changes nothing in the file. */
+static avrr_err check_registry(sq_store *s, bool create, avrr_error *e)
+{
+    int64_t objects = 0, has_meta = 0, is_avrr = 0, version = 0;
+    avrr_err result;
+
+    result = query_int(s, ST_OBJECT_COUNT, &objects, "reading the schema", e);
+    if (result != AVRR_OK)
+        return result;
+    if (objects == 0) {
+        if (!create)
+            return avrr_error_set(e, AVRR_ENOTFOUND, "database",
+                                  "no registry at %s (create one with "
+                                  "`avrr init`)",
+                                  s->path);
+        return AVRR_OK;
+    }
+    result = query_int(s, ST_HAS_META, &has_meta, "reading the schema", e);
+    if (result == AVRR_OK && has_meta > 0)
+        result = query_int(s, ST_META_APP, &is_avrr, "reading avrr_meta", e);
+    if (result != AVRR_OK)
+        return result;
+    if (is_avrr == 0)
+        return avrr_error_set(e, AVRR_EINVALID, "database",
+                              "%s is an SQLite database but not an avrr "
+                              "registry",
+                              s->path);
+    result = query_int(s, ST_USER_VERSION, &version,
+                       "reading the schema version", e);
+    if (result != AVRR_OK)
+        return result;
+    if (version > AVRR_SCHEMA_VERSION)
+        return too_new(s, version, e);
+    return AVRR_OK;
+}
+
+/* WAL, foreign keys, synchronous=NORMAL and secure_delete. */
+static avrr_err configure(sq_store *s, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    avrr_err result = stmt_get(s, ST_JOURNAL_WAL, &st, e);
+    int rc;
+
+    if (result != AVRR_OK)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        result = sq_error(s, rc, NULL, "switching to WAL mode", e);
+        goto out;
+    }
+    /* An in-memory database answers "memory" and cannot do WAL. */
+    {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        if (mode == NULL || (strcmp(mode, "wal") != 0 &&
+                             strcmp(mode, "memory") != 0)) {
+            result = avrr_error_set(e, AVRR_EDB, "database",
+                                    "cannot switch %s to WAL mode (it "
+                                    "stays in %s mode)",
+                                    s->path, mode != NULL ? mode : "?");
+            goto out;
+        }
+    }
+    stmt_done(st);
+    st = NULL;
+    result = run(s, ST_SYNC_NORMAL, "setting synchronous", e);
+    if (result == AVRR_OK)
+        result = run(s, ST_FOREIGN_KEYS, "enabling foreign keys", e);
+    if (result == AVRR_OK)
+        result = run(s, ST_SECURE_DELETE, "enabling secure_delete", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+avrr_err avrr__sqlite_open(const char *path, bool create, avrr_store **out,
+                           avrr_error *e)
+{
+    sq_store *s = NULL;
+    struct stat sb;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc;
+    avrr_err result = AVRR_OK;
+
+    if (out != NULL)
+        *out = NULL;
+    if (path == NULL || path[0] == '\0' || out == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "database",
+                              "no registry path given");
+    if (strcmp(path, ":memory:") != 0 && stat(path, &sb) != 0) {
+        if (errno != ENOENT)
+            return avrr_error_set(e, AVRR_EIO, "database", "%s: %s", path,
+                                  strerror(errno));
+        if (!create)
+            return avrr_error_set(e, AVRR_ENOTFOUND, "database",
+                                  "no registry at %s (create one with "
+                                  "`avrr init`)",
+                                  path);
+    }
+    if (create)
+        flags |= SQLITE_OPEN_CREATE;
+
+    s = avrr_calloc(1, sizeof *s);
+    if (s == NULL)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+    s->base.ops = &sqlite_ops;
+    s->path = avrr_strdup(path);
+    if (s->path == NULL) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (s->db == NULL) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, "database", "opening the registry", e);
+        goto out;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* Refuse writes to sqlite_master and other ways of corrupting the file
+     * from SQL. */
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+
+    result = check_registry(s, create, e);
+    if (result == AVRR_OK)
+        result = configure(s, e);
+    if (result == AVRR_OK)
+        result = migrate(s, e);
+    if (result != AVRR_OK)
+        goto out;
+
+    s->base.magic = AVRR_STORE_MAGIC;
+    *out = &s->base;
+    s = NULL;
+out:
+    if (s != NULL)
+        sq_close(&s->base);
+    return result;
+}
+
+void *avrr__sqlite_db(avrr_store *s)
+{
+    if (s == NULL || s->ops != &sqlite_ops)
+        return NULL;
+    return sq(s)->db;
+}
+
+/* ---- transactions ------------------------------------------------------------ */
+
+static avrr_err sq_begin(avrr_store *base, avrr_error *e)
+{
+    return run(sq(base), ST_BEGIN, "starting a transaction", e);
+}
+
+static avrr_err sq_commit(avrr_store *base, avrr_error *e)
+{
+    return run(sq(base), ST_COMMIT, "committing", e);
+}
+
+static void sq_rollback(avrr_store *base)
+{
+    sq_store *s = sq(base);
+    if (!sqlite3_get_autocommit(s->db))
+        (void)run(s, ST_ROLLBACK, "rolling back", NULL);
+}
+
+/* ---- tenants ------------------------------------------------------------------ */
+
+static avrr_err sq_tenant_insert(avrr_store *base, avrr_tenant *t,
+                                 avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int64_t now = now_seconds();
+    char what[32];
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_TENANT_INSERT, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    snprintf(what, sizeof what, "tenant %s", t->code);
+    bind_text(&rc, st, 1, t->code);
+    bind_text(&rc, st, 2, t->name);
+    bind_int(&rc, st, 3, now);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        t->created_at = now;
+    else
+        result = sq_error(s, rc, "code", what, e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err read_tenant(sq_store *s, sqlite3_stmt *st, avrr_tenant *t,
+                            avrr_error *e)
+{
+    avrr_err result = col_fixed(s, st, 0, t->code, sizeof t->code,
+                                "tenant code", e);
+    if (result == AVRR_OK)
+        result = col_str(st, 1, &t->name, e);
+    t->created_at = sqlite3_column_int64(st, 2);
+    return result;
+}
+
+static avrr_err sq_tenant_get(avrr_store *base, const char *code,
+                              avrr_tenant *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_TENANT_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, code != NULL ? code : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = read_tenant(s, st, out, e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "tenant",
+                                "no tenant %s", code != NULL ? code : "");
+    else
+        result = sq_error(s, rc, NULL, "reading the tenant", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_tenant_clear(out);
+    return result;
+}
+
+static avrr_err sq_tenant_list(avrr_store *base, avrr_tenant **out,
+                               size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_tenant *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    avrr_err result = stmt_get(s, ST_TENANT_LIST, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_tenant *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_tenant(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing tenants", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_store_free_tenants(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* ---- API keys ------------------------------------------------------------------ */
+
+/* Longest key label: what avrr_key_info.label holds. */
+#define KEY_LABEL_MAX (sizeof(((avrr_key_info *)0)->label) - 1)
+
+static avrr_err sq_key_insert(avrr_store *base, const char *tenant,
+                              avrr_role role, const uint8_t hash[32],
+                              const char *label, int64_t *id_out,
+                              avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *role_name = avrr_role_name((int)role);
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (id_out != NULL)
+        *id_out = 0;
+    if (role_name == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "role", "unknown role");
+    if (label != NULL && strlen(label) > KEY_LABEL_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "label",
+                              "a key label has at most %zu bytes",
+                              KEY_LABEL_MAX);
+    result = stmt_get(s, ST_KEY_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    /* A key without tenant (NULL or "") is an operator's key. */
+    bind_text(&rc, st, 1, tenant != NULL && tenant[0] != '\0' ? tenant
+                                                              : NULL);
+    bind_text(&rc, st, 2, role_name);
+    bind_blob(&rc, st, 3, hash, 32);
+    bind_text(&rc, st, 4, label != NULL ? label : "");
+    bind_int(&rc, st, 5, now_seconds());
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "API key", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "API key", e);
+    if (result == AVRR_OK && id_out != NULL)
+        *id_out = sqlite3_last_insert_rowid(s->db);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err read_key(sq_store *s, sqlite3_stmt *st, avrr_key_info *k,
+                         avrr_error *e)
+{
+    int role = 0;
+    avrr_err result;
+
+    memset(k, 0, sizeof *k);
+    k->id = sqlite3_column_int64(st, 0);
+    result = col_fixed(s, st, 1, k->tenant, sizeof k->tenant, "key tenant",
+                       e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 2, avrr_role_parse, &role, "key role", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 3, k->label, sizeof k->label, "key label",
+                           e);
+    k->role = (avrr_role)role;
+    k->revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    k->created_at = sqlite3_column_int64(st, 5);
+    return result;
+}
+
+static avrr_err sq_key_find(avrr_store *base, const uint8_t hash[32],
+                            avrr_key_info *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_KEY_FIND, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_blob(&rc, st, 1, hash, 32);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = read_key(s, st, out, e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, NULL, "no such API key");
+    else
+        result = sq_error(s, rc, NULL, "reading the API key", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_key_revoke(avrr_store *base, int64_t id, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_KEY_REVOKE, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_int(&rc, st, 2, now_seconds());
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "revoking the API key", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "revoking the API key", e);
+    if (result == AVRR_OK && sqlite3_changes(s->db) == 0)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id",
+                                "no API key %lld", (long long)id);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_key_list(avrr_store *base, const char *tenant,
+                            avrr_key_info **out, size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_key_info *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_KEY_LIST, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, tenant);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "listing API keys", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_key_info *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_key(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing API keys", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_free(arr);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* ---- persons and identities ----------------------------------------------------- */
+
+static avrr_err insert_documents(sq_store *s, const avrr_identity *id,
+                                 avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    avrr_err result = stmt_get(s, ST_DOCUMENT_INSERT, &st, e);
+
+    for (size_t i = 0; result == AVRR_OK && i < id->n_documents; i++) {
+        const avrr_document *d = &id->documents[i];
+        int rc = SQLITE_OK;
+
+        bind_int(&rc, st, 1, id->id);
+        bind_text(&rc, st, 2, d->type);
+        bind_text(&rc, st, 3, d->number);
+        bind_text(&rc, st, 4, d->country);
+        if (rc != SQLITE_OK)
+            result = sq_error(s, rc, NULL, "document", e);
+        else
+            result = step_done(s, st, NULL, "document", e);
+        stmt_done(st);
+        if (result != AVRR_OK && e != NULL) {
+            char prefix[48];
+            snprintf(prefix, sizeof prefix, "documents[%zu]", i);
+            avrr_error_prefix_field(e, prefix);
+        }
+    }
+    return result;
+}
+
+/* Inserts one identity and its documents; writes back id, person_id and
+ * created_at. The caller holds a write scope. */
+static avrr_err insert_identity(sq_store *s, int64_t person_id,
+                                avrr_identity *id, int64_t now,
+                                avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sex = avrr_sex_name((int)id->sex);
+    char birth[11];
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (sex == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "sex", "unknown sex");
+    avrr_date_format(&id->birth_date, birth);
+    result = stmt_get(s, ST_IDENTITY_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, person_id);
+    bind_text(&rc, st, 2, id->given_names);
+    bind_text(&rc, st, 3, id->surname);
+    bind_text(&rc, st, 4, id->full_name);
+    bind_text(&rc, st, 5, sex);
+    bind_text(&rc, st, 6, birth);
+    bind_int(&rc, st, 7, id->birth_date.precision);
+    bind_int(&rc, st, 8, id->birth_date.placeholder ? 1 : 0);
+    bind_text(&rc, st, 9, id->nationality);
+    bind_text(&rc, st, 10, id->birth_place);
+    bind_text(&rc, st, 11, id->address);
+    bind_text(&rc, st, 12, id->national_ref);
+    bind_text(&rc, st, 13, id->eurodac_ref);
+    bind_int(&rc, st, 14, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "identity", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "identity", e);
+    if (result != AVRR_OK)
+        goto out;
+    id->id = sqlite3_last_insert_rowid(s->db);
+    id->person_id = person_id;
+    id->created_at = now;
+    stmt_done(st);
+    st = NULL;
+    result = insert_documents(s, id, e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_person_insert(avrr_store *base, avrr_person *p,
+                                 avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    write_scope w;
+    int64_t now = now_seconds();
+    int rc = SQLITE_OK;
+    avrr_err result = scope_begin(s, &w, e);
+
+    if (result != AVRR_OK)
+        return result;
+    result = stmt_get(s, ST_PERSON_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, p->tenant);
+    bind_int(&rc, st, 2, p->restricted ? 1 : 0);
+    bind_int(&rc, st, 3, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "person", e);
+        goto out;
+    }
+    result = step_done(s, st, "tenant", "person", e);
+    if (result != AVRR_OK)
+        goto out;
+    p->id = sqlite3_last_insert_rowid(s->db);
+    p->created_at = now;
+    stmt_done(st);
+    st = NULL;
+    for (size_t i = 0; i < p->n_identities; i++) {
+        result = insert_identity(s, p->id, &p->identities[i], now, e);
+        if (result != AVRR_OK) {
+            char prefix[48];
+            snprintf(prefix, sizeof prefix, "identities[%zu]", i);
+            if (e != NULL)
+                avrr_error_prefix_field(e, prefix);
+            goto out;
+        }
+    }
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK) {
+        /* Nothing was stored: take back what was written back. */
+        p->id = 0;
+        p->created_at = 0;
+        for (size_t i = 0; i < p->n_identities; i++) {
+            p->identities[i].id = 0;
+            p->identities[i].person_id = 0;
+            p->identities[i].created_at = 0;
+        }
+    }
+    return result;
+}
+
+static avrr_err sq_identity_insert(avrr_store *base, const char *tenant,
+                                   avrr_identity *id, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    write_scope w;
+    bool owned = false;
+    avrr_err result = scope_begin(s, &w, e);
+
+    if (result != AVRR_OK)
+        return result;
+    result = owned_by(s, ST_PERSON_OWNED, id->person_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_id",
+                                "no person %lld", (long long)id->person_id);
+    if (result == AVRR_OK)
+        result = insert_identity(s, id->person_id, id, now_seconds(), e);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK) {
+        id->id = 0;
+        id->created_at = 0;
+    }
+    return result;
+}
+
+/* Reads an identity row (IDENTITY_COLS) into a zeroed *id. */
+static avrr_err read_identity(sq_store *s, sqlite3_stmt *st,
+                              avrr_identity *id, avrr_error *e)
+{
+    int sex = 0;
+    avrr_err result;
+
+    id->id = sqlite3_column_int64(st, 0);
+    id->person_id = sqlite3_column_int64(st, 1);
+    result = col_str(st, 2, &id->given_names, e);
+    if (result == AVRR_OK)
+        result = col_str(st, 3, &id->surname, e);
+    if (result == AVRR_OK)
+        result = col_str(st, 4, &id->full_name, e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 5, avrr_sex_parse, &sex, "sex", e);
+    id->sex = (avrr_sex)sex;
+    if (result == AVRR_OK)
+        result = col_date(s, st, 6, &id->birth_date, "birth date", e);
+    if (result == AVRR_OK) {
+        /* The text cannot say "1990-00-00" apart from "1990". */
+        id->birth_date.precision = (uint8_t)sqlite3_column_int(st, 7);
+        id->birth_date.placeholder = sqlite3_column_int(st, 8) != 0;
+        result = col_fixed(s, st, 9, id->nationality,
+                           sizeof id->nationality, "nationality", e);
+    }
+    if (result == AVRR_OK)
+        result = col_str(st, 10, &id->birth_place, e);
+    if (result == AVRR_OK)
+        result = col_str(st, 11, &id->address, e);
+    if (result == AVRR_OK)
+        result = col_str(st, 12, &id->national_ref, e);
+    if (result == AVRR_OK)
+        result = col_str(st, 13, &id->eurodac_ref, e);
+    id->created_at = sqlite3_column_int64(st, 14);
+    return result;
+}
+
+/* Fills id->documents from the database. */
+static avrr_err load_documents(sq_store *s, avrr_identity *id,
+                               avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_DOCUMENTS_OF, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id->id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "reading documents", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_document *p =
+            grow(id->documents, &cap, id->n_documents + 1, sizeof *p);
+        avrr_document *d;
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        id->documents = p;
+        d = &id->documents[id->n_documents++];
+        result = col_str(st, 0, &d->type, e);
+        if (result == AVRR_OK)
+            result = col_str(st, 1, &d->number, e);
+        if (result == AVRR_OK)
+            result = col_fixed(s, st, 2, d->country, sizeof d->country,
+                               "document country", e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "reading documents", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* Fills p->identities (with documents) of a person read without them. */
+static avrr_err load_identities(sq_store *s, avrr_person *p, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_IDENTITIES_OF, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, p->id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "reading identities", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_identity *arr =
+            grow(p->identities, &cap, p->n_identities + 1, sizeof *arr);
+        if (arr == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        p->identities = arr;
+        result = read_identity(s, st, &p->identities[p->n_identities++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE) {
+        result = sq_error(s, rc, NULL, "reading identities", e);
+        goto out;
+    }
+    stmt_done(st);
+    st = NULL;
+    for (size_t i = 0; result == AVRR_OK && i < p->n_identities; i++)
+        result = load_documents(s, &p->identities[i], e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err read_person(sq_store *s, sqlite3_stmt *st, avrr_person *p,
+                            avrr_error *e)
+{
+    p->id = sqlite3_column_int64(st, 0);
+    p->restricted = sqlite3_column_int(st, 2) != 0;
+    p->created_at = sqlite3_column_int64(st, 3);
+    return col_fixed(s, st, 1, p->tenant, sizeof p->tenant, "tenant", e);
+}
+
+static avrr_err sq_person_get(avrr_store *base, const char *tenant,
+                              int64_t id, avrr_person *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_PERSON_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no person %lld",
+                                (long long)id);
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        result = sq_error(s, rc, NULL, "reading the person", e);
+        goto out;
+    }
+    result = read_person(s, st, out, e);
+    stmt_done(st);
+    st = NULL;
+    if (result == AVRR_OK)
+        result = load_identities(s, out, e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_person_clear(out);
+    return result;
+}
+
+static avrr_err sq_person_list(avrr_store *base, const char *tenant,
+                               int64_t after, size_t limit, avrr_person **out,
+                               size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_person *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_PERSON_LIST, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, tenant != NULL ? tenant : "");
+    bind_int(&rc, st, 2, after);
+    bind_int(&rc, st, 3, (int64_t)clamp_limit(limit));
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "listing persons", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_person *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_person(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE) {
+        result = sq_error(s, rc, NULL, "listing persons", e);
+        goto out;
+    }
+    stmt_done(st);
+    st = NULL;
+    for (size_t i = 0; result == AVRR_OK && i < len; i++)
+        result = load_identities(s, &arr[i], e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_store_free_persons(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* ---- cases ------------------------------------------------------------------------ */
+
+static avrr_err sq_case_insert(avrr_store *base, avrr_case *c, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *rtype = avrr_return_type_name((int)c->return_type);
+    const char *status = avrr_case_status_name((int)c->status);
+    char opened[11], closed[11];
+    int64_t now = now_seconds();
+    bool owned = false;
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result;
+
+    if (rtype == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "return_type",
+                              "unknown return type");
+    if (status == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "status",
+                              "unknown case status");
+    avrr_date_format(&c->opened_on, opened);
+    avrr_date_format(&c->closed_on, closed);
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    result = owned_by(s, ST_PERSON_OWNED, c->person_id, c->tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_id",
+                                "no person %lld", (long long)c->person_id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_CASE_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, c->tenant);
+    bind_int(&rc, st, 2, c->person_id);
+    bind_text(&rc, st, 3, c->destination_country);
+    bind_text(&rc, st, 4, rtype);
+    bind_text(&rc, st, 5, c->programme);
+    bind_text(&rc, st, 6, status);
+    bind_text(&rc, st, 7, opened);
+    bind_text(&rc, st, 8, closed);
+    bind_int(&rc, st, 9, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "case", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "case", e);
+    if (result == AVRR_OK) {
+        c->id = sqlite3_last_insert_rowid(s->db);
+        c->created_at = now;
+        c->updated_at = now;
+    }
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK) {
+        c->id = 0;
+        c->created_at = 0;
+        c->updated_at = 0;
+    }
+    return result;
+}
+
+/* Reads a case row (CASE_COLS) into a zeroed *c. */
+static avrr_err read_case(sq_store *s, sqlite3_stmt *st, avrr_case *c,
+                          avrr_error *e)
+{
+    int rtype = 0, status = 0;
+    avrr_err result;
+
+    c->id = sqlite3_column_int64(st, 0);
+    c->person_id = sqlite3_column_int64(st, 1);
+    c->created_at = sqlite3_column_int64(st, 9);
+    c->updated_at = sqlite3_column_int64(st, 10);
+    result = col_fixed(s, st, 2, c->tenant, sizeof c->tenant, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 3, c->destination_country,
+                           sizeof c->destination_country,
+                           "destination country", e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 4, avrr_return_type_parse, &rtype,
+                          "return type", e);
+    if (result == AVRR_OK)
+        result = col_str(st, 5, &c->programme, e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 6, avrr_case_status_parse, &status,
+                          "case status", e);
+    if (result == AVRR_OK)
+        result = col_date(s, st, 7, &c->opened_on, "opening date", e);
+    if (result == AVRR_OK)
+        result = col_date(s, st, 8, &c->closed_on, "closing date", e);
+    c->return_type = (avrr_return_type)rtype;
+    c->status = (avrr_case_status)status;
+    return result;
+}
+
+static avrr_err sq_case_get(avrr_store *base, const char *tenant, int64_t id,
+                            avrr_case *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_CASE_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = read_case(s, st, out, e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no case %lld",
+                                (long long)id);
+    else
+        result = sq_error(s, rc, NULL, "reading the case", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_case_clear(out);
+    return result;
+}
+
+static avrr_err sq_case_list(avrr_store *base, const char *tenant,
+                             int64_t person_id, int64_t after, size_t limit,
+                             avrr_case **out, size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_case *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(
+        s, person_id > 0 ? ST_CASE_LIST_PERSON : ST_CASE_LIST, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, tenant != NULL ? tenant : "");
+    bind_int(&rc, st, 2, after);
+    bind_int(&rc, st, 3, (int64_t)clamp_limit(limit));
+    if (person_id > 0)
+        bind_int(&rc, st, 4, person_id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "listing cases", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_case *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_case(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing cases", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_store_free_cases(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+static avrr_err sq_case_update(avrr_store *base, avrr_case *c, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *status = avrr_case_status_name((int)c->status);
+    char closed[11];
+    int64_t now = now_seconds();
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (status == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "status",
+                              "unknown case status");
+    avrr_date_format(&c->closed_on, closed);
+    result = stmt_get(s, ST_CASE_UPDATE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, c->id);
+    bind_text(&rc, st, 2, c->tenant);
+    bind_text(&rc, st, 3, status);
+    bind_text(&rc, st, 4, closed);
+    bind_int(&rc, st, 5, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "case", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "case", e);
+    if (result == AVRR_OK && sqlite3_changes(s->db) == 0)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no case %lld",
+                                (long long)c->id);
+    if (result == AVRR_OK)
+        c->updated_at = now;
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* ---- assistance ----------------------------------------------------------------------- */
+
+static avrr_err sq_assistance_insert(avrr_store *base, avrr_assistance *a,
+                                     avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *kind = avrr_assistance_kind_name((int)a->kind);
+    const char *funding = avrr_funding_name((int)a->funding);
+    const char *status = avrr_assistance_status_name((int)a->status);
+    char granted[11], delivered[11];
+    int64_t now = now_seconds();
+    bool owned = false;
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result;
+
+    if (kind == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "kind",
+                              "unknown assistance kind");
+    if (funding == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "funding",
+                              "unknown funding instrument");
+    if (status == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "status",
+                              "unknown assistance status");
+    avrr_date_format(&a->granted_on, granted);
+    avrr_date_format(&a->delivered_on, delivered);
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    result = owned_by(s, ST_CASE_OWNED, a->case_id, a->tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id", "no case %lld",
+                                (long long)a->case_id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_ASSIST_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, a->tenant);
+    bind_int(&rc, st, 2, a->case_id);
+    bind_text(&rc, st, 3, kind);
+    bind_int(&rc, st, 4, a->amount_cents);
+    bind_int(&rc, st, 5, a->cash ? 1 : 0);
+    bind_text(&rc, st, 6, a->provider);
+    bind_text(&rc, st, 7, funding);
+    bind_text(&rc, st, 8, granted);
+    bind_text(&rc, st, 9, delivered);
+    bind_text(&rc, st, 10, status);
+    bind_int(&rc, st, 11, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "assistance", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "assistance", e);
+    if (result == AVRR_OK) {
+        a->id = sqlite3_last_insert_rowid(s->db);
+        a->created_at = now;
+    }
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK) {
+        a->id = 0;
+        a->created_at = 0;
+    }
+    return result;
+}
+
+/* Reads an assistance row (ASSIST_COLS) into a zeroed *a. */
+static avrr_err read_assistance(sq_store *s, sqlite3_stmt *st,
+                                avrr_assistance *a, avrr_error *e)
+{
+    int kind = 0, funding = 0, status = 0;
+    avrr_err result;
+
+    a->id = sqlite3_column_int64(st, 0);
+    a->case_id = sqlite3_column_int64(st, 1);
+    a->amount_cents = sqlite3_column_int64(st, 4);
+    a->cash = sqlite3_column_int(st, 5) != 0;
+    a->created_at = sqlite3_column_int64(st, 11);
+    result = col_fixed(s, st, 2, a->tenant, sizeof a->tenant, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 3, avrr_assistance_kind_parse, &kind,
+                          "assistance kind", e);
+    if (result == AVRR_OK)
+        result = col_str(st, 6, &a->provider, e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 7, avrr_funding_parse, &funding, "funding",
+                          e);
+    if (result == AVRR_OK)
+        result = col_date(s, st, 8, &a->granted_on, "grant date", e);
+    if (result == AVRR_OK)
+        result = col_date(s, st, 9, &a->delivered_on, "delivery date", e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 10, avrr_assistance_status_parse, &status,
+                          "assistance status", e);
+    a->kind = (avrr_assistance_kind)kind;
+    a->funding = (avrr_funding)funding;
+    a->status = (avrr_assistance_status)status;
+    return result;
+}
+
+static avrr_err sq_assistance_list(avrr_store *base, const char *tenant,
+                                   int64_t case_id, avrr_assistance **out,
+                                   size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_assistance *arr = NULL;
+    size_t len = 0, cap = 0;
+    bool owned = false;
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    *out = NULL;
+    *n = 0;
+    result = owned_by(s, ST_CASE_OWNED, case_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id", "no case %lld",
+                                (long long)case_id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_ASSIST_LIST, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    /* The case is the tenant's (checked above), so are its grants. */
+    bind_int(&rc, st, 1, case_id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "listing assistance", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_assistance *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_assistance(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing assistance", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_store_free_assistance(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* ---- identity scan and counts ------------------------------------------------------- */
+
+typedef struct scan_item {
+    avrr_identity id;
+    char tenant[17];
+} scan_item;
+
+static avrr_err sq_identity_scan(avrr_store *base, int64_t after_id,
+                                 avrr_identity_cb cb, void *arg,
+                                 avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    scan_item *batch = avrr_calloc(SCAN_BATCH, sizeof *batch);
+    size_t len = 0;
+    avrr_err result = AVRR_OK;
+
+    if (batch == NULL)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+    for (;;) {
+        int rc = SQLITE_OK;
+
+        result = stmt_get(s, ST_IDENTITY_SCAN, &st, e);
+        if (result != AVRR_OK)
+            goto out;
+        bind_int(&rc, st, 1, after_id);
+        bind_int(&rc, st, 2, SCAN_BATCH);
+        if (rc != SQLITE_OK) {
+            result = sq_error(s, rc, NULL, "scanning identities", e);
+            goto out;
+        }
+        while (len < SCAN_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            scan_item *it = &batch[len++];
+            result = read_identity(s, st, &it->id, e);
+            if (result == AVRR_OK)
+                result = col_fixed(s, st, 15, it->tenant, sizeof it->tenant,
+                                   "tenant", e);
+            if (result != AVRR_OK)
+                goto out;
+        }
+        if (len < SCAN_BATCH && rc != SQLITE_DONE) {
+            result = sq_error(s, rc, NULL, "scanning identities", e);
+            goto out;
+        }
+        stmt_done(st);
+        st = NULL;
+        if (len == 0)
+            break;
+        for (size_t i = 0; i < len; i++) {
+            result = load_documents(s, &batch[i].id, e);
+            if (result != AVRR_OK)
+                goto out;
+        }
+        for (size_t i = 0; i < len; i++) {
+            int stop = cb(arg, batch[i].tenant, &batch[i].id);
+            if (stop != 0) {
+                result = (avrr_err)stop;
+                goto out;
+            }
+        }
+        after_id = batch[len - 1].id.id;
+        for (size_t i = 0; i < len; i++)
+            avrr_identity_clear(&batch[i].id);
+        if (len < SCAN_BATCH)
+            break;
+        len = 0;
+    }
+    len = 0;
+out:
+    stmt_done(st);
+    for (size_t i = 0; i < len; i++)
+        avrr_identity_clear(&batch[i].id);
+    avrr_free(batch);
+    return result;
+}
+
+static avrr_err sq_count(avrr_store *base, const char *table, int64_t *out,
+                         avrr_error *e)
+{
+    *out = 0;
+    for (size_t i = 0; table != NULL &&
+                       i < sizeof count_tables / sizeof count_tables[0];
+         i++) {
+        if (strcmp(table, count_tables[i].table) == 0)
+            return query_int(sq(base), count_tables[i].stmt, out,
+                             "counting rows", e);
+    }
+    return avrr_error_set(e, AVRR_EINVALID, "table", "cannot count table %s",
+                          table != NULL ? table : "(null)");
+}
+
+static const avrr_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .tenant_insert = sq_tenant_insert,
+    .tenant_get = sq_tenant_get,
+    .tenant_list = sq_tenant_list,
+    .key_insert = sq_key_insert,
+    .key_find = sq_key_find,
+    .key_revoke = sq_key_revoke,
+    .key_list = sq_key_list,
+    .person_insert = sq_person_insert,
+    .identity_insert = sq_identity_insert,
+    .person_get = sq_person_get,
+    .person_list = sq_person_list,
+    .case_insert = sq_case_insert,
+    .case_get = sq_case_get,
+    .case_list = sq_case_list,
+    .case_update = sq_case_update,
+    .assistance_insert = sq_assistance_insert,
+    .assistance_list = sq_assistance_list,
+    .identity_scan = sq_identity_scan,
+    .count = sq_count,
+};

@@ -1,0 +1,138 @@
+/* store.h: the one storage interface of avrr (DESIGN.md section 4).
+ *
+ * A backend is a table of operations (avrr_store_ops) behind an avrr_store
+ * handle. Callers (the service layer, tests) use only the avrr_store_*
+ * wrappers below; what one backend needs on its own stays in its file
+ * (sqlite.c, later postgres.c). avrr_store_open() picks the backend from the
+ * URI: "postgresql://..." for PostgreSQL, anything else is an SQLite file.
+ *
+ * Tenancy: every read that takes a tenant returns only that tenant's rows;
+ * another tenant's row is AVRR_ENOTFOUND, exactly like a missing one, so that
+ * existence does not leak.
+ *
+ * Ownership: records passed in are only read (except that ids and
+ * created_at are written back). Records returned through out-parameters
+ * belong to the caller, who frees them with the avrr_*_clear() functions of
+ * core.h and, for arrays, avrr_store_free_*().
+ *
+ * Thread-safety: a handle is used by one thread at a time. The service layer
+ * serialises access.
+ */
+#ifndef AVRR_STORE_H
+#define AVRR_STORE_H
+
+#include <stdint.h>
+
+#include "avrr/core.h"
+
+/* The schema version this build creates and understands. A registry with a
+ * higher version was made by a newer avrr and is refused (AVRR_EVERSION). */
+#define AVRR_SCHEMA_VERSION 1
+
+typedef struct avrr_store avrr_store;
+
+
+/* Called once per identity by identity_scan; a non-zero return stops the
+ * scan and is returned by it. The identity is only lent for the call. */
+typedef int (*avrr_identity_cb)(void *arg, const char *tenant,
+                                const avrr_identity *id);
+
+typedef struct avrr_store_ops {
+    const char *name;
+    void (*close)(avrr_store *s);
+
+    avrr_err (*begin)(avrr_store *s, avrr_error *e);
+    avrr_err (*commit)(avrr_store *s, avrr_error *e);
+    void (*rollback)(avrr_store *s);
+
+    avrr_err (*tenant_insert)(avrr_store *s, avrr_tenant *t, avrr_error *e);
+    avrr_err (*tenant_get)(avrr_store *s, const char *code, avrr_tenant *out,
+                           avrr_error *e);
+    avrr_err (*tenant_list)(avrr_store *s, avrr_tenant **out, size_t *n,
+                            avrr_error *e);
+
+    avrr_err (*key_insert)(avrr_store *s, const char *tenant, avrr_role role,
+                           const uint8_t hash[32], const char *label,
+                           int64_t *id_out, avrr_error *e);
+    /* Finds a key that is not revoked by the hash of its secret. */
+    avrr_err (*key_find)(avrr_store *s, const uint8_t hash[32],
+                         avrr_key_info *out, avrr_error *e);
+    avrr_err (*key_revoke)(avrr_store *s, int64_t id, avrr_error *e);
+    avrr_err (*key_list)(avrr_store *s, const char *tenant /* NULL: all */,
+                         avrr_key_info **out, size_t *n, avrr_error *e);
+
+    /* Inserts the person and all its identities and documents; writes back
+     * p->id, p->created_at and each identity's id and person_id. */
+    avrr_err (*person_insert)(avrr_store *s, avrr_person *p, avrr_error *e);
+    /* Adds one identity (an alias) to an existing person of `tenant`. */
+    avrr_err (*identity_insert)(avrr_store *s, const char *tenant,
+                                avrr_identity *id, avrr_error *e);
+    avrr_err (*person_get)(avrr_store *s, const char *tenant, int64_t id,
+                           avrr_person *out, avrr_error *e);
+    /* Persons of `tenant` with id > after, ascending, at most limit. */
+    avrr_err (*person_list)(avrr_store *s, const char *tenant, int64_t after,
+                            size_t limit, avrr_person **out, size_t *n,
+                            avrr_error *e);
+
+    avrr_err (*case_insert)(avrr_store *s, avrr_case *c, avrr_error *e);
+    avrr_err (*case_get)(avrr_store *s, const char *tenant, int64_t id,
+                         avrr_case *out, avrr_error *e);
+    /* Cases of `tenant` (of one person when person_id > 0) with id > after. */
+    avrr_err (*case_list)(avrr_store *s, const char *tenant, int64_t person_id,
+                          int64_t after, size_t limit, avrr_case **out,
+                          size_t *n, avrr_error *e);
+    /* Writes status, closed_on and updated_at of an existing case. */
+    avrr_err (*case_update)(avrr_store *s, avrr_case *c, avrr_error *e);
+
+    avrr_err (*assistance_insert)(avrr_store *s, avrr_assistance *a,
+                                  avrr_error *e);
+    /* Assistance of one case of `tenant`, ascending by id. */
+    avrr_err (*assistance_list)(avrr_store *s, const char *tenant,
+                                int64_t case_id, avrr_assistance **out,
+                                size_t *n, avrr_error *e);
+
+    /* Every identity of every tenant with id > after_id, ascending; used to
+     * build the in-memory match index. */
+    avrr_err (*identity_scan)(avrr_store *s, int64_t after_id,
+                              avrr_identity_cb cb, void *arg, avrr_error *e);
+
+    /* Counts rows of a table ("persons", "identities", "cases",
+     * "assistance", "tenants", "api_keys"); for tests and metrics. */
+    avrr_err (*count)(avrr_store *s, const char *table, int64_t *out,
+                      avrr_error *e);
+} avrr_store_ops;
+
+/* The handle every backend's struct starts with. */
+struct avrr_store {
+    const avrr_store_ops *ops;
+    unsigned magic; /* AVRR_STORE_MAGIC while open */
+};
+#define AVRR_STORE_MAGIC 0x5a7e5a7eu
+
+/* Opens (creating when `create` is true and it does not exist) the registry
+ * at uri and applies pending migrations. Refuses a registry whose schema is
+ * newer than AVRR_SCHEMA_VERSION with AVRR_EVERSION. */
+avrr_err avrr_store_open(const char *uri, bool create, avrr_store **out,
+                         avrr_error *e);
+void avrr_store_close(avrr_store *s);
+
+/* Backend constructors; avrr_store_open() chooses. */
+avrr_err avrr__sqlite_open(const char *path, bool create, avrr_store **out,
+                           avrr_error *e);
+
+/* The sqlite3 * connection behind an SQLite store, for tests and
+ * diagnostics (PRAGMA checks); NULL for a store of another backend. Typed
+ * void * so that this header does not need sqlite3.h. */
+void *avrr__sqlite_db(avrr_store *s);
+
+/* Array frees for list results (each element cleared, then the array). */
+void avrr_store_free_persons(avrr_person *p, size_t n);
+void avrr_store_free_cases(avrr_case *c, size_t n);
+void avrr_store_free_assistance(avrr_assistance *a, size_t n);
+void avrr_store_free_tenants(avrr_tenant *t, size_t n);
+
+/* Callers go through the table directly: s->ops->person_get(s, ...). The
+ * table is the interface; there is no second layer of wrappers to keep in
+ * step with it. */
+
+#endif
