@@ -227,7 +227,7 @@ avrr_err avrr_codec_identity_from_json(json_object *o, avrr_identity *id, avrr_e
                 result = document_from_json(json_object_array_get_idx(docs, i),
                                             &id->documents[i], e);
                 if (result != AVRR_OK) {
-                    char prefix[32];
+                    char prefix[48];
                     snprintf(prefix, sizeof prefix, "documents[%zu]", i);
                     avrr_error_prefix_field(e, prefix);
                     return result;
@@ -266,7 +266,7 @@ avrr_err avrr_codec_person_from_json(json_object *o, avrr_person *p, avrr_error 
         result = avrr_codec_identity_from_json(json_object_array_get_idx(ids, i),
                                                &p->identities[i], e);
         if (result != AVRR_OK) {
-            char prefix[32];
+            char prefix[48];
             snprintf(prefix, sizeof prefix, "identities[%zu]", i);
             avrr_error_prefix_field(e, prefix);
             return result;

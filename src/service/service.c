@@ -238,7 +238,7 @@ avrr_err avrr_service_local_actor(avrr_service *svc, const char *tenant,
 
 static avrr_err validate_identities(avrr_identity *ids, size_t n, avrr_error *e)
 {
-    char prefix[32];
+    char prefix[48];
     for (size_t i = 0; i < n; i++) {
         avrr_err result = avrr_identity_validate(&ids[i], e);
         if (result != AVRR_OK) {
