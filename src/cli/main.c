@@ -8,6 +8,9 @@ static const avrr_cli_command commands[] = {
     {"init", "create a new, empty registry", avrr_cli_init},
     {"tenant", "add or list tenants (member states, organisations)", avrr_cli_tenant},
     {"key", "create, list or revoke API keys", avrr_cli_key},
+    {"person", "register persons and aliases, show and list them", avrr_cli_person},
+    {"case", "open return cases, move them along, show and list them", avrr_cli_case},
+    {"assistance", "record assistance on a case and list it", avrr_cli_assistance},
     {"import", "import persons from CSV or JSON lines", avrr_cli_import},
     {"export", "export a tenant's persons, cases and assistance as JSON lines", avrr_cli_export},
     {"serve", "run the HTTP/JSON API", avrr_cli_serve},
@@ -20,7 +23,7 @@ static void usage(FILE *f)
           "A registry for assisted voluntary return and reintegration (AVRR).\n\n"
           "Commands:\n", f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fputs("\nRun 'avrr COMMAND --help' for a command's options; 'man avrr' for more.\n"
           "The registry is named by --db FILE on every command, or by AVRR_DB.\n", f);
 }

@@ -23,7 +23,7 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM $1"; }
 # --help on the program and on every subcommand
 expect 0 "$AVRR" --help
 contains "$T/out" "import"
-for c in init "tenant add" "tenant list" "key create" "key list" "key revoke" serve import export demo; do
+for c in init person case assistance "tenant add" "tenant list" "key create" "key list" "key revoke" serve import export demo; do
     # shellcheck disable=SC2086
     expect 0 "$AVRR" $c --help
     contains "$T/out" "usage: avrr"
@@ -106,11 +106,43 @@ contains "$T/err" "bad.jsonl:3:1"
 expect 1 "$AVRR" import --db "$DB" --tenant BE "$T/good.csv"
 contains "$T/err" "no tenant BE"
 
+# records from the command line, as in the README's walk-through
+cat >"$T/person.json" <<'JSON'
+{"identities":[{"given_names":"Giorgi","surname":"Beridze","birth_date":"1984-06-02","nationality":"GE"},
+               {"given_names":"Georgi","surname":"Beridse"},
+               {"given_names":"Gogi","surname":"Beridze","birth_date":"1984-01-01"}]}
+JSON
+before=$(count persons)
+expect 0 "$AVRR" person add --db "$DB" --tenant NL "$T/person.json"
+pid=$(sed -n 's/^  "id": \([0-9]*\),$/\1/p' "$T/out" | head -n 1)
+[ -n "$pid" ] || fail "person add prints the id: $(cat "$T/out")"
+[ "$(count persons)" -eq $((before + 1)) ] || fail "person add stores one person"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM identities WHERE person_id=$pid")" -eq 3 ] || fail "with 3 identities"
+expect 0 "$AVRR" case open --db "$DB" --tenant NL --person "$pid" --destination ge --return-type voluntary
+contains "$T/out" '"destination_country": "GEO"'
+cid=$(sed -n 's/^  "id": \([0-9]*\),$/\1/p' "$T/out" | head -n 1)
+expect 0 "$AVRR" assistance add --db "$DB" --tenant NL --case "$cid" --kind reintegration_business --amount-cents 200000 --funding amif --provider IOM
+expect 0 "$AVRR" assistance list --db "$DB" --tenant NL --case "$cid"
+contains "$T/out" '"amount_cents": 200000'
+expect 1 "$AVRR" assistance add --db "$DB" --tenant NL --case "$cid" --kind holiday --funding amif
+contains "$T/err" "kind"
+expect 0 "$AVRR" case status --db "$DB" --tenant NL --id "$cid" --status applied
+expect 1 "$AVRR" case status --db "$DB" --tenant NL --id "$cid" --status completed
+contains "$T/err" "cannot move from applied to completed"
+printf '{"identities":[{"surname":"X","birth_date":"1990-02-30"}]}' >"$T/badperson.json"
+before=$(count persons)
+expect 1 "$AVRR" person add --db "$DB" --tenant NL "$T/badperson.json"
+contains "$T/err" "identities\[0\].birth_date"
+[ "$(count persons)" -eq "$before" ] || fail "a bad person stores nothing"
+expect 0 "$AVRR" person show --db "$DB" --tenant NL --id "$pid"
+contains "$T/out" '"surname": "Beridse"'
+
 # export: everything of the tenant, one person per line
 expect 0 "$AVRR" export --db "$DB" --tenant NL --out "$T/export.jsonl"
-[ "$(wc -l <"$T/export.jsonl")" -eq 6 ] || fail "export has 6 lines"
+[ "$(wc -l <"$T/export.jsonl")" -eq 7 ] || fail "export has 7 lines"
 contains "$T/export.jsonl" '"surname":"El Amrani"'
 contains "$T/export.jsonl" '"cases":\[\]'
+contains "$T/export.jsonl" '"kind":"reintegration_business"'
 
 # demo data
 expect 0 "$AVRR" demo --db "$T/demo.db" --persons 50

@@ -846,6 +846,25 @@ static void test_identity_scan(void **state)
     assert_int_equal(log.n, 3);
 }
 
+/* Two handles on one file (two processes, in real life): a reader is not
+ * blocked by a writer's open transaction and sees only committed rows. */
+static void test_two_handles(void **state)
+{
+    fixture *f = *state;
+    avrr_store *b = NULL;
+    avrr_error e = {0};
+
+    assert_int_equal(avrr_store_open(f->path, false, &b, &e), AVRR_OK);
+    add_tenant(f->s, "NL", "Netherlands");
+    assert_int_equal(count(b, "tenants"), 1);
+    assert_int_equal(f->s->ops->begin(f->s, &e), AVRR_OK);
+    add_tenant(f->s, "BE", "Belgium");
+    assert_int_equal(count(b, "tenants"), 1);
+    assert_int_equal(f->s->ops->commit(f->s, &e), AVRR_OK);
+    assert_int_equal(count(b, "tenants"), 2);
+    avrr_store_close(b);
+}
+
 static void test_count_whitelist(void **state)
 {
     fixture *f = *state;
@@ -889,6 +908,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assistance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_whitelist, setup,
                                         teardown),
     };
