@@ -2,6 +2,7 @@
 # (scripts/deps.sh), build, and then serve or test.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+MAKEFLAGS += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN     ?= 127.0.0.1:8080
 DEMO_DB    ?= var/demo.db

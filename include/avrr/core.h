@@ -256,13 +256,133 @@ typedef struct avrr_assistance {
     avrr_date delivered_on;
     avrr_assistance_status status;
     int64_t created_at;
+    char *programme; /* read only: the case's programme, filled where the
+                        store reports assistance across cases (hit summaries) */
 } avrr_assistance;
+
+/* What a tenant wants when assistance may be double support: a warning
+ * in the 201 answer (the default), or 409 until a human resolves the link. */
+typedef enum avrr_duplicate_policy {
+    AVRR_DUPLICATE_WARN,
+    AVRR_DUPLICATE_BLOCK,
+    AVRR_DUPLICATE__COUNT
+} avrr_duplicate_policy;
+int avrr_duplicate_policy_parse(const char *s);
+const char *avrr_duplicate_policy_name(int v);
 
 typedef struct avrr_tenant {
     char code[17];   /* NL, BE, IOM-NL, FRONTEX: A-Z, 0-9, '-', 2..16 */
     char *name;
+    avrr_duplicate_policy duplicate_policy;
     int64_t created_at;
 } avrr_tenant;
+
+/* ---- consultation (checks, links, disclosures) ------------------------------ */
+
+/* Link colours of the EU Multiple Identity Detector: yellow (to verify),
+ * white (same person, legitimately), green (different persons), red (same
+ * person under a false identity). Only a human moves a link off yellow. */
+typedef enum avrr_link_status {
+    AVRR_LINK_YELLOW,
+    AVRR_LINK_WHITE,
+    AVRR_LINK_GREEN,
+    AVRR_LINK_RED,
+    AVRR_LINK__COUNT
+} avrr_link_status;
+int avrr_link_status_parse(const char *s);
+const char *avrr_link_status_name(int v);
+
+/* Why a check was made. Access is bound to these purposes. */
+typedef enum avrr_purpose {
+    AVRR_PURPOSE_ASSISTANCE_DECISION,   /* before granting support */
+    AVRR_PURPOSE_RETURN_COUNSELLING,    /* at intake / counselling */
+    AVRR_PURPOSE_IDENTITY_VERIFICATION, /* verifying stated details */
+    AVRR_PURPOSE_CASE_REVIEW,           /* reviewing an open case */
+    AVRR_PURPOSE__COUNT
+} avrr_purpose;
+int avrr_purpose_parse(const char *s);
+const char *avrr_purpose_name(int v);
+
+/* Bands of a hit's probability (thresholds are configuration). */
+typedef enum avrr_band {
+    AVRR_BAND_STRONG,
+    AVRR_BAND_POSSIBLE,
+    AVRR_BAND__COUNT
+} avrr_band;
+const char *avrr_band_name(int v);
+
+/* One person found by a check, as stored with the check. */
+typedef struct avrr_check_hit {
+    int64_t person_id;
+    char tenant[17];
+    char person_ref[33]; /* pseudonym shown to the requester */
+    double probability;
+    avrr_band band;
+} avrr_check_hit;
+
+/* One consultation: who asked, why, with what, what it found. */
+typedef struct avrr_check {
+    int64_t id;
+    char tenant[17];     /* the requester */
+    int64_t key_id;      /* the API key used, 0 for the command line */
+    avrr_purpose purpose;
+    int64_t person_id;   /* the requester's own person, 0 when not given */
+    char *request_json;  /* the details sent, as received */
+    char *response_json; /* the answer given */
+    avrr_check_hit *hits;
+    size_t n_hits;
+    int64_t created_at;
+} avrr_check;
+void avrr_check_clear(avrr_check *c);
+
+/* A possible identity between two persons (usually of different tenants).
+ * person_a is the requester's side: 0 when a check was made without a
+ * registered person of the requester's own. */
+typedef struct avrr_link {
+    int64_t id;
+    int64_t person_a;
+    char tenant_a[17];
+    int64_t person_b;
+    char tenant_b[17];
+    int64_t check_id;    /* the check that opened it, 0 otherwise */
+    char source[16];     /* "check", "registration", "assistance" */
+    avrr_link_status status;
+    double probability;
+    char *reason;        /* the resolver's reason */
+    char resolved_by[17];
+    int64_t resolved_key_id;
+    int64_t resolved_at;
+    int64_t created_at;
+} avrr_link;
+void avrr_link_clear(avrr_link *l);
+
+typedef enum avrr_disclosure_status {
+    AVRR_DISCLOSURE_PENDING,
+    AVRR_DISCLOSURE_APPROVED,
+    AVRR_DISCLOSURE_REFUSED,
+    AVRR_DISCLOSURE__COUNT
+} avrr_disclosure_status;
+int avrr_disclosure_status_parse(const char *s);
+const char *avrr_disclosure_status_name(int v);
+
+/* The second step of a check: the requester asks the owner for the
+ * identity details behind one hit; the owner decides. */
+typedef struct avrr_disclosure {
+    int64_t id;
+    int64_t check_id;
+    char requester[17];
+    int64_t requester_key_id;
+    char owner[17];
+    int64_t person_id;    /* the owner's person */
+    char person_ref[33];
+    char *reason;         /* why the requester asks */
+    avrr_disclosure_status status;
+    char *decision_reason;
+    int64_t decided_key_id;
+    int64_t decided_at;
+    int64_t created_at;
+} avrr_disclosure;
+void avrr_disclosure_clear(avrr_disclosure *d);
 
 /* An API key as the registry knows it: never the secret, only who holds it.
  * (The secret's hash stays inside the store.) */

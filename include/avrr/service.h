@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "avrr/core.h"
+#include "avrr/match.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +45,27 @@ typedef struct avrr_actor {
 avrr_err avrr_service_open(const char *db_uri, bool create,
                            avrr_service **out, avrr_error *e);
 void avrr_service_close(avrr_service *svc);
+
+/* Tunables of consultation; avrr_service_open() starts with the defaults. */
+typedef struct avrr_service_options {
+    double strong_threshold;   /* a hit at or above is "strong" (default 0.9) */
+    double possible_threshold; /* hits below are not reported (default 0.5) */
+    int duplicate_window_days; /* assistance this recent makes a strong hit a
+                                  double-support warning (default 730) */
+    size_t max_hits;           /* persons per check (default 20) */
+} avrr_service_options;
+
+/* Defaults: see avrr_service_options. */
+void avrr_service_options_default(avrr_service_options *o);
+/* Replaces the options; AVRR_EINVALID (naming the option) when a threshold
+ * is outside (0, 1], possible > strong, or a count is out of range. */
+avrr_err avrr_service_configure(avrr_service *svc, const avrr_service_options *o,
+                                avrr_error *e);
+
+/* Builds the in-memory match index from every identity in the store. Until
+ * it is loaded, registrations open no links and checks load it on first
+ * use; the server loads it at start. Idempotent. */
+avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e);
 
 /* ---- operator functions (the CLI, run by whoever holds the database) ---- */
 
@@ -123,14 +145,109 @@ avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
                                       int64_t case_id, const char *status,
                                       avrr_case *out, avrr_error *e);
 
+/* What a check (or the double-support guard) found on one person. */
+typedef struct avrr_hit_view {
+    avrr_check_hit hit;       /* tenant, pseudonymous person_ref, band ... */
+    avrr_match_explanation explanation;
+    bool own;                 /* a person of the caller's own tenant */
+    bool restricted;          /* owner restricted processing: no details */
+    bool red_link;            /* a red link exists on this person */
+    int64_t link_id;          /* link between the pair, 0 when none */
+    avrr_link_status link_status;
+    avrr_assistance *assistance; /* assistance already given (own array) */
+    size_t n_assistance;
+} avrr_hit_view;
+
+typedef struct avrr_check_result {
+    int64_t check_id;
+    avrr_purpose purpose;
+    avrr_hit_view *hits;      /* strongest first */
+    size_t n_hits;
+} avrr_check_result;
+void avrr_check_result_clear(avrr_check_result *r);
+
 /* Records one grant of assistance on a case. A case in a final status
- * (completed, withdrawn, absconded) takes no new assistance (ECONFLICT). */
+ * (completed, withdrawn, absconded) takes no new assistance (ECONFLICT).
+ *
+ * The guard against paying twice: the case's person (all identities) is
+ * matched against other tenants; a strong hit whose person received
+ * assistance within the duplicate window becomes a warning in *warnings
+ * (may be NULL) and opens a yellow link. Under the tenant's "block" policy
+ * the grant is refused with AVRR_ECONFLICT (nothing stored) while such a
+ * link is yellow or red; white and green links silence the warning. */
 avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
                                      int64_t case_id, avrr_assistance *as,
+                                     avrr_check_result *warnings,
                                      avrr_error *e);
 avrr_err avrr_service_assistance_list(avrr_service *svc, const avrr_actor *a,
                                       int64_t case_id, avrr_assistance **out,
                                       size_t *n, avrr_error *e);
+
+/* ---- consultation ------------------------------------------------------------ */
+
+typedef struct avrr_check_request {
+    avrr_purpose purpose;
+    int64_t person_id;          /* the caller's own person, 0 when none */
+    avrr_identity *identities;  /* the details given now, then aliases */
+    size_t n_identities;
+    const char *request_json;   /* the request as received, kept with the
+                                   check record (may be NULL) */
+} avrr_check_request;
+
+/* Searches every tenant's identities for the person described. Hits on
+ * other tenants carry no personal details: tenant, a pseudonymous
+ * person_ref (stable per requesting tenant), probability, band,
+ * explanation, assistance summary, links. Green links of the caller's
+ * person suppress hits; hits on other tenants open yellow links. The check
+ * is recorded with actor, tenant and purpose. */
+avrr_err avrr_service_check(avrr_service *svc, const avrr_actor *a,
+                            avrr_check_request *req, avrr_check_result *out,
+                            avrr_error *e);
+/* A recorded check of the caller's tenant: its stored answer. */
+avrr_err avrr_service_check_get(avrr_service *svc, const avrr_actor *a,
+                                int64_t check_id, avrr_check *out,
+                                avrr_error *e);
+
+/* The caller's tenant's links (a party on either side), status < 0: any. */
+avrr_err avrr_service_link_list(avrr_service *svc, const avrr_actor *a,
+                                int status, avrr_page page, avrr_link **out,
+                                size_t *n, int64_t *next, avrr_error *e);
+avrr_err avrr_service_link_get(avrr_service *svc, const avrr_actor *a,
+                               int64_t link_id, avrr_link *out, avrr_error *e);
+/* A human's decision on a yellow link: "white", "green" or "red", with a
+ * reason. Either party may decide; a decided link is ECONFLICT. */
+avrr_err avrr_service_link_resolve(avrr_service *svc, const avrr_actor *a,
+                                   int64_t link_id, const char *decision,
+                                   const char *reason, avrr_link *out,
+                                   avrr_error *e);
+/* The pseudonym the caller's tenant sees for a person (link views). */
+void avrr_service_person_ref(avrr_service *svc, const char *viewer,
+                             int64_t person_id, char out[static 33]);
+
+/* Asks the owner of one hit of the caller's check for its details. */
+avrr_err avrr_service_disclosure_request(avrr_service *svc, const avrr_actor *a,
+                                         int64_t check_id, const char *person_ref,
+                                         const char *reason, avrr_disclosure *out,
+                                         avrr_error *e);
+/* The owner approves ("approve") or refuses ("refuse"). */
+avrr_err avrr_service_disclosure_decide(avrr_service *svc, const avrr_actor *a,
+                                        int64_t id, const char *decision,
+                                        const char *reason, avrr_disclosure *out,
+                                        avrr_error *e);
+/* A disclosure the caller is requester or owner of. When the caller is the
+ * requester and it was approved, *details receives the person's
+ * identities (may be NULL when not wanted); otherwise it stays empty. */
+avrr_err avrr_service_disclosure_get(avrr_service *svc, const avrr_actor *a,
+                                     int64_t id, avrr_disclosure *out,
+                                     avrr_person *details, avrr_error *e);
+avrr_err avrr_service_disclosure_list(avrr_service *svc, const avrr_actor *a,
+                                      int status, avrr_page page,
+                                      avrr_disclosure **out, size_t *n,
+                                      int64_t *next, avrr_error *e);
+
+/* Sets a tenant's double-support policy ("warn" or "block"). */
+avrr_err avrr_service_tenant_set_policy(avrr_service *svc, const char *code,
+                                        const char *policy, avrr_error *e);
 
 /* ---- bulk ----------------------------------------------------------------- */
 
@@ -150,6 +267,8 @@ void avrr_service_free_persons(avrr_person *p, size_t n);
 void avrr_service_free_cases(avrr_case *c, size_t n);
 void avrr_service_free_assistance(avrr_assistance *as, size_t n);
 void avrr_service_free_tenants(avrr_tenant *t, size_t n);
+void avrr_service_free_links(avrr_link *l, size_t n);
+void avrr_service_free_disclosures(avrr_disclosure *d, size_t n);
 
 #ifdef __cplusplus
 }

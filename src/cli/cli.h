@@ -30,6 +30,7 @@ int avrr_cli_demo(int argc, char **argv);
 int avrr_cli_person(int argc, char **argv);
 int avrr_cli_case(int argc, char **argv);
 int avrr_cli_assistance(int argc, char **argv);
+int avrr_cli_check(int argc, char **argv);
 
 /* Batch matching commands (cmd_match.c). */
 int avrr_cli_dedup(int argc, char **argv);

@@ -178,7 +178,7 @@ static int add_case(avrr_service *svc, const avrr_actor *a, int64_t person_id,
                                           .precision = AVRR_DATE_DAY};
         as.granted_on = (avrr_date){.year = 2025, .month = (int8_t)(1 + pick(12)),
                                     .day = (int8_t)(1 + pick(28)), .precision = AVRR_DATE_DAY};
-        avrr_err err = avrr_service_assistance_add(svc, a, case_id, &as, e);
+        avrr_err err = avrr_service_assistance_add(svc, a, case_id, &as, NULL, e);
         avrr_assistance_clear(&as);
         if (err != AVRR_OK)
             return -1;

@@ -107,22 +107,68 @@ static int tenant_list(int argc, char **argv)
         rc = 1;
     }
     for (size_t i = 0; i < n; i++)
-        printf("%s\t%s\n", t[i].code, t[i].name ? t[i].name : "");
+        printf("%s\t%s\t%s\n", t[i].code, t[i].name ? t[i].name : "",
+               avrr_duplicate_policy_name(t[i].duplicate_policy));
     avrr_service_free_tenants(t, n);
+    avrr_service_close(svc);
+    return rc;
+}
+
+static int tenant_set(int argc, char **argv)
+{
+    static const char *usage_line =
+        "avrr tenant set --db FILE --code CODE --duplicate-policy warn|block";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"code", required_argument, 0, 'c'},
+                                         {"duplicate-policy", required_argument, 0, 'p'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *code = NULL, *policy = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:c:p:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': code = optarg; break;
+        case 'p': policy = optarg; break;
+        case 'h':
+            printf("usage: %s\n\nSets what happens when assistance may be double support: warn\n"
+                   "(201 with warnings, the default) or block (409 until a human resolves\n"
+                   "the link).\n", usage_line);
+            return 0;
+        default: return cli_usage("tenant set", usage_line);
+        }
+    }
+    if (!code || !policy || optind != argc)
+        return cli_usage("tenant set", usage_line);
+    avrr_service *svc = cli_open("tenant set", db, false);
+    if (!svc)
+        return 1;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_tenant_set_policy(svc, code, policy, &e) != AVRR_OK) {
+        cli_error("tenant set", &e);
+        rc = 1;
+    } else {
+        printf("tenant %s: duplicate policy %s\n", code, policy);
+    }
     avrr_service_close(svc);
     return rc;
 }
 
 int avrr_cli_tenant(int argc, char **argv)
 {
-    static const char *usage_line = "avrr tenant add|list [OPTIONS]";
+    static const char *usage_line = "avrr tenant add|list|set [OPTIONS]";
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
         return tenant_add(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
         return tenant_list(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "set") == 0)
+        return tenant_set(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: %s\n\n  add    add a tenant (avrr tenant add --help)\n"
-               "  list   list the tenants\n", usage_line);
+               "  list   list the tenants\n  set    set a tenant's duplicate policy\n", usage_line);
         return 0;
     }
     return cli_usage("tenant", usage_line);

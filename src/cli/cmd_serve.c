@@ -19,6 +19,7 @@ typedef struct serve_config {
     long threads;
     long body_limit;
     long log_requests;
+    avrr_service_options options;
 } serve_config;
 
 static char *trim(char *s)
@@ -62,6 +63,22 @@ static int read_config(const char *path, serve_config *cfg)
         } else if (strcmp(key, "body_limit") == 0) {
             if (!cli_parse_long("serve", "body_limit", val, 1024, 64L << 20, &cfg->body_limit))
                 rc = cli_fail("serve", "%s:%u: bad body_limit value", path, lineno);
+        } else if (strcmp(key, "strong_threshold") == 0 ||
+                   strcmp(key, "possible_threshold") == 0) {
+            char *end;
+            double v = strtod(val, &end);
+            if (end == val || *end || !(v > 0.0 && v <= 1.0))
+                rc = cli_fail("serve", "%s:%u: %s must be a number in (0, 1]", path, lineno, key);
+            else if (key[0] == 's')
+                cfg->options.strong_threshold = v;
+            else
+                cfg->options.possible_threshold = v;
+        } else if (strcmp(key, "duplicate_window_days") == 0) {
+            long v;
+            if (!cli_parse_long("serve", key, val, 0, 36500, &v))
+                rc = cli_fail("serve", "%s:%u: bad duplicate_window_days", path, lineno);
+            else
+                cfg->options.duplicate_window_days = (int)v;
         } else if (strcmp(key, "log_requests") == 0) {
             if (!cli_parse_long("serve", "log_requests", val, 0, 1, &cfg->log_requests))
                 rc = cli_fail("serve", "%s:%u: log_requests must be 0 or 1", path, lineno);
@@ -85,6 +102,7 @@ int avrr_cli_serve(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     serve_config cfg = {.listen = "127.0.0.1:8080", .threads = 4, .log_requests = 1};
+    avrr_service_options_default(&cfg.options);
     const char *db = NULL, *listen = NULL, *config = NULL;
     long threads = 0;
     bool quiet = false;
@@ -106,8 +124,10 @@ int avrr_cli_serve(int argc, char **argv)
                    "  --db FILE          the registry\n"
                    "  --listen HOST:PORT address to bind (default 127.0.0.1:8080; port 0: any free)\n"
                    "  --threads N        worker threads (default 4)\n"
-                   "  --config FILE      settings file: db, listen, threads, body_limit,\n"
-                   "                     log_requests, one 'key = value' per line\n"
+                   "  --config FILE      settings file, one 'key = value' per line: db, listen,\n"
+                   "                     threads, body_limit, log_requests, strong_threshold\n"
+                   "                     (0.9), possible_threshold (0.5), duplicate_window_days\n"
+                   "                     (730)\n"
                    "  --quiet            no request log on stderr\n\n"
                    "Prints 'avrr: serving http://HOST:PORT/' on stdout once it accepts requests.\n"
                    "Request logs are JSON lines on stderr.\n", usage_line);
@@ -131,6 +151,16 @@ int avrr_cli_serve(int argc, char **argv)
     avrr_service *svc = cli_open("serve", cfg.db[0] ? cfg.db : NULL, false);
     if (!svc)
         return 1;
+    avrr_error e;
+    avrr_error_clear(&e);
+    /* The match index is built before the first request, so that the first
+     * check is as fast as the others and registrations open links. */
+    if (avrr_service_configure(svc, &cfg.options, &e) != AVRR_OK ||
+        avrr_service_index_load(svc, &e) != AVRR_OK) {
+        cli_error("serve", &e);
+        avrr_service_close(svc);
+        return 1;
+    }
 
     /* Block the stop signals in every thread (the server's threads inherit
      * this mask) and wait for them here. */
@@ -146,8 +176,6 @@ int avrr_cli_serve(int argc, char **argv)
                              .body_max = (size_t)cfg.body_limit,
                              .log_requests = (int)cfg.log_requests};
     avrr_server *srv = NULL;
-    avrr_error e;
-    avrr_error_clear(&e);
     if (avrr_server_start(svc, &sc, &srv, &e) != AVRR_OK) {
         cli_error("serve", &e);
         avrr_service_close(svc);

@@ -11,6 +11,7 @@ static const avrr_cli_command commands[] = {
     {"person", "register persons and aliases, show and list them", avrr_cli_person},
     {"case", "open return cases, move them along, show and list them", avrr_cli_case},
     {"assistance", "record assistance on a case and list it", avrr_cli_assistance},
+    {"check", "consult the whole registry for a person (hit / no hit)", avrr_cli_check},
     {"import", "import persons from CSV or JSON lines", avrr_cli_import},
     {"export", "export a tenant's persons, cases and assistance as JSON lines", avrr_cli_export},
     {"serve", "run the HTTP/JSON API", avrr_cli_serve},

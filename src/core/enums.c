@@ -64,6 +64,31 @@
     X(AVRR_ROLE_DPO, "dpo")                                                   \
     X(AVRR_ROLE_ADMIN, "admin")
 
+#define DUPLICATE_POLICIES(X)                                                 \
+    X(AVRR_DUPLICATE_WARN, "warn")                                            \
+    X(AVRR_DUPLICATE_BLOCK, "block")
+
+#define LINK_STATUSES(X)                                                      \
+    X(AVRR_LINK_YELLOW, "yellow")                                             \
+    X(AVRR_LINK_WHITE, "white")                                               \
+    X(AVRR_LINK_GREEN, "green")                                               \
+    X(AVRR_LINK_RED, "red")
+
+#define PURPOSES(X)                                                           \
+    X(AVRR_PURPOSE_ASSISTANCE_DECISION, "assistance_decision")                \
+    X(AVRR_PURPOSE_RETURN_COUNSELLING, "return_counselling")                  \
+    X(AVRR_PURPOSE_IDENTITY_VERIFICATION, "identity_verification")            \
+    X(AVRR_PURPOSE_CASE_REVIEW, "case_review")
+
+#define BANDS(X)                                                              \
+    X(AVRR_BAND_STRONG, "strong")                                             \
+    X(AVRR_BAND_POSSIBLE, "possible")
+
+#define DISCLOSURE_STATUSES(X)                                                \
+    X(AVRR_DISCLOSURE_PENDING, "pending")                                     \
+    X(AVRR_DISCLOSURE_APPROVED, "approved")                                   \
+    X(AVRR_DISCLOSURE_REFUSED, "refused")
+
 /* Designated initialisers put each name at its enum value. */
 #define NAME_ENTRY(value, code) [value] = code,
 
@@ -75,6 +100,11 @@ static const char *const assist_status_names[] = {
     ASSISTANCE_STATUSES(NAME_ENTRY)};
 static const char *const sex_names[] = {SEXES(NAME_ENTRY)};
 static const char *const role_names[] = {ROLES(NAME_ENTRY)};
+static const char *const duplicate_policy_names[] = {DUPLICATE_POLICIES(NAME_ENTRY)};
+static const char *const link_status_names[] = {LINK_STATUSES(NAME_ENTRY)};
+static const char *const purpose_names[] = {PURPOSES(NAME_ENTRY)};
+static const char *const band_names[] = {BANDS(NAME_ENTRY)};
+static const char *const disclosure_status_names[] = {DISCLOSURE_STATUSES(NAME_ENTRY)};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -85,6 +115,11 @@ _Static_assert(COUNT(funding_names) == AVRR_FUND__COUNT, "names");
 _Static_assert(COUNT(assist_status_names) == AVRR_ASSIST__COUNT, "names");
 _Static_assert(COUNT(sex_names) == AVRR_SEX__COUNT, "names");
 _Static_assert(COUNT(role_names) == AVRR_ROLE__COUNT, "names");
+_Static_assert(COUNT(duplicate_policy_names) == AVRR_DUPLICATE__COUNT, "names");
+_Static_assert(COUNT(link_status_names) == AVRR_LINK__COUNT, "names");
+_Static_assert(COUNT(purpose_names) == AVRR_PURPOSE__COUNT, "names");
+_Static_assert(COUNT(band_names) == AVRR_BAND__COUNT, "names");
+_Static_assert(COUNT(disclosure_status_names) == AVRR_DISCLOSURE__COUNT, "names");
 
 static int parse(const char *const *names, size_t n, const char *s)
 {
@@ -117,6 +152,15 @@ DEFINE_ENUM(avrr_assistance_kind, kind_names)
 DEFINE_ENUM(avrr_funding, funding_names)
 DEFINE_ENUM(avrr_assistance_status, assist_status_names)
 DEFINE_ENUM(avrr_role, role_names)
+DEFINE_ENUM(avrr_duplicate_policy, duplicate_policy_names)
+DEFINE_ENUM(avrr_link_status, link_status_names)
+DEFINE_ENUM(avrr_purpose, purpose_names)
+DEFINE_ENUM(avrr_disclosure_status, disclosure_status_names)
+
+const char *avrr_band_name(int v)
+{
+    return name(band_names, COUNT(band_names), v);
+}
 
 /* Sex also accepts the long words people type into spreadsheets. */
 static const char *const sex_words[] = {

@@ -52,6 +52,7 @@ void avrr_assistance_clear(avrr_assistance *a)
     if (!a)
         return;
     free_str(&a->provider);
+    free_str(&a->programme);
     memset(a, 0, sizeof *a);
 }
 
@@ -61,6 +62,33 @@ void avrr_tenant_clear(avrr_tenant *t)
         return;
     free_str(&t->name);
     memset(t, 0, sizeof *t);
+}
+
+void avrr_check_clear(avrr_check *c)
+{
+    if (!c)
+        return;
+    free_str(&c->request_json);
+    free_str(&c->response_json);
+    avrr_free(c->hits);
+    memset(c, 0, sizeof *c);
+}
+
+void avrr_link_clear(avrr_link *l)
+{
+    if (!l)
+        return;
+    free_str(&l->reason);
+    memset(l, 0, sizeof *l);
+}
+
+void avrr_disclosure_clear(avrr_disclosure *d)
+{
+    if (!d)
+        return;
+    free_str(&d->reason);
+    free_str(&d->decision_reason);
+    memset(d, 0, sizeof *d);
 }
 
 /* Copies one optional string; returns false only when allocation failed. */

@@ -1,6 +1,8 @@
 /* policy.c: the role x action table of DESIGN.md section 2.
  *
- * caseworker: registers persons, cases and assistance of its own state.
+ * caseworker: registers persons, cases and assistance of its own state;
+ *   consults the whole registry, works its link queue, asks for and decides
+ *   disclosures.
  * provider: records progress and delivered assistance on cases it handles
  *   (referral across tenants comes with the return-process issue; until then
  *   a provider works on its own tenant's cases only) and reads them.
@@ -19,6 +21,10 @@ static const unsigned allowed[AVRR_ACT__COUNT] = {
     [AVRR_ACT_CASE_READ] = C | P,
     [AVRR_ACT_ASSISTANCE_WRITE] = C | P,
     [AVRR_ACT_ASSISTANCE_READ] = C | P,
+    [AVRR_ACT_CHECK] = C,
+    [AVRR_ACT_LINK_READ] = C,
+    [AVRR_ACT_LINK_RESOLVE] = C,
+    [AVRR_ACT_DISCLOSURE] = C,
 };
 
 static const char *const names[AVRR_ACT__COUNT] = {
@@ -29,6 +35,10 @@ static const char *const names[AVRR_ACT__COUNT] = {
     [AVRR_ACT_CASE_READ] = "case_read",
     [AVRR_ACT_ASSISTANCE_WRITE] = "assistance_write",
     [AVRR_ACT_ASSISTANCE_READ] = "assistance_read",
+    [AVRR_ACT_CHECK] = "check",
+    [AVRR_ACT_LINK_READ] = "link_read",
+    [AVRR_ACT_LINK_RESOLVE] = "link_resolve",
+    [AVRR_ACT_DISCLOSURE] = "disclosure",
 };
 
 bool avrr_policy_allows(avrr_role role, avrr_action action)

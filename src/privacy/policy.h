@@ -18,6 +18,10 @@ typedef enum avrr_action {
     AVRR_ACT_CASE_READ,
     AVRR_ACT_ASSISTANCE_WRITE,
     AVRR_ACT_ASSISTANCE_READ,
+    AVRR_ACT_CHECK,          /* consult the whole registry */
+    AVRR_ACT_LINK_READ,      /* the tenant's link work queue */
+    AVRR_ACT_LINK_RESOLVE,   /* decide a yellow link */
+    AVRR_ACT_DISCLOSURE,     /* ask for, decide on, read disclosures */
     AVRR_ACT__COUNT
 } avrr_action;
 

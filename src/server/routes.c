@@ -67,6 +67,24 @@ static bool body_object(avrr_http_request *req, avrr_http_response *resp, json_o
     return true;
 }
 
+/* Checks the body's members against a list; fills resp when one is unknown. */
+static bool body_only(json_object *body, const char *const *known, avrr_http_response *resp)
+{
+    json_object_object_foreach(body, key, val) {
+        (void)val;
+        bool found = false;
+        for (const char *const *k = known; *k && !found; k++)
+            found = strcmp(*k, key) == 0;
+        if (!found) {
+            avrr_error e;
+            avrr_error_set(&e, AVRR_EINVALID, key, "unknown field '%.64s'", key);
+            fail(resp, AVRR_EINVALID, &e);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Reads an optional non-negative integer query parameter. */
 static bool query_int(avrr_http_request *req, avrr_http_response *resp, const char *name,
                       int64_t *out)
@@ -292,13 +310,9 @@ static void h_case_status(avrr_http_request *req, const int64_t *params,
     if (!body_object(req, resp, &body))
         return;
     avrr_err err = AVRR_OK;
-    json_object_object_foreach(body, key, val) {
-        (void)val;
-        if (strcmp(key, known[0]) != 0 && err == AVRR_OK)
-            err = avrr_error_set(&e, AVRR_EINVALID, key, "unknown field '%.64s'", key);
-    }
-    if (err == AVRR_OK)
-        err = avrr_codec_get_string(body, "status", &status, &e);
+    if (!body_only(body, known, resp))
+        goto out;
+    err = avrr_codec_get_string(body, "status", &status, &e);
     if (err == AVRR_OK && !status)
         err = avrr_error_set(&e, AVRR_EINVALID, "status", "status is required");
     if (err == AVRR_OK)
@@ -307,6 +321,7 @@ static void h_case_status(avrr_http_request *req, const int64_t *params,
         ok(resp, MHD_HTTP_OK, avrr_codec_case_to_json(&c));
     else
         fail(resp, err, &e);
+out:
     avrr_case_clear(&c);
     json_object_put(body);
 }
@@ -320,13 +335,26 @@ static void h_assistance_add(avrr_http_request *req, const int64_t *params,
     avrr_error_clear(&e);
     if (!body_object(req, resp, &body))
         return;
+    avrr_check_result warnings = {0};
     avrr_err err = avrr_codec_assistance_from_json(body, &a, &e);
     if (err == AVRR_OK)
-        err = avrr_service_assistance_add(req->srv_svc, &req->actor, params[0], &a, &e);
-    if (err == AVRR_OK)
-        ok(resp, MHD_HTTP_CREATED, avrr_codec_assistance_to_json(&a));
-    else
+        err = avrr_service_assistance_add(req->srv_svc, &req->actor, params[0], &a, &warnings,
+                                          &e);
+    if (err == AVRR_OK) {
+        /* 201 with the grant and the double-support warnings (often []). */
+        json_object *o = avrr_codec_assistance_to_json(&a);
+        json_object *w = avrr_codec_hits_to_json(warnings.hits, warnings.n_hits);
+        if (o && w && json_object_object_add(o, "warnings", w) == 0) {
+            ok(resp, MHD_HTTP_CREATED, o);
+        } else {
+            json_object_put(o);
+            json_object_put(w);
+            ok(resp, MHD_HTTP_CREATED, NULL);
+        }
+    } else {
         fail(resp, err, &e);
+    }
+    avrr_check_result_clear(&warnings);
     avrr_assistance_clear(&a);
     json_object_put(body);
 }
@@ -357,6 +385,263 @@ static void h_assistance_list(avrr_http_request *req, const int64_t *params,
     avrr_service_free_assistance(items, n);
 }
 
+/* ---- consultation ---------------------------------------------------------------- */
+
+/* Reads the optional "status" query parameter with parse(); -1 when absent. */
+static bool query_status(avrr_http_request *req, avrr_http_response *resp,
+                         int (*parse)(const char *), int *out)
+{
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "status");
+    *out = -1;
+    if (!v)
+        return true;
+    *out = parse(v);
+    if (*out < 0) {
+        fail_msg(resp, AVRR_EINVALID, "status", "unknown status");
+        return false;
+    }
+    return true;
+}
+
+static void h_check_create(avrr_http_request *req, const int64_t *params,
+                           avrr_http_response *resp)
+{
+    (void)params;
+    avrr_check_request cr = {0};
+    avrr_check_result result = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    cr.request_json = req->body;
+    avrr_err err = avrr_codec_check_request_from_json(body, &cr, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_check(req->srv_svc, &req->actor, &cr, &result, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_check_result_to_json(&result));
+    else
+        fail(resp, err, &e);
+    avrr_check_result_clear(&result);
+    avrr_codec_check_request_clear(&cr);
+    json_object_put(body);
+}
+
+static void h_check_get(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    avrr_check c = {0};
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_check_get(req->srv_svc, &req->actor, params[0], &c, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    /* The answer as it was given, with the check's id and time. */
+    json_object *o = c.response_json ? json_tokener_parse(c.response_json) : NULL;
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = json_object_new_object();
+    }
+    if (o) {
+        json_object_object_add(o, "id", json_object_new_int64(c.id));
+        json_object_object_add(o, "created_at", json_object_new_int64(c.created_at));
+    }
+    ok(resp, MHD_HTTP_OK, o);
+    avrr_check_clear(&c);
+}
+
+static json_object *link_json(avrr_http_request *req, const avrr_link *l)
+{
+    char ref[33];
+    bool a_side = strcmp(l->tenant_a, req->actor.tenant) == 0;
+    avrr_service_person_ref(req->srv_svc, req->actor.tenant, a_side ? l->person_b : l->person_a,
+                            ref);
+    return avrr_codec_link_to_json(l, req->actor.tenant, ref);
+}
+
+static void h_link_list(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    (void)params;
+    avrr_page page;
+    avrr_link *items = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    int status;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (!page_from_query(req, resp, &page) ||
+        !query_status(req, resp, avrr_link_status_parse, &status))
+        return;
+    avrr_err err = avrr_service_link_list(req->srv_svc, &req->actor, status, page, &items, &n,
+                                          &next, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    json_object *arr = json_object_new_array_ext((int)n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *o = link_json(req, &items[i]);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    avrr_service_free_links(items, n);
+}
+
+static void h_link_get(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    avrr_link l = {0};
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_link_get(req->srv_svc, &req->actor, params[0], &l, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, link_json(req, &l));
+    else
+        fail(resp, err, &e);
+    avrr_link_clear(&l);
+}
+
+static void h_link_resolve(avrr_http_request *req, const int64_t *params,
+                           avrr_http_response *resp)
+{
+    static const char *const known[] = {"decision", "reason", NULL};
+    avrr_link l = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    const char *decision = NULL, *reason = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = AVRR_OK;
+    if (!body_only(body, known, resp))
+        goto out;
+    err = avrr_codec_get_string(body, "decision", &decision, &e);
+    if (err == AVRR_OK)
+        err = avrr_codec_get_string(body, "reason", &reason, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_link_resolve(req->srv_svc, &req->actor, params[0], decision, reason,
+                                        &l, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, link_json(req, &l));
+    else
+        fail(resp, err, &e);
+out:
+    avrr_link_clear(&l);
+    json_object_put(body);
+}
+
+static void h_disclosure_create(avrr_http_request *req, const int64_t *params,
+                                avrr_http_response *resp)
+{
+    static const char *const known[] = {"person_ref", "reason", NULL};
+    avrr_disclosure d = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    const char *ref = NULL, *reason = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = AVRR_OK;
+    if (!body_only(body, known, resp))
+        goto out;
+    err = avrr_codec_get_string(body, "person_ref", &ref, &e);
+    if (err == AVRR_OK)
+        err = avrr_codec_get_string(body, "reason", &reason, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_disclosure_request(req->srv_svc, &req->actor, params[0], ref, reason,
+                                              &d, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_disclosure_to_json(&d, req->actor.tenant, NULL));
+    else
+        fail(resp, err, &e);
+out:
+    avrr_disclosure_clear(&d);
+    json_object_put(body);
+}
+
+static void h_disclosure_list(avrr_http_request *req, const int64_t *params,
+                              avrr_http_response *resp)
+{
+    (void)params;
+    avrr_page page;
+    avrr_disclosure *items = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    int status;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (!page_from_query(req, resp, &page) ||
+        !query_status(req, resp, avrr_disclosure_status_parse, &status))
+        return;
+    avrr_err err = avrr_service_disclosure_list(req->srv_svc, &req->actor, status, page, &items,
+                                                &n, &next, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    json_object *arr = json_object_new_array_ext((int)n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *o = avrr_codec_disclosure_to_json(&items[i], req->actor.tenant, NULL);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    avrr_service_free_disclosures(items, n);
+}
+
+static void h_disclosure_get(avrr_http_request *req, const int64_t *params,
+                             avrr_http_response *resp)
+{
+    avrr_disclosure d = {0};
+    avrr_person details = {0};
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_disclosure_get(req->srv_svc, &req->actor, params[0], &d,
+                                               &details, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_disclosure_to_json(&d, req->actor.tenant, &details));
+    else
+        fail(resp, err, &e);
+    avrr_person_clear(&details);
+    avrr_disclosure_clear(&d);
+}
+
+static void h_disclosure_decide(avrr_http_request *req, const int64_t *params,
+                                avrr_http_response *resp)
+{
+    static const char *const known[] = {"decision", "reason", NULL};
+    avrr_disclosure d = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    const char *decision = NULL, *reason = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = AVRR_OK;
+    if (!body_only(body, known, resp))
+        goto out;
+    err = avrr_codec_get_string(body, "decision", &decision, &e);
+    if (err == AVRR_OK)
+        err = avrr_codec_get_string(body, "reason", &reason, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_disclosure_decide(req->srv_svc, &req->actor, params[0], decision,
+                                             reason, &d, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_disclosure_to_json(&d, req->actor.tenant, NULL));
+    else
+        fail(resp, err, &e);
+out:
+    avrr_disclosure_clear(&d);
+    json_object_put(body);
+}
+
 /* ---- the table ------------------------------------------------------------------ */
 
 static const route routes[] = {
@@ -372,6 +657,15 @@ static const route routes[] = {
     {"POST", "/v1/cases/{id}/status", true, h_case_status},
     {"POST", "/v1/cases/{id}/assistance", true, h_assistance_add},
     {"GET", "/v1/cases/{id}/assistance", true, h_assistance_list},
+    {"POST", "/v1/checks", true, h_check_create},
+    {"GET", "/v1/checks/{id}", true, h_check_get},
+    {"POST", "/v1/checks/{id}/disclosures", true, h_disclosure_create},
+    {"GET", "/v1/disclosures", true, h_disclosure_list},
+    {"GET", "/v1/disclosures/{id}", true, h_disclosure_get},
+    {"POST", "/v1/disclosures/{id}/decision", true, h_disclosure_decide},
+    {"GET", "/v1/links", true, h_link_list},
+    {"GET", "/v1/links/{id}", true, h_link_get},
+    {"POST", "/v1/links/{id}/resolve", true, h_link_resolve},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(N_ROUTES <= AVRR_MAX_ROUTES, "raise AVRR_MAX_ROUTES");

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "avrr/service.h"
 #include "codec.h"
 
 avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
@@ -498,6 +499,265 @@ json_object *avrr_codec_error_to_json(const avrr_error *e)
         return NULL;
     }
     if (!put(o, "error", err)) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- consultation ------------------------------------------------------------ */
+
+void avrr_codec_check_request_clear(avrr_check_request *req)
+{
+    for (size_t i = 0; i < req->n_identities; i++)
+        avrr_identity_clear(&req->identities[i]);
+    avrr_free(req->identities);
+    req->identities = NULL;
+    req->n_identities = 0;
+}
+
+avrr_err avrr_codec_check_request_from_json(json_object *o, avrr_check_request *req,
+                                            avrr_error *e)
+{
+    static const char *const known[] = {"purpose", "identity", "aliases", "person_id", NULL};
+    int purpose = 0;
+    json_object *ident = NULL, *aliases = NULL;
+    avrr_err result;
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = get_enum(o, "purpose", avrr_purpose_parse, &purpose, true, e)) != AVRR_OK ||
+        (result = get_int64(o, "person_id", &req->person_id, false, e)) != AVRR_OK)
+        return result;
+    req->purpose = (avrr_purpose)purpose;
+    if (!json_object_object_get_ex(o, "identity", &ident) ||
+        !json_object_is_type(ident, json_type_object))
+        return avrr_error_set(e, AVRR_EINVALID, "identity", "identity must be an object");
+    size_t n_aliases = 0;
+    if (json_object_object_get_ex(o, "aliases", &aliases) &&
+        !json_object_is_type(aliases, json_type_null)) {
+        if (!json_object_is_type(aliases, json_type_array))
+            return avrr_error_set(e, AVRR_EINVALID, "aliases", "aliases must be an array");
+        n_aliases = json_object_array_length(aliases);
+        if (n_aliases + 1 > AVRR_IDENTITIES_MAX)
+            return avrr_error_set(e, AVRR_EINVALID, "aliases", "at most %d aliases",
+                                  AVRR_IDENTITIES_MAX - 1);
+    }
+    req->identities = avrr_calloc(n_aliases + 1, sizeof *req->identities);
+    if (!req->identities)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    req->n_identities = 1;
+    result = avrr_codec_identity_from_json(ident, &req->identities[0], e);
+    if (result != AVRR_OK) {
+        avrr_error_prefix_field(e, "identity");
+        return result;
+    }
+    for (size_t i = 0; i < n_aliases; i++) {
+        req->n_identities = i + 2;
+        result = avrr_codec_identity_from_json(json_object_array_get_idx(aliases, i),
+                                               &req->identities[i + 1], e);
+        if (result != AVRR_OK) {
+            char prefix[48];
+            snprintf(prefix, sizeof prefix, "aliases[%zu]", i);
+            avrr_error_prefix_field(e, prefix);
+            return result;
+        }
+    }
+    return AVRR_OK;
+}
+
+static json_object *explanation_to_json(const avrr_match_explanation *x)
+{
+    json_object *o = json_object_new_object(), *fields = json_object_new_object();
+    if (!o || !fields) {
+        json_object_put(o);
+        json_object_put(fields);
+        return NULL;
+    }
+    json_object_object_add(o, "weight", json_object_new_double(x->weight));
+    json_object_object_add(o, "prior_weight", json_object_new_double(x->prior_weight));
+    for (int f = 0; f < AVRR_MF__COUNT; f++) {
+        json_object *fo = json_object_new_object();
+        const char *level = avrr_match_level_name(f, x->field[f].level);
+        if (!fo)
+            continue;
+        json_object_object_add(fo, "level", json_object_new_string(level ? level : "null"));
+        json_object_object_add(fo, "weight", json_object_new_double(x->field[f].weight));
+        json_object_object_add(fields, avrr_match_field_name(f), fo);
+    }
+    json_object_object_add(o, "fields", fields);
+    return o;
+}
+
+/* Assistance as a hit shows it: what, when, how much, under which fund;
+ * no provider-internal references. */
+static json_object *assistance_summary_to_json(const avrr_assistance *a)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put_str(o, "kind", avrr_assistance_kind_name(a->kind)) &&
+              put_date(o, "granted_on", &a->granted_on) &&
+              put_date(o, "delivered_on", &a->delivered_on) &&
+              put(o, "amount_cents", json_object_new_int64(a->amount_cents)) &&
+              put(o, "cash", json_object_new_boolean(a->cash)) &&
+              put_str(o, "programme", a->programme) &&
+              put_str(o, "funding", avrr_funding_name(a->funding)) &&
+              put_str(o, "status", avrr_assistance_status_name(a->status));
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_object *hit_to_json(const avrr_hit_view *v)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put_str(o, "tenant", v->hit.tenant) && put_str(o, "person_ref", v->hit.person_ref);
+    if (ok && v->restricted) {
+        /* Processing restricted by the owner: that it exists, nothing more. */
+        ok = put(o, "restricted", json_object_new_boolean(true)) &&
+             put(o, "message", json_object_new_string("restricted: contact the owner"));
+        if (!ok) {
+            json_object_put(o);
+            return NULL;
+        }
+        return o;
+    }
+    if (ok && v->own)
+        ok = put(o, "person_id", json_object_new_int64(v->hit.person_id));
+    ok = ok && put(o, "probability", json_object_new_double(v->hit.probability)) &&
+         put_str(o, "band", avrr_band_name(v->hit.band)) &&
+         put(o, "restricted", json_object_new_boolean(false)) &&
+         put(o, "explanation", explanation_to_json(&v->explanation)) &&
+         put(o, "red_link", json_object_new_boolean(v->red_link));
+    if (ok) {
+        json_object *link = NULL;
+        if (v->link_id) {
+            link = json_object_new_object();
+            ok = link && put(link, "id", json_object_new_int64(v->link_id)) &&
+                 put_str(link, "status", avrr_link_status_name(v->link_status));
+        }
+        ok = ok && json_object_object_add(o, "link", link) == 0;
+    }
+    json_object *arr = ok ? json_object_new_array() : NULL;
+    for (size_t i = 0; arr && i < v->n_assistance; i++) {
+        json_object *a = assistance_summary_to_json(&v->assistance[i]);
+        if (!a || json_object_array_add(arr, a) != 0) {
+            json_object_put(a);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    ok = ok && put(o, "assistance", arr);
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_hits_to_json(const avrr_hit_view *hits, size_t n)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *h = hit_to_json(&hits[i]);
+        if (!h || json_object_array_add(arr, h) != 0) {
+            json_object_put(h);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
+}
+
+json_object *avrr_codec_check_result_to_json(const avrr_check_result *r)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(r->check_id)) &&
+              put_str(o, "purpose", avrr_purpose_name(r->purpose)) &&
+              put(o, "hits", avrr_codec_hits_to_json(r->hits, r->n_hits));
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_link_to_json(const avrr_link *l, const char *viewer,
+                                     const char *other_ref)
+{
+    bool a_side = strcmp(l->tenant_a, viewer) == 0;
+    int64_t mine = a_side ? l->person_a : l->person_b;
+    const char *other_tenant = a_side ? l->tenant_b : l->tenant_a;
+    int64_t other = a_side ? l->person_b : l->person_a;
+    json_object *o = json_object_new_object(), *side = json_object_new_object();
+    if (!o || !side) {
+        json_object_put(o);
+        json_object_put(side);
+        return NULL;
+    }
+    bool ok = put(o, "id", json_object_new_int64(l->id)) &&
+              put_str(o, "status", avrr_link_status_name(l->status)) &&
+              put_str(o, "source", l->source) &&
+              put(o, "probability", json_object_new_double(l->probability)) &&
+              json_object_object_add(o, "check_id",
+                                     l->check_id && a_side ? json_object_new_int64(l->check_id)
+                                                           : NULL) == 0 &&
+              json_object_object_add(o, "person_id",
+                                     mine ? json_object_new_int64(mine) : NULL) == 0 &&
+              put_str(side, "tenant", other_tenant) &&
+              put_str(side, "person_ref", other ? other_ref : NULL) &&
+              put(o, "other", side) && (side = NULL, true) &&
+              put_str(o, "reason", l->reason) && put_str(o, "resolved_by", l->resolved_by) &&
+              json_object_object_add(o, "resolved_at",
+                                     l->resolved_at ? json_object_new_int64(l->resolved_at)
+                                                    : NULL) == 0 &&
+              put(o, "created_at", json_object_new_int64(l->created_at));
+    if (!ok) {
+        json_object_put(side);
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_disclosure_to_json(const avrr_disclosure *d, const char *viewer,
+                                           const avrr_person *details)
+{
+    bool owner = strcmp(d->owner, viewer) == 0;
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(d->id)) &&
+              put(o, "check_id", json_object_new_int64(d->check_id)) &&
+              put_str(o, "requester", d->requester) && put_str(o, "owner", d->owner) &&
+              put_str(o, "person_ref", d->person_ref) &&
+              put_str(o, "status", avrr_disclosure_status_name(d->status)) &&
+              put_str(o, "reason", d->reason) &&
+              put_str(o, "decision_reason", d->decision_reason) &&
+              json_object_object_add(o, "decided_at",
+                                     d->decided_at ? json_object_new_int64(d->decided_at)
+                                                   : NULL) == 0 &&
+              put(o, "created_at", json_object_new_int64(d->created_at));
+    if (ok && owner)
+        ok = put(o, "person_id", json_object_new_int64(d->person_id));
+    if (ok && details && details->n_identities) {
+        json_object *ids = json_object_new_array();
+        for (size_t i = 0; ids && i < details->n_identities; i++) {
+            json_object *id = avrr_codec_identity_to_json(&details->identities[i]);
+            if (!id || json_object_array_add(ids, id) != 0) {
+                json_object_put(id);
+                json_object_put(ids);
+                ids = NULL;
+            }
+        }
+        ok = put(o, "identities", ids);
+    }
+    if (!ok) {
         json_object_put(o);
         return NULL;
     }

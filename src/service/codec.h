@@ -42,6 +42,27 @@ json_object *avrr_codec_case_to_json(const avrr_case *c);
 json_object *avrr_codec_assistance_to_json(const avrr_assistance *a);
 json_object *avrr_codec_tenant_to_json(const avrr_tenant *t);
 
+/* A check request: {"purpose", "identity": {...}, "aliases": [{...}],
+ * "person_id"}. Fills req->identities (identity first, then aliases; the
+ * caller frees them with avrr_identity_clear and avrr_free). */
+struct avrr_check_request;
+struct avrr_check_result;
+struct avrr_hit_view;
+avrr_err avrr_codec_check_request_from_json(json_object *o, struct avrr_check_request *req,
+                                            avrr_error *e);
+void avrr_codec_check_request_clear(struct avrr_check_request *req);
+/* {"id", "purpose", "hits": [...]}; a hit on another tenant carries no
+ * personal detail of that tenant's record. */
+json_object *avrr_codec_check_result_to_json(const struct avrr_check_result *r);
+json_object *avrr_codec_hits_to_json(const struct avrr_hit_view *hits, size_t n);
+/* A link as `viewer` sees it: its own person's id, the other side's tenant
+ * and pseudonym (other_ref, computed by the service). */
+json_object *avrr_codec_link_to_json(const avrr_link *l, const char *viewer,
+                                     const char *other_ref);
+/* A disclosure; details (may be NULL) are the approved identities. */
+json_object *avrr_codec_disclosure_to_json(const avrr_disclosure *d, const char *viewer,
+                                           const avrr_person *details);
+
 /* {"error":{"code":...,"field":...,"message":...}} */
 json_object *avrr_codec_error_to_json(const avrr_error *e);
 

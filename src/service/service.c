@@ -10,11 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "avrr/service.h"
-#include "privacy/policy.h"
-#include "store/store.h"
-
-#define SERVICE_MAGIC 0x5e41cee5u
+#include "service/service_int.h"
 
 /* API keys: "avrr_" + 43 characters of URL-safe base64 (32 random bytes).
  * 256 bits make guessing hopeless, so a fast keyed-free BLAKE2b hash is the
@@ -22,14 +18,6 @@
 #define KEY_PREFIX "avrr_"
 #define KEY_RANDOM_BYTES 32
 
-struct avrr_service {
-    unsigned magic;
-    avrr_store *store;
-    pthread_mutex_t lock;
-};
-
-static void lock(avrr_service *svc) { pthread_mutex_lock(&svc->lock); }
-static void unlock(avrr_service *svc) { pthread_mutex_unlock(&svc->lock); }
 
 avrr_err avrr_service_open(const char *db_uri, bool create,
                            avrr_service **out, avrr_error *e)
@@ -51,11 +39,22 @@ avrr_err avrr_service_open(const char *db_uri, bool create,
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&svc->lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    pthread_rwlock_init(&svc->index_lock, NULL);
+    avrr_service_options_default(&svc->options);
     svc->magic = SERVICE_MAGIC;
+    result = avrr__consult_init(svc, e);
+    if (result != AVRR_OK) {
+        avrr_service_close(svc);
+        svc = NULL;
+        goto out;
+    }
     *out = svc;
     svc = NULL;
 out:
-    avrr_free(svc);
+    if (svc) {
+        avrr_store_close(svc->store);
+        avrr_free(svc);
+    }
     return result;
 }
 
@@ -65,7 +64,9 @@ void avrr_service_close(avrr_service *svc)
         return;
     if (svc->magic != SERVICE_MAGIC)
         return;
+    avrr__consult_close(svc);
     avrr_store_close(svc->store);
+    pthread_rwlock_destroy(&svc->index_lock);
     pthread_mutex_destroy(&svc->lock);
     svc->magic = 0;
     avrr_free(svc);
@@ -78,7 +79,7 @@ static avrr_err deny(avrr_error *e, avrr_action act)
                           avrr_action_name(act));
 }
 
-static avrr_err check_actor(const avrr_actor *a, avrr_action act, avrr_error *e)
+avrr_err avrr__service_allow(const avrr_actor *a, avrr_action act, avrr_error *e)
 {
     if (!a)
         return avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, NULL);
@@ -253,7 +254,7 @@ static avrr_err validate_identities(avrr_identity *ids, size_t n, avrr_error *e)
 avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
                                       avrr_person *p, avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_PERSON_WRITE, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_PERSON_WRITE, e);
     if (result != AVRR_OK)
         return result;
     if (p->n_identities == 0)
@@ -269,6 +270,8 @@ avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
     lock(svc);
     result = svc->store->ops->person_insert(svc->store, p, e);
     unlock(svc);
+    if (result == AVRR_OK)
+        avrr__consult_after_register(svc, a, p->id, p->identities, p->n_identities, NULL);
     return result;
 }
 
@@ -276,7 +279,7 @@ avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
                                    int64_t person_id, avrr_identity *id,
                                    avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_PERSON_WRITE, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_PERSON_WRITE, e);
     if (result != AVRR_OK)
         return result;
     result = avrr_identity_validate(id, e);
@@ -286,6 +289,8 @@ avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
     lock(svc);
     result = svc->store->ops->identity_insert(svc->store, a->tenant, id, e);
     unlock(svc);
+    if (result == AVRR_OK)
+        avrr__consult_after_register(svc, a, person_id, id, 1, NULL);
     return result;
 }
 
@@ -293,7 +298,7 @@ avrr_err avrr_service_person_get(avrr_service *svc, const avrr_actor *a,
                                  int64_t person_id, avrr_person *out,
                                  avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_PERSON_READ, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_PERSON_READ, e);
     if (result != AVRR_OK)
         return result;
     lock(svc);
@@ -304,7 +309,7 @@ avrr_err avrr_service_person_get(avrr_service *svc, const avrr_actor *a,
 
 /* Normalises a page request; returns the number of rows to ask the store for
  * (one more than the page, to learn whether another page follows). */
-static avrr_err page_check(avrr_page *page, avrr_error *e)
+avrr_err avrr__service_page_check(avrr_page *page, avrr_error *e)
 {
     if (page->limit == 0)
         page->limit = AVRR_PAGE_DEFAULT;
@@ -319,9 +324,9 @@ avrr_err avrr_service_person_list(avrr_service *svc, const avrr_actor *a,
                                   avrr_page page, avrr_person **out,
                                   size_t *n, int64_t *next, avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_PERSON_READ, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_PERSON_READ, e);
     if (result == AVRR_OK)
-        result = page_check(&page, e);
+        result = avrr__service_page_check(&page, e);
     if (result != AVRR_OK)
         return result;
     lock(svc);
@@ -352,7 +357,7 @@ static void today(avrr_date *d)
 avrr_err avrr_service_case_open(avrr_service *svc, const avrr_actor *a,
                                 avrr_case *c, avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_CASE_WRITE, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_CASE_WRITE, e);
     if (result != AVRR_OK)
         return result;
     if (c->person_id <= 0)
@@ -379,7 +384,7 @@ avrr_err avrr_service_case_open(avrr_service *svc, const avrr_actor *a,
 avrr_err avrr_service_case_get(avrr_service *svc, const avrr_actor *a,
                                int64_t case_id, avrr_case *out, avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_CASE_READ, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_CASE_READ, e);
     if (result != AVRR_OK)
         return result;
     lock(svc);
@@ -393,9 +398,9 @@ avrr_err avrr_service_case_list(avrr_service *svc, const avrr_actor *a,
                                 avrr_case **out, size_t *n, int64_t *next,
                                 avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_CASE_READ, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_CASE_READ, e);
     if (result == AVRR_OK)
-        result = page_check(&page, e);
+        result = avrr__service_page_check(&page, e);
     if (result != AVRR_OK)
         return result;
     lock(svc);
@@ -415,7 +420,7 @@ avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
                                       int64_t case_id, const char *status,
                                       avrr_case *out, avrr_error *e)
 {
-    avrr_err result = check_actor(a, AVRR_ACT_CASE_STATUS, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_CASE_STATUS, e);
     if (result != AVRR_OK)
         return result;
     int to = status ? avrr_case_status_parse(status) : -1;
@@ -443,10 +448,10 @@ avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
 
 avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
                                      int64_t case_id, avrr_assistance *as,
-                                     avrr_error *e)
+                                     avrr_check_result *warnings, avrr_error *e)
 {
     avrr_case c = {0};
-    avrr_err result = check_actor(a, AVRR_ACT_ASSISTANCE_WRITE, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_ASSISTANCE_WRITE, e);
     if (result != AVRR_OK)
         return result;
     result = avrr_assistance_validate(as, e);
@@ -462,9 +467,16 @@ avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
         result = avrr_error_set(e, AVRR_ECONFLICT, "case_id",
                                 "case %lld is %s and takes no new assistance",
                                 (long long)case_id, avrr_case_status_name(c.status));
-    if (result == AVRR_OK)
-        result = svc->store->ops->assistance_insert(svc->store, as, e);
     unlock(svc);
+    /* The guard runs outside the store lock (it takes the index lock);
+     * the case cannot change owner meanwhile. */
+    if (result == AVRR_OK)
+        result = avrr__consult_guard(svc, a, c.person_id, &as->granted_on, warnings, e);
+    if (result == AVRR_OK) {
+        lock(svc);
+        result = svc->store->ops->assistance_insert(svc->store, as, e);
+        unlock(svc);
+    }
     avrr_case_clear(&c);
     return result;
 }
@@ -474,7 +486,7 @@ avrr_err avrr_service_assistance_list(avrr_service *svc, const avrr_actor *a,
                                       size_t *n, avrr_error *e)
 {
     avrr_case c = {0};
-    avrr_err result = check_actor(a, AVRR_ACT_ASSISTANCE_READ, e);
+    avrr_err result = avrr__service_allow(a, AVRR_ACT_ASSISTANCE_READ, e);
     if (result != AVRR_OK)
         return result;
     lock(svc);
@@ -519,3 +531,5 @@ void avrr_service_free_persons(avrr_person *p, size_t n) { avrr_store_free_perso
 void avrr_service_free_cases(avrr_case *c, size_t n) { avrr_store_free_cases(c, n); }
 void avrr_service_free_assistance(avrr_assistance *as, size_t n) { avrr_store_free_assistance(as, n); }
 void avrr_service_free_tenants(avrr_tenant *t, size_t n) { avrr_store_free_tenants(t, n); }
+void avrr_service_free_links(avrr_link *l, size_t n) { avrr_store_free_links(l, n); }
+void avrr_service_free_disclosures(avrr_disclosure *d, size_t n) { avrr_store_free_disclosures(d, n); }

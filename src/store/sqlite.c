@@ -152,6 +152,79 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE INDEX assistance_case ON assistance(case_id, id);\n"
     "CREATE INDEX assistance_tenant ON assistance(tenant, id);\n",
+
+    /* 2: tenant settings and consultation (checks, links, disclosures).
+     * Persons are referenced by plain integers, without foreign keys: an
+     * erased person must leave the anonymous trace of a check, link or
+     * disclosure behind. Tenants are never erased and keep their keys. */
+    "ALTER TABLE tenants ADD COLUMN duplicate_policy TEXT NOT NULL\n"
+    "  DEFAULT 'warn' CHECK (duplicate_policy IN ('warn', 'block'));\n"
+    "CREATE TABLE checks (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  key_id INTEGER,\n"
+    "  purpose TEXT NOT NULL CHECK (purpose IN ('assistance_decision',\n"
+    "    'return_counselling', 'identity_verification', 'case_review')),\n"
+    "  person_id INTEGER,\n"
+    "  request_json TEXT,\n"
+    "  response_json TEXT,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX checks_tenant ON checks(tenant, id);\n"
+    /* An explicit id keeps the order of the hits through a VACUUM. */
+    "CREATE TABLE check_hits (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  check_id INTEGER NOT NULL REFERENCES checks(id) ON DELETE CASCADE,\n"
+    "  person_id INTEGER NOT NULL,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  person_ref TEXT NOT NULL CHECK (length(person_ref) BETWEEN 1 AND 32),\n"
+    "  probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),\n"
+    "  band TEXT NOT NULL CHECK (band IN ('strong', 'possible'))\n"
+    ");\n"
+    "CREATE INDEX check_hits_check ON check_hits(check_id, id);\n"
+    /* check_id is informational (links also come from registrations and
+     * assistance), so it is no foreign key either. */
+    "CREATE TABLE links (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  person_a INTEGER,\n"
+    "  tenant_a TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  person_b INTEGER NOT NULL,\n"
+    "  tenant_b TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  check_id INTEGER,\n"
+    "  source TEXT NOT NULL\n"
+    "    CHECK (source IN ('check', 'registration', 'assistance')),\n"
+    "  status TEXT NOT NULL DEFAULT 'yellow'\n"
+    "    CHECK (status IN ('yellow', 'white', 'green', 'red')),\n"
+    "  probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),\n"
+    "  reason TEXT,\n"
+    "  resolved_by TEXT REFERENCES tenants(code),\n"
+    "  resolved_key_id INTEGER,\n"
+    "  resolved_at INTEGER,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX links_tenant_a ON links(tenant_a, status, id);\n"
+    "CREATE INDEX links_tenant_b ON links(tenant_b, status, id);\n"
+    "CREATE INDEX links_person_a ON links(person_a);\n"
+    "CREATE INDEX links_person_b ON links(person_b);\n"
+    "CREATE TABLE disclosures (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  check_id INTEGER NOT NULL REFERENCES checks(id),\n"
+    "  requester TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  requester_key_id INTEGER,\n"
+    "  owner TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  person_id INTEGER NOT NULL,\n"
+    "  person_ref TEXT NOT NULL CHECK (length(person_ref) BETWEEN 1 AND 32),\n"
+    "  reason TEXT,\n"
+    "  status TEXT NOT NULL DEFAULT 'pending'\n"
+    "    CHECK (status IN ('pending', 'approved', 'refused')),\n"
+    "  decision_reason TEXT,\n"
+    "  decided_key_id INTEGER,\n"
+    "  decided_at INTEGER,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX disclosures_requester\n"
+    "  ON disclosures(requester, status, id);\n"
+    "CREATE INDEX disclosures_owner ON disclosures(owner, status, id);\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -169,8 +242,20 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     "id, person_id, tenant, destination_country, return_type, programme, "   \
     "status, opened_on, closed_on, created_at, updated_at"
 #define ASSIST_COLS                                                           \
-    "id, case_id, tenant, kind, amount_cents, cash, provider, funding, "     \
-    "granted_on, delivered_on, status, created_at"
+    "a.id, a.case_id, a.tenant, a.kind, a.amount_cents, a.cash, "            \
+    "a.provider, a.funding, a.granted_on, a.delivered_on, a.status, "        \
+    "a.created_at"
+#define CHECK_COLS                                                            \
+    "id, tenant, key_id, purpose, person_id, request_json, response_json, "  \
+    "created_at"
+#define LINK_COLS                                                             \
+    "id, person_a, tenant_a, person_b, tenant_b, check_id, source, status, " \
+    "probability, reason, resolved_by, resolved_key_id, resolved_at, "       \
+    "created_at"
+#define DISCLOSURE_COLS                                                       \
+    "id, check_id, requester, requester_key_id, owner, person_id, "          \
+    "person_ref, reason, status, decision_reason, decided_key_id, "          \
+    "decided_at, created_at"
 #define KEY_COLS "id, tenant, role, label, revoked_at, created_at"
 
 /* X(name, sql): every statement this backend runs, prepared on first use. */
@@ -191,12 +276,18 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(SYNC_NORMAL, "PRAGMA synchronous = NORMAL")                             \
     X(FOREIGN_KEYS, "PRAGMA foreign_keys = ON")                               \
     X(SECURE_DELETE, "PRAGMA secure_delete = ON")                             \
-    X(TENANT_INSERT, "INSERT INTO tenants (code, name, created_at) "          \
-                     "VALUES (?1, ?2, ?3)")                                   \
-    X(TENANT_GET, "SELECT code, name, created_at FROM tenants "               \
-                  "WHERE code = ?1")                                          \
-    X(TENANT_LIST, "SELECT code, name, created_at FROM tenants "              \
-                   "ORDER BY code")                                           \
+    X(TENANT_INSERT, "INSERT INTO tenants "                                   \
+                     "(code, name, duplicate_policy, created_at) "            \
+                     "VALUES (?1, ?2, ?3, ?4)")                               \
+    X(TENANT_GET, "SELECT code, name, duplicate_policy, created_at "          \
+                  "FROM tenants WHERE code = ?1")                             \
+    X(TENANT_LIST, "SELECT code, name, duplicate_policy, created_at "         \
+                   "FROM tenants ORDER BY code")                              \
+    X(TENANT_UPDATE, "UPDATE tenants SET name = ?2, duplicate_policy = ?3 "   \
+                     "WHERE code = ?1")                                       \
+    X(META_GET, "SELECT value FROM avrr_meta WHERE key = ?1")                 \
+    X(META_SET, "INSERT INTO avrr_meta (key, value) VALUES (?1, ?2) "         \
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value")     \
     X(KEY_INSERT, "INSERT INTO api_keys "                                     \
                   "(tenant, role, hash, label, created_at) "                  \
                   "VALUES (?1, ?2, ?3, ?4, ?5)")                              \
@@ -212,6 +303,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
                     "WHERE id = ?1 AND tenant = ?2")                          \
     X(PERSON_GET, "SELECT id, tenant, restricted, created_at FROM persons "   \
                   "WHERE id = ?1 AND tenant = ?2")                            \
+    X(PERSON_GET_ANY, "SELECT id, tenant, restricted, created_at "            \
+                      "FROM persons WHERE id = ?1")                           \
     X(PERSON_LIST, "SELECT id, tenant, restricted, created_at FROM persons "  \
                    "WHERE tenant = ?1 AND id > ?2 ORDER BY id LIMIT ?3")      \
     X(IDENTITY_INSERT,                                                        \
@@ -247,14 +340,73 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "INSERT INTO assistance (tenant, case_id, kind, amount_cents, cash, "   \
       "provider, funding, granted_on, delivered_on, status, created_at) "     \
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")                \
-    X(ASSIST_LIST, "SELECT " ASSIST_COLS " FROM assistance "                  \
-                   "WHERE case_id = ?1 ORDER BY id")          \
+    X(ASSIST_LIST, "SELECT " ASSIST_COLS " FROM assistance a "                \
+                   "WHERE a.case_id = ?1 ORDER BY a.id")                      \
+    X(ASSIST_OF_PERSON, "SELECT " ASSIST_COLS ", c.programme "                \
+                        "FROM assistance a JOIN cases c ON c.id = a.case_id " \
+                        "WHERE c.person_id = ?1 ORDER BY a.id")               \
+    X(CHECK_INSERT,                                                           \
+      "INSERT INTO checks (tenant, key_id, purpose, person_id, request_json, " \
+      "response_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")       \
+    X(HIT_INSERT,                                                             \
+      "INSERT INTO check_hits (check_id, person_id, tenant, person_ref, "     \
+      "probability, band) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                   \
+    X(CHECK_OWNED, "SELECT count(*) FROM checks "                             \
+                   "WHERE id = ?1 AND tenant = ?2")                           \
+    X(CHECK_GET, "SELECT " CHECK_COLS " FROM checks "                         \
+                 "WHERE id = ?1 AND tenant = ?2")                             \
+    X(HITS_OF, "SELECT person_id, tenant, person_ref, probability, band "     \
+               "FROM check_hits WHERE check_id = ?1 ORDER BY id")             \
+    X(LINK_INSERT,                                                            \
+      "INSERT INTO links (person_a, tenant_a, person_b, tenant_b, check_id, " \
+      "source, status, probability, reason, created_at) "                     \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                     \
+    X(LINK_GET, "SELECT " LINK_COLS " FROM links "                            \
+                "WHERE id = ?1 AND (tenant_a = ?2 OR tenant_b = ?2)")         \
+    X(LINK_LIST, "SELECT " LINK_COLS " FROM links "                           \
+                 "WHERE (tenant_a = ?1 OR tenant_b = ?1) AND id > ?2 "        \
+                 "ORDER BY id LIMIT ?3")                                      \
+    X(LINK_LIST_STATUS, "SELECT " LINK_COLS " FROM links "                    \
+                        "WHERE (tenant_a = ?1 OR tenant_b = ?1) "             \
+                        "AND status = ?4 AND id > ?2 ORDER BY id LIMIT ?3")   \
+    X(LINKS_OF_PERSON, "SELECT " LINK_COLS " FROM links "                     \
+                       "WHERE person_a = ?1 OR person_b = ?1 ORDER BY id")    \
+    /* ?2 = '': the operator, who may act on any link. */                     \
+    X(LINK_PARTY, "SELECT count(*) FROM links WHERE id = ?1 AND "             \
+                  "(?2 = '' OR tenant_a = ?2 OR tenant_b = ?2)")              \
+    X(LINK_RESOLVE,                                                           \
+      "UPDATE links SET status = ?3, reason = ?4, resolved_by = ?5, "         \
+      "resolved_key_id = ?6, resolved_at = ?7 WHERE id = ?1 AND "             \
+      "(?2 = '' OR tenant_a = ?2 OR tenant_b = ?2) AND status = 'yellow'")    \
+    X(DISCLOSURE_INSERT,                                                      \
+      "INSERT INTO disclosures (check_id, requester, requester_key_id, "      \
+      "owner, person_id, person_ref, reason, status, created_at) "            \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8)")                   \
+    X(DISCLOSURE_GET, "SELECT " DISCLOSURE_COLS " FROM disclosures "          \
+                      "WHERE id = ?1 AND (requester = ?2 OR owner = ?2)")     \
+    X(DISCLOSURE_LIST, "SELECT " DISCLOSURE_COLS " FROM disclosures "         \
+                       "WHERE (requester = ?1 OR owner = ?1) AND id > ?2 "    \
+                       "ORDER BY id LIMIT ?3")                                \
+    X(DISCLOSURE_LIST_STATUS,                                                 \
+      "SELECT " DISCLOSURE_COLS " FROM disclosures "                          \
+      "WHERE (requester = ?1 OR owner = ?1) AND status = ?4 AND id > ?2 "     \
+      "ORDER BY id LIMIT ?3")                                                 \
+    /* Only the owner decides; ?2 = '': the operator. */                      \
+    X(DISCLOSURE_OWNED, "SELECT count(*) FROM disclosures WHERE id = ?1 "     \
+                        "AND (?2 = '' OR owner = ?2)")                        \
+    X(DISCLOSURE_DECIDE,                                                      \
+      "UPDATE disclosures SET status = ?3, decision_reason = ?4, "            \
+      "decided_key_id = ?5, decided_at = ?6 WHERE id = ?1 AND "               \
+      "(?2 = '' OR owner = ?2) AND status = 'pending'")                       \
     X(COUNT_PERSONS, "SELECT count(*) FROM persons")                          \
     X(COUNT_IDENTITIES, "SELECT count(*) FROM identities")                    \
     X(COUNT_CASES, "SELECT count(*) FROM cases")                              \
     X(COUNT_ASSISTANCE, "SELECT count(*) FROM assistance")                    \
     X(COUNT_TENANTS, "SELECT count(*) FROM tenants")                          \
-    X(COUNT_API_KEYS, "SELECT count(*) FROM api_keys")
+    X(COUNT_API_KEYS, "SELECT count(*) FROM api_keys")                        \
+    X(COUNT_CHECKS, "SELECT count(*) FROM checks")                            \
+    X(COUNT_LINKS, "SELECT count(*) FROM links")                              \
+    X(COUNT_DISCLOSURES, "SELECT count(*) FROM disclosures")
 
 #define STMT_ENUM(name, sql) ST_##name,
 enum stmt_id { STMTS(STMT_ENUM) ST__COUNT };
@@ -272,6 +424,8 @@ static const struct {
     {"persons", ST_COUNT_PERSONS},     {"identities", ST_COUNT_IDENTITIES},
     {"cases", ST_COUNT_CASES},         {"assistance", ST_COUNT_ASSISTANCE},
     {"tenants", ST_COUNT_TENANTS},     {"api_keys", ST_COUNT_API_KEYS},
+    {"checks", ST_COUNT_CHECKS},       {"links", ST_COUNT_LINKS},
+    {"disclosures", ST_COUNT_DISCLOSURES},
 };
 
 /* ---- the backend struct ----------------------------------------------------- */
@@ -374,6 +528,26 @@ static void bind_int(int *rc, sqlite3_stmt *st, int i, int64_t v)
         *rc = sqlite3_bind_int64(st, i, v);
 }
 
+static void bind_double(int *rc, sqlite3_stmt *st, int i, double v)
+{
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_double(st, i, v);
+}
+
+/* An optional reference (person, check, API key): 0 means "none" in the
+ * records and is stored as NULL, which reads back as 0. */
+static void bind_ref(int *rc, sqlite3_stmt *st, int i, int64_t v)
+{
+    if (*rc == SQLITE_OK)
+        *rc = v > 0 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+/* An optional tenant code: "" is stored as NULL (no tenant). */
+static void bind_code(int *rc, sqlite3_stmt *st, int i, const char *v)
+{
+    bind_text(rc, st, i, v != NULL && v[0] != '\0' ? v : NULL);
+}
+
 static void bind_blob(int *rc, sqlite3_stmt *st, int i, const void *p,
                       int n)
 {
@@ -441,6 +615,17 @@ static avrr_err col_enum(sq_store *s, sqlite3_stmt *st, int i,
         return corrupt(s, what, e);
     *out = v;
     return AVRR_OK;
+}
+
+/* core.h has no avrr_band_parse (bands never come from input), so col_enum
+ * gets this one. */
+static int band_parse(const char *name)
+{
+    for (int i = 0; i < AVRR_BAND__COUNT; i++) {
+        if (strcmp(name, avrr_band_name(i)) == 0)
+            return i;
+    }
+    return -1;
 }
 
 /* A date stored as its canonical text. */
@@ -838,17 +1023,23 @@ static avrr_err sq_tenant_insert(avrr_store *base, avrr_tenant *t,
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = NULL;
+    const char *policy = avrr_duplicate_policy_name((int)t->duplicate_policy);
     int64_t now = now_seconds();
     char what[32];
     int rc = SQLITE_OK;
-    avrr_err result = stmt_get(s, ST_TENANT_INSERT, &st, e);
+    avrr_err result;
 
+    if (policy == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "duplicate_policy",
+                              "unknown duplicate policy");
+    result = stmt_get(s, ST_TENANT_INSERT, &st, e);
     if (result != AVRR_OK)
         goto out;
     snprintf(what, sizeof what, "tenant %s", t->code);
     bind_text(&rc, st, 1, t->code);
     bind_text(&rc, st, 2, t->name);
-    bind_int(&rc, st, 3, now);
+    bind_text(&rc, st, 3, policy);
+    bind_int(&rc, st, 4, now);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
@@ -863,11 +1054,16 @@ out:
 static avrr_err read_tenant(sq_store *s, sqlite3_stmt *st, avrr_tenant *t,
                             avrr_error *e)
 {
+    int policy = 0;
     avrr_err result = col_fixed(s, st, 0, t->code, sizeof t->code,
                                 "tenant code", e);
     if (result == AVRR_OK)
         result = col_str(st, 1, &t->name, e);
-    t->created_at = sqlite3_column_int64(st, 2);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 2, avrr_duplicate_policy_parse, &policy,
+                          "duplicate policy", e);
+    t->duplicate_policy = (avrr_duplicate_policy)policy;
+    t->created_at = sqlite3_column_int64(st, 3);
     return result;
 }
 
@@ -935,6 +1131,96 @@ out:
     *out = arr;
     *n = len;
     return AVRR_OK;
+}
+
+static avrr_err sq_tenant_update(avrr_store *base, const avrr_tenant *t,
+                                 avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *policy = avrr_duplicate_policy_name((int)t->duplicate_policy);
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (policy == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "duplicate_policy",
+                              "unknown duplicate policy");
+    result = stmt_get(s, ST_TENANT_UPDATE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, t->code);
+    bind_text(&rc, st, 2, t->name);
+    bind_text(&rc, st, 3, policy);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "tenant", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "tenant", e);
+    if (result == AVRR_OK && sqlite3_changes(s->db) == 0)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "tenant", "no tenant %s",
+                                t->code);
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* ---- registry metadata -------------------------------------------------- */
+
+static avrr_err sq_meta_get(avrr_store *base, const char *key, char **value,
+                            avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_META_GET, &st, e);
+
+    *value = NULL;
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, key != NULL ? key : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = col_str(st, 0, value, e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "key", "no setting %s",
+                                key != NULL ? key : "");
+    else
+        result = sq_error(s, rc, NULL, "reading a setting", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_meta_set(avrr_store *base, const char *key,
+                            const char *value, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (key == NULL || key[0] == '\0' || value == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "key",
+                              "a setting needs a key and a value");
+    /* 'application' is how open() recognises a registry: changing it would
+     * lock everyone out of the file. */
+    if (strcmp(key, "application") == 0)
+        return avrr_error_set(e, AVRR_EINVALID, "key",
+                              "the setting %s is read-only", key);
+    result = stmt_get(s, ST_META_SET, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, key);
+    bind_text(&rc, st, 2, value);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, "key", "setting", e);
+        goto out;
+    }
+    result = step_done(s, st, "key", "setting", e);
+out:
+    stmt_done(st);
+    return result;
 }
 
 /* ---- API keys ------------------------------------------------------------------ */
@@ -1384,19 +1670,21 @@ static avrr_err read_person(sq_store *s, sqlite3_stmt *st, avrr_person *p,
     return col_fixed(s, st, 1, p->tenant, sizeof p->tenant, "tenant", e);
 }
 
-static avrr_err sq_person_get(avrr_store *base, const char *tenant,
-                              int64_t id, avrr_person *out, avrr_error *e)
+/* person_get (tenant given) and person_get_any (tenant NULL). */
+static avrr_err get_person(sq_store *s, const char *tenant, int64_t id,
+                           avrr_person *out, avrr_error *e)
 {
-    sq_store *s = sq(base);
     sqlite3_stmt *st = NULL;
     int rc = SQLITE_OK;
-    avrr_err result = stmt_get(s, ST_PERSON_GET, &st, e);
+    avrr_err result = stmt_get(
+        s, tenant != NULL ? ST_PERSON_GET : ST_PERSON_GET_ANY, &st, e);
 
     memset(out, 0, sizeof *out);
     if (result != AVRR_OK)
         goto out;
     bind_int(&rc, st, 1, id);
-    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (tenant != NULL)
+        bind_text(&rc, st, 2, tenant);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
@@ -1418,6 +1706,19 @@ out:
     if (result != AVRR_OK)
         avrr_person_clear(out);
     return result;
+}
+
+static avrr_err sq_person_get(avrr_store *base, const char *tenant,
+                              int64_t id, avrr_person *out, avrr_error *e)
+{
+    /* NULL must not turn into "any tenant" here. */
+    return get_person(sq(base), tenant != NULL ? tenant : "", id, out, e);
+}
+
+static avrr_err sq_person_get_any(avrr_store *base, int64_t id,
+                                  avrr_person *out, avrr_error *e)
+{
+    return get_person(sq(base), NULL, id, out, e);
 }
 
 static avrr_err sq_person_list(avrr_store *base, const char *tenant,
@@ -1839,6 +2140,737 @@ out:
     return AVRR_OK;
 }
 
+static avrr_err sq_person_assistance(avrr_store *base, int64_t person_id,
+                                     avrr_assistance **out, size_t *n,
+                                     avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_assistance *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_ASSIST_OF_PERSON, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, person_id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "listing assistance", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_assistance *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_assistance(s, st, &arr[len++], e);
+        if (result == AVRR_OK)
+            result = col_str(st, 12, &arr[len - 1].programme, e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing assistance", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_store_free_assistance(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static avrr_err insert_hits(sq_store *s, const avrr_check *c, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    avrr_err result = stmt_get(s, ST_HIT_INSERT, &st, e);
+
+    for (size_t i = 0; result == AVRR_OK && i < c->n_hits; i++) {
+        const avrr_check_hit *h = &c->hits[i];
+        const char *band = avrr_band_name((int)h->band);
+        int rc = SQLITE_OK;
+
+        if (band == NULL) {
+            result = avrr_error_set(e, AVRR_EINVALID, "band", "unknown band");
+        } else {
+            bind_int(&rc, st, 1, c->id);
+            bind_int(&rc, st, 2, h->person_id);
+            bind_text(&rc, st, 3, h->tenant);
+            bind_text(&rc, st, 4, h->person_ref);
+            bind_double(&rc, st, 5, h->probability);
+            bind_text(&rc, st, 6, band);
+            if (rc != SQLITE_OK)
+                result = sq_error(s, rc, NULL, "check hit", e);
+            else
+                result = step_done(s, st, NULL, "check hit", e);
+            stmt_done(st);
+        }
+        if (result != AVRR_OK && e != NULL) {
+            char prefix[48];
+            snprintf(prefix, sizeof prefix, "hits[%zu]", i);
+            avrr_error_prefix_field(e, prefix);
+        }
+    }
+    return result;
+}
+
+static avrr_err sq_check_insert(avrr_store *base, avrr_check *c,
+                                avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *purpose = avrr_purpose_name((int)c->purpose);
+    int64_t now = now_seconds();
+    bool owned = true;
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result;
+
+    if (purpose == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "purpose", "unknown purpose");
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    /* The requester's own person, when given, must be the requester's. */
+    if (c->person_id > 0)
+        result = owned_by(s, ST_PERSON_OWNED, c->person_id, c->tenant,
+                          &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_id",
+                                "no person %lld", (long long)c->person_id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_CHECK_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, c->tenant);
+    bind_ref(&rc, st, 2, c->key_id);
+    bind_text(&rc, st, 3, purpose);
+    bind_ref(&rc, st, 4, c->person_id);
+    bind_text(&rc, st, 5, c->request_json);
+    bind_text(&rc, st, 6, c->response_json);
+    bind_int(&rc, st, 7, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "check", e);
+        goto out;
+    }
+    result = step_done(s, st, "tenant", "check", e);
+    if (result != AVRR_OK)
+        goto out;
+    c->id = sqlite3_last_insert_rowid(s->db);
+    c->created_at = now;
+    stmt_done(st);
+    st = NULL;
+    result = insert_hits(s, c, e);
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK) {
+        c->id = 0;
+        c->created_at = 0;
+    }
+    return result;
+}
+
+/* Fills c->hits of a check read without them. */
+static avrr_err load_hits(sq_store *s, avrr_check *c, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_HITS_OF, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, c->id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "reading check hits", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_check_hit *p = grow(c->hits, &cap, c->n_hits + 1, sizeof *p);
+        avrr_check_hit *h;
+        int band = 0;
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        c->hits = p;
+        h = &c->hits[c->n_hits++];
+        h->person_id = sqlite3_column_int64(st, 0);
+        h->probability = sqlite3_column_double(st, 3);
+        result = col_fixed(s, st, 1, h->tenant, sizeof h->tenant,
+                           "hit tenant", e);
+        if (result == AVRR_OK)
+            result = col_fixed(s, st, 2, h->person_ref, sizeof h->person_ref,
+                               "person reference", e);
+        if (result == AVRR_OK)
+            result = col_enum(s, st, 4, band_parse, &band, "band", e);
+        h->band = (avrr_band)band;
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "reading check hits", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_check_get(avrr_store *base, const char *tenant,
+                             int64_t id, avrr_check *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int purpose = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_CHECK_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no check %lld",
+                                (long long)id);
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        result = sq_error(s, rc, NULL, "reading the check", e);
+        goto out;
+    }
+    out->id = sqlite3_column_int64(st, 0);
+    out->key_id = sqlite3_column_int64(st, 2);
+    out->person_id = sqlite3_column_int64(st, 4);
+    out->created_at = sqlite3_column_int64(st, 7);
+    result = col_fixed(s, st, 1, out->tenant, sizeof out->tenant, "tenant",
+                       e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 3, avrr_purpose_parse, &purpose, "purpose",
+                          e);
+    out->purpose = (avrr_purpose)purpose;
+    if (result == AVRR_OK)
+        result = col_str(st, 5, &out->request_json, e);
+    if (result == AVRR_OK)
+        result = col_str(st, 6, &out->response_json, e);
+    stmt_done(st);
+    st = NULL;
+    if (result == AVRR_OK)
+        result = load_hits(s, out, e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_check_clear(out);
+    return result;
+}
+
+/* ---- links -------------------------------------------------------------- */
+
+static avrr_err sq_link_insert(avrr_store *base, avrr_link *l, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *status = avrr_link_status_name((int)l->status);
+    int64_t now = now_seconds();
+    bool owned = true;
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result;
+
+    if (status == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "status",
+                              "unknown link status");
+    /* Persons carry no foreign key (erasure keeps the link), so the store
+     * checks here that each side is a person of its tenant. */
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    if (l->person_a > 0)
+        result = owned_by(s, ST_PERSON_OWNED, l->person_a, l->tenant_a,
+                          &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_a",
+                                "no person %lld", (long long)l->person_a);
+    if (result == AVRR_OK)
+        result = owned_by(s, ST_PERSON_OWNED, l->person_b, l->tenant_b,
+                          &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_b",
+                                "no person %lld", (long long)l->person_b);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_LINK_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_ref(&rc, st, 1, l->person_a);
+    bind_text(&rc, st, 2, l->tenant_a);
+    bind_int(&rc, st, 3, l->person_b);
+    bind_text(&rc, st, 4, l->tenant_b);
+    bind_ref(&rc, st, 5, l->check_id);
+    bind_text(&rc, st, 6, l->source);
+    bind_text(&rc, st, 7, status);
+    bind_double(&rc, st, 8, l->probability);
+    bind_text(&rc, st, 9, l->reason);
+    bind_int(&rc, st, 10, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "link", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "link", e);
+    if (result == AVRR_OK) {
+        l->id = sqlite3_last_insert_rowid(s->db);
+        l->created_at = now;
+    }
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK) {
+        l->id = 0;
+        l->created_at = 0;
+    }
+    return result;
+}
+
+/* Reads a link row (LINK_COLS) into a zeroed *l. */
+static avrr_err read_link(sq_store *s, sqlite3_stmt *st, avrr_link *l,
+                          avrr_error *e)
+{
+    int status = 0;
+    avrr_err result;
+
+    l->id = sqlite3_column_int64(st, 0);
+    l->person_a = sqlite3_column_int64(st, 1);
+    l->person_b = sqlite3_column_int64(st, 3);
+    l->check_id = sqlite3_column_int64(st, 5);
+    l->probability = sqlite3_column_double(st, 8);
+    l->resolved_key_id = sqlite3_column_int64(st, 11);
+    l->resolved_at = sqlite3_column_int64(st, 12);
+    l->created_at = sqlite3_column_int64(st, 13);
+    result = col_fixed(s, st, 2, l->tenant_a, sizeof l->tenant_a, "tenant",
+                       e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 4, l->tenant_b, sizeof l->tenant_b,
+                           "tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 6, l->source, sizeof l->source,
+                           "link source", e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 7, avrr_link_status_parse, &status,
+                          "link status", e);
+    l->status = (avrr_link_status)status;
+    if (result == AVRR_OK)
+        result = col_str(st, 9, &l->reason, e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 10, l->resolved_by, sizeof l->resolved_by,
+                           "tenant", e);
+    return result;
+}
+
+static avrr_err sq_link_get(avrr_store *base, const char *tenant, int64_t id,
+                            avrr_link *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_LINK_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = read_link(s, st, out, e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no link %lld",
+                                (long long)id);
+    else
+        result = sq_error(s, rc, NULL, "reading the link", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_link_clear(out);
+    return result;
+}
+
+/* Steps a bound statement of LINK_COLS rows into a new array. */
+static avrr_err read_links(sq_store *s, sqlite3_stmt *st, avrr_link **out,
+                           size_t *n, avrr_error *e)
+{
+    avrr_link *arr = NULL;
+    size_t len = 0, cap = 0;
+    avrr_err result = AVRR_OK;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_link *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_link(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing links", e);
+out:
+    if (result != AVRR_OK) {
+        avrr_store_free_links(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+static avrr_err sq_link_list(avrr_store *base, const char *tenant,
+                             int status, int64_t after, size_t limit,
+                             avrr_link **out, size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *status_name = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    *out = NULL;
+    *n = 0;
+    if (status >= 0) {
+        status_name = avrr_link_status_name(status);
+        if (status_name == NULL)
+            return avrr_error_set(e, AVRR_EINVALID, "status",
+                                  "unknown link status");
+    }
+    result = stmt_get(s, status_name != NULL ? ST_LINK_LIST_STATUS
+                                             : ST_LINK_LIST,
+                      &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, tenant != NULL ? tenant : "");
+    bind_int(&rc, st, 2, after);
+    bind_int(&rc, st, 3, (int64_t)clamp_limit(limit));
+    if (status_name != NULL)
+        bind_text(&rc, st, 4, status_name);
+    if (rc != SQLITE_OK)
+        result = sq_error(s, rc, NULL, "listing links", e);
+    else
+        result = read_links(s, st, out, n, e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_links_of_person(avrr_store *base, int64_t person_id,
+                                   avrr_link **out, size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_LINKS_OF_PERSON, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, person_id);
+    if (rc != SQLITE_OK)
+        result = sq_error(s, rc, NULL, "listing links", e);
+    else
+        result = read_links(s, st, out, n, e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* After an UPDATE ... AND status = <open> that changed nothing: ECONFLICT
+ * when the row is there for `tenant` (decided meanwhile), else ENOTFOUND. */
+static avrr_err not_open(sq_store *s, enum stmt_id exists, int64_t id,
+                         const char *tenant, const char *what,
+                         avrr_error *e)
+{
+    bool found = false;
+    avrr_err result = owned_by(s, exists, id, tenant, &found, e);
+
+    if (result != AVRR_OK)
+        return result;
+    if (found)
+        return avrr_error_set(e, AVRR_ECONFLICT, "status",
+                              "%s %lld was already decided", what,
+                              (long long)id);
+    return avrr_error_set(e, AVRR_ENOTFOUND, "id", "no %s %lld", what,
+                          (long long)id);
+}
+
+static avrr_err sq_link_resolve(avrr_store *base, avrr_link *l,
+                                avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *status = avrr_link_status_name((int)l->status);
+    int64_t now = now_seconds();
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (status == NULL || l->status == AVRR_LINK_YELLOW)
+        return avrr_error_set(e, AVRR_EINVALID, "status",
+                              "a link is resolved to white, green or red");
+    result = stmt_get(s, ST_LINK_RESOLVE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    /* The resolver must be a party; "" (the operator) may resolve any. */
+    bind_int(&rc, st, 1, l->id);
+    bind_text(&rc, st, 2, l->resolved_by);
+    bind_text(&rc, st, 3, status);
+    bind_text(&rc, st, 4, l->reason);
+    bind_code(&rc, st, 5, l->resolved_by);
+    bind_ref(&rc, st, 6, l->resolved_key_id);
+    bind_int(&rc, st, 7, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "link", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "link", e);
+    if (result == AVRR_OK && sqlite3_changes(s->db) == 0)
+        result = not_open(s, ST_LINK_PARTY, l->id, l->resolved_by, "link", e);
+    if (result == AVRR_OK)
+        l->resolved_at = now;
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* ---- disclosures -------------------------------------------------------- */
+
+static avrr_err sq_disclosure_insert(avrr_store *base, avrr_disclosure *d,
+                                     avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int64_t now = now_seconds();
+    bool owned = false;
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result = scope_begin(s, &w, e);
+
+    if (result != AVRR_OK)
+        return result;
+    /* A requester asks about its own check, for a person of the owner. */
+    result = owned_by(s, ST_CHECK_OWNED, d->check_id, d->requester, &owned,
+                      e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "check_id",
+                                "no check %lld", (long long)d->check_id);
+    if (result == AVRR_OK)
+        result = owned_by(s, ST_PERSON_OWNED, d->person_id, d->owner, &owned,
+                          e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_id",
+                                "no person %lld", (long long)d->person_id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_DISCLOSURE_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, d->check_id);
+    bind_text(&rc, st, 2, d->requester);
+    bind_ref(&rc, st, 3, d->requester_key_id);
+    bind_text(&rc, st, 4, d->owner);
+    bind_int(&rc, st, 5, d->person_id);
+    bind_text(&rc, st, 6, d->person_ref);
+    bind_text(&rc, st, 7, d->reason);
+    bind_int(&rc, st, 8, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "disclosure", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "disclosure", e);
+    if (result == AVRR_OK) {
+        /* A new request is always pending, whatever d->status said. */
+        d->id = sqlite3_last_insert_rowid(s->db);
+        d->status = AVRR_DISCLOSURE_PENDING;
+        d->created_at = now;
+    }
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK) {
+        d->id = 0;
+        d->created_at = 0;
+    }
+    return result;
+}
+
+/* Reads a disclosure row (DISCLOSURE_COLS) into a zeroed *d. */
+static avrr_err read_disclosure(sq_store *s, sqlite3_stmt *st,
+                                avrr_disclosure *d, avrr_error *e)
+{
+    int status = 0;
+    avrr_err result;
+
+    d->id = sqlite3_column_int64(st, 0);
+    d->check_id = sqlite3_column_int64(st, 1);
+    d->requester_key_id = sqlite3_column_int64(st, 3);
+    d->person_id = sqlite3_column_int64(st, 5);
+    d->decided_key_id = sqlite3_column_int64(st, 10);
+    d->decided_at = sqlite3_column_int64(st, 11);
+    d->created_at = sqlite3_column_int64(st, 12);
+    result = col_fixed(s, st, 2, d->requester, sizeof d->requester,
+                       "tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 4, d->owner, sizeof d->owner, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 6, d->person_ref, sizeof d->person_ref,
+                           "person reference", e);
+    if (result == AVRR_OK)
+        result = col_str(st, 7, &d->reason, e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 8, avrr_disclosure_status_parse, &status,
+                          "disclosure status", e);
+    d->status = (avrr_disclosure_status)status;
+    if (result == AVRR_OK)
+        result = col_str(st, 9, &d->decision_reason, e);
+    return result;
+}
+
+static avrr_err sq_disclosure_get(avrr_store *base, const char *tenant,
+                                  int64_t id, avrr_disclosure *out,
+                                  avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_DISCLOSURE_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = read_disclosure(s, st, out, e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id",
+                                "no disclosure %lld", (long long)id);
+    else
+        result = sq_error(s, rc, NULL, "reading the disclosure", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_disclosure_clear(out);
+    return result;
+}
+
+static avrr_err sq_disclosure_list(avrr_store *base, const char *tenant,
+                                   int status, int64_t after, size_t limit,
+                                   avrr_disclosure **out, size_t *n,
+                                   avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_disclosure *arr = NULL;
+    const char *status_name = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    *out = NULL;
+    *n = 0;
+    if (status >= 0) {
+        status_name = avrr_disclosure_status_name(status);
+        if (status_name == NULL)
+            return avrr_error_set(e, AVRR_EINVALID, "status",
+                                  "unknown disclosure status");
+    }
+    result = stmt_get(s, status_name != NULL ? ST_DISCLOSURE_LIST_STATUS
+                                             : ST_DISCLOSURE_LIST,
+                      &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, tenant != NULL ? tenant : "");
+    bind_int(&rc, st, 2, after);
+    bind_int(&rc, st, 3, (int64_t)clamp_limit(limit));
+    if (status_name != NULL)
+        bind_text(&rc, st, 4, status_name);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "listing disclosures", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_disclosure *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_disclosure(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing disclosures", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_store_free_disclosures(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+static avrr_err sq_disclosure_decide(avrr_store *base, avrr_disclosure *d,
+                                     avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *status = avrr_disclosure_status_name((int)d->status);
+    int64_t now = now_seconds();
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (status == NULL || d->status == AVRR_DISCLOSURE_PENDING)
+        return avrr_error_set(e, AVRR_EINVALID, "status",
+                              "a disclosure is approved or refused");
+    result = stmt_get(s, ST_DISCLOSURE_DECIDE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    /* Only the owner decides; "" (the operator) may decide any. */
+    bind_int(&rc, st, 1, d->id);
+    bind_text(&rc, st, 2, d->owner);
+    bind_text(&rc, st, 3, status);
+    bind_text(&rc, st, 4, d->decision_reason);
+    bind_ref(&rc, st, 5, d->decided_key_id);
+    bind_int(&rc, st, 6, now);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "disclosure", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "disclosure", e);
+    if (result == AVRR_OK && sqlite3_changes(s->db) == 0)
+        result = not_open(s, ST_DISCLOSURE_OWNED, d->id, d->owner,
+                          "disclosure", e);
+    if (result == AVRR_OK)
+        d->decided_at = now;
+out:
+    stmt_done(st);
+    return result;
+}
+
 /* ---- identity scan and counts ------------------------------------------------------- */
 
 typedef struct scan_item {
@@ -1954,5 +2986,21 @@ static const avrr_store_ops sqlite_ops = {
     .assistance_insert = sq_assistance_insert,
     .assistance_list = sq_assistance_list,
     .identity_scan = sq_identity_scan,
+    .tenant_update = sq_tenant_update,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .person_get_any = sq_person_get_any,
+    .person_assistance = sq_person_assistance,
+    .check_insert = sq_check_insert,
+    .check_get = sq_check_get,
+    .link_insert = sq_link_insert,
+    .link_get = sq_link_get,
+    .link_list = sq_link_list,
+    .links_of_person = sq_links_of_person,
+    .link_resolve = sq_link_resolve,
+    .disclosure_insert = sq_disclosure_insert,
+    .disclosure_get = sq_disclosure_get,
+    .disclosure_list = sq_disclosure_list,
+    .disclosure_decide = sq_disclosure_decide,
     .count = sq_count,
 };

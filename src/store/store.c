@@ -88,3 +88,21 @@ void avrr_store_free_tenants(avrr_tenant *t, size_t n)
         avrr_tenant_clear(&t[i]);
     avrr_free(t);
 }
+
+void avrr_store_free_links(avrr_link *l, size_t n)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        avrr_link_clear(&l[i]);
+    avrr_free(l);
+}
+
+void avrr_store_free_disclosures(avrr_disclosure *d, size_t n)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        avrr_disclosure_clear(&d[i]);
+    avrr_free(d);
+}

@@ -27,7 +27,7 @@
 
 /* The schema version this build creates and understands. A registry with a
  * higher version was made by a newer avrr and is refused (AVRR_EVERSION). */
-#define AVRR_SCHEMA_VERSION 1
+#define AVRR_SCHEMA_VERSION 2
 
 typedef struct avrr_store avrr_store;
 
@@ -96,8 +96,71 @@ typedef struct avrr_store_ops {
     avrr_err (*identity_scan)(avrr_store *s, int64_t after_id,
                               avrr_identity_cb cb, void *arg, avrr_error *e);
 
+    /* ---- settings and consultation (schema version 2) ---- */
+
+    /* Writes name and duplicate_policy of an existing tenant. */
+    avrr_err (*tenant_update)(avrr_store *s, const avrr_tenant *t,
+                              avrr_error *e);
+    /* avrr_meta key/value: *value is a new string (avrr_free); ENOTFOUND
+     * when the key is absent. meta_set inserts or replaces. */
+    avrr_err (*meta_get)(avrr_store *s, const char *key, char **value,
+                         avrr_error *e);
+    avrr_err (*meta_set)(avrr_store *s, const char *key, const char *value,
+                         avrr_error *e);
+    /* A person of any tenant with identities (internal use by the service:
+     * matching, guards, approved disclosures; never handed out as is). */
+    avrr_err (*person_get_any)(avrr_store *s, int64_t id, avrr_person *out,
+                               avrr_error *e);
+    /* Every assistance on every case of a person (any tenant), with
+     * programme filled from the case, ascending by id. */
+    avrr_err (*person_assistance)(avrr_store *s, int64_t person_id,
+                                  avrr_assistance **out, size_t *n,
+                                  avrr_error *e);
+
+    /* Stores a check with its hits; writes back c->id and created_at. */
+    avrr_err (*check_insert)(avrr_store *s, avrr_check *c, avrr_error *e);
+    /* A check of `tenant` (the requester), with its hits. */
+    avrr_err (*check_get)(avrr_store *s, const char *tenant, int64_t id,
+                          avrr_check *out, avrr_error *e);
+
+    /* Stores a link; writes back id and created_at. */
+    avrr_err (*link_insert)(avrr_store *s, avrr_link *l, avrr_error *e);
+    /* A link that `tenant` is a party to (tenant_a or tenant_b). */
+    avrr_err (*link_get)(avrr_store *s, const char *tenant, int64_t id,
+                         avrr_link *out, avrr_error *e);
+    /* Links `tenant` is a party to, with status (status < 0: any), id >
+     * after, ascending, at most limit. */
+    avrr_err (*link_list)(avrr_store *s, const char *tenant, int status,
+                          int64_t after, size_t limit, avrr_link **out,
+                          size_t *n, avrr_error *e);
+    /* Every link with person_id on either side (any status, any tenant). */
+    avrr_err (*links_of_person)(avrr_store *s, int64_t person_id,
+                                avrr_link **out, size_t *n, avrr_error *e);
+    /* Moves a yellow link to l->status with reason, resolved_by,
+     * resolved_key_id and resolved_at (set by the store); ECONFLICT when
+     * the link is no longer yellow. */
+    avrr_err (*link_resolve)(avrr_store *s, avrr_link *l, avrr_error *e);
+
+    avrr_err (*disclosure_insert)(avrr_store *s, avrr_disclosure *d,
+                                  avrr_error *e);
+    /* A disclosure `tenant` is requester or owner of. */
+    avrr_err (*disclosure_get)(avrr_store *s, const char *tenant, int64_t id,
+                               avrr_disclosure *out, avrr_error *e);
+    /* Disclosures `tenant` is requester or owner of, with status (< 0:
+     * any), id > after, ascending, at most limit. */
+    avrr_err (*disclosure_list)(avrr_store *s, const char *tenant, int status,
+                                int64_t after, size_t limit,
+                                avrr_disclosure **out, size_t *n,
+                                avrr_error *e);
+    /* Moves a pending disclosure to d->status with decision_reason,
+     * decided_key_id, decided_at (set by the store); ECONFLICT when it is
+     * no longer pending. */
+    avrr_err (*disclosure_decide)(avrr_store *s, avrr_disclosure *d,
+                                  avrr_error *e);
+
     /* Counts rows of a table ("persons", "identities", "cases",
-     * "assistance", "tenants", "api_keys"); for tests and metrics. */
+     * "assistance", "tenants", "api_keys", "checks", "links",
+     * "disclosures"); for tests and metrics. */
     avrr_err (*count)(avrr_store *s, const char *table, int64_t *out,
                       avrr_error *e);
 } avrr_store_ops;
@@ -130,6 +193,8 @@ void avrr_store_free_persons(avrr_person *p, size_t n);
 void avrr_store_free_cases(avrr_case *c, size_t n);
 void avrr_store_free_assistance(avrr_assistance *a, size_t n);
 void avrr_store_free_tenants(avrr_tenant *t, size_t n);
+void avrr_store_free_links(avrr_link *l, size_t n);
+void avrr_store_free_disclosures(avrr_disclosure *d, size_t n);
 
 /* Callers go through the table directly: s->ops->person_get(s, ...). The
  * table is the interface; there is no second layer of wrappers to keep in

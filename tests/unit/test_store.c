@@ -785,6 +785,646 @@ static void test_assistance(void **state)
     assert_null(list);
 }
 
+/* ---- schema version 2: settings and consultation ----------------------- */
+
+/* Number of tables and indexes, to compare two registries' schemas. */
+static int64_t schema_objects(avrr_store *s)
+{
+    return pragma_int(s, "SELECT count(*) FROM sqlite_master "
+                         "WHERE type IN ('table', 'index')");
+}
+
+static void exec_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
+}
+
+/* A registry of schema version 1 (made here by taking version 2 back, as
+ * an avrr of version 1 left it) is upgraded at open and keeps its rows. */
+static void test_migration_from_v1(void **state)
+{
+    fixture *f = *state;
+    int64_t fresh = schema_objects(f->s);
+    avrr_tenant t = {0};
+    avrr_error e = {0};
+    sqlite3 *db = NULL;
+
+    avrr_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_sql(db, "DROP TABLE disclosures; DROP TABLE links; "
+                 "DROP TABLE check_hits; DROP TABLE checks; "
+                 "ALTER TABLE tenants DROP COLUMN duplicate_policy; "
+                 "INSERT INTO tenants (code, name, created_at) "
+                 "VALUES ('NL', 'Netherlands', 1700000000); "
+                 "PRAGMA user_version = 1");
+    sqlite3_close(db);
+
+    assert_int_equal(avrr_store_open(f->path, false, &f->s, &e), AVRR_OK);
+    assert_int_equal(pragma_int(f->s, "PRAGMA user_version"), 2);
+    assert_int_equal(schema_objects(f->s), fresh);
+    assert_int_equal(f->s->ops->tenant_get(f->s, "NL", &t, &e), AVRR_OK);
+    assert_string_equal(t.name, "Netherlands");
+    assert_int_equal(t.duplicate_policy, AVRR_DUPLICATE_WARN);
+    assert_int_equal(t.created_at, 1700000000);
+    avrr_tenant_clear(&t);
+    assert_int_equal(count(f->s, "checks"), 0);
+    assert_int_equal(count(f->s, "links"), 0);
+    assert_int_equal(count(f->s, "disclosures"), 0);
+    assert_int_equal(pragma_int(f->s, "SELECT count(*) FROM sqlite_master "
+                                      "WHERE name IN ('checks', "
+                                      "'check_hits', 'links', "
+                                      "'disclosures', 'links_tenant_a', "
+                                      "'links_tenant_b', 'links_person_a', "
+                                      "'links_person_b', "
+                                      "'check_hits_check', "
+                                      "'disclosures_requester', "
+                                      "'disclosures_owner', "
+                                      "'checks_tenant')"),
+                     12);
+    assert_int_equal(pragma_int(f->s, "SELECT count(*) FROM "
+                                      "pragma_foreign_key_check"),
+                     0);
+}
+
+static void test_tenant_policy(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_tenant t = {0}, got = {0}, *list = NULL;
+    avrr_error e = {0};
+    size_t n = 0;
+
+    add_tenant(s, "NL", "Netherlands"); /* zeroed record: warn */
+    snprintf(t.code, sizeof t.code, "BE");
+    t.name = "Belgium";
+    t.duplicate_policy = AVRR_DUPLICATE_BLOCK;
+    assert_int_equal(s->ops->tenant_insert(s, &t, &e), AVRR_OK);
+
+    assert_int_equal(s->ops->tenant_get(s, "BE", &got, &e), AVRR_OK);
+    assert_int_equal(got.duplicate_policy, AVRR_DUPLICATE_BLOCK);
+    avrr_tenant_clear(&got);
+    assert_int_equal(s->ops->tenant_list(s, &list, &n, &e), AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].duplicate_policy, AVRR_DUPLICATE_BLOCK);
+    assert_int_equal(list[1].duplicate_policy, AVRR_DUPLICATE_WARN);
+    avrr_store_free_tenants(list, n);
+
+    t.name = "Kingdom of Belgium";
+    t.duplicate_policy = AVRR_DUPLICATE_WARN;
+    assert_int_equal(s->ops->tenant_update(s, &t, &e), AVRR_OK);
+    assert_int_equal(s->ops->tenant_get(s, "BE", &got, &e), AVRR_OK);
+    assert_string_equal(got.name, "Kingdom of Belgium");
+    assert_int_equal(got.duplicate_policy, AVRR_DUPLICATE_WARN);
+    assert_int_equal(got.created_at, t.created_at);
+    avrr_tenant_clear(&got);
+
+    snprintf(t.code, sizeof t.code, "FR");
+    assert_int_equal(s->ops->tenant_update(s, &t, &e), AVRR_ENOTFOUND);
+    snprintf(t.code, sizeof t.code, "BE");
+    t.duplicate_policy = (avrr_duplicate_policy)7;
+    assert_int_equal(s->ops->tenant_update(s, &t, &e), AVRR_EINVALID);
+    snprintf(t.code, sizeof t.code, "DE");
+    assert_int_equal(s->ops->tenant_insert(s, &t, &e), AVRR_EINVALID);
+    assert_int_equal(count(s, "tenants"), 2);
+}
+
+static void test_meta(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    char *v = (char *)1;
+    avrr_error e = {0};
+
+    assert_int_equal(s->ops->meta_get(s, "pseudonym_key", &v, &e),
+                     AVRR_ENOTFOUND);
+    assert_null(v);
+    assert_int_equal(s->ops->meta_set(s, "pseudonym_key", "abc", &e),
+                     AVRR_OK);
+    assert_int_equal(s->ops->meta_get(s, "pseudonym_key", &v, &e), AVRR_OK);
+    assert_string_equal(v, "abc");
+    avrr_free(v);
+    assert_int_equal(s->ops->meta_set(s, "pseudonym_key", "def", &e),
+                     AVRR_OK);
+    reopen(f);
+    s = f->s;
+    assert_int_equal(s->ops->meta_get(s, "pseudonym_key", &v, &e), AVRR_OK);
+    assert_string_equal(v, "def");
+    avrr_free(v);
+
+    /* open() recognises a registry by this one */
+    assert_int_equal(s->ops->meta_get(s, "application", &v, &e), AVRR_OK);
+    assert_string_equal(v, "avrr");
+    avrr_free(v);
+    assert_int_equal(s->ops->meta_set(s, "application", "other", &e),
+                     AVRR_EINVALID);
+    assert_int_equal(s->ops->meta_set(s, "x", NULL, &e), AVRR_EINVALID);
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM avrr_meta"), 3);
+}
+
+static void test_person_get_any(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_person got = {0};
+    avrr_error e = {0};
+    int64_t nl, be;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    nl = add_person(s, "NL", "Nl");
+    be = add_person(s, "BE", "Be");
+    assert_int_equal(s->ops->person_get_any(s, be, &got, &e), AVRR_OK);
+    assert_string_equal(got.tenant, "BE");
+    assert_int_equal(got.n_identities, 1);
+    assert_string_equal(got.identities[0].surname, "Be");
+    avrr_person_clear(&got);
+    assert_int_equal(s->ops->person_get_any(s, nl, &got, &e), AVRR_OK);
+    assert_string_equal(got.tenant, "NL");
+    avrr_person_clear(&got);
+    assert_int_equal(s->ops->person_get_any(s, be + 10, &got, &e),
+                     AVRR_ENOTFOUND);
+    assert_int_equal(got.n_identities, 0);
+    /* person_get keeps its tenant filter, also for a NULL tenant */
+    assert_int_equal(s->ops->person_get(s, NULL, be, &got, &e),
+                     AVRR_ENOTFOUND);
+}
+
+static avrr_assistance make_grant(const char *tenant, int64_t case_id,
+                                  avrr_assistance_kind kind, int64_t cents)
+{
+    avrr_assistance a = {0};
+    a.case_id = case_id;
+    snprintf(a.tenant, sizeof a.tenant, "%s", tenant);
+    a.kind = kind;
+    a.amount_cents = cents;
+    a.funding = AVRR_FUND_AMIF;
+    a.status = AVRR_ASSIST_GRANTED;
+    return a;
+}
+
+static void test_person_assistance(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_case c1, c2, other;
+    avrr_assistance a, *list = NULL;
+    avrr_error e = {0};
+    int64_t pid;
+    size_t n = 0;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    pid = add_person(s, "NL", "Nl");
+    c1 = make_case("NL", pid);
+    assert_int_equal(s->ops->case_insert(s, &c1, &e), AVRR_OK);
+    c2 = make_case("NL", pid);
+    c2.programme = "national";
+    assert_int_equal(s->ops->case_insert(s, &c2, &e), AVRR_OK);
+    other = make_case("BE", add_person(s, "BE", "Be"));
+    assert_int_equal(s->ops->case_insert(s, &other, &e), AVRR_OK);
+
+    a = make_grant("NL", c2.id, AVRR_KIND_TICKET, 45000);
+    assert_int_equal(s->ops->assistance_insert(s, &a, &e), AVRR_OK);
+    a = make_grant("BE", other.id, AVRR_KIND_TICKET, 1);
+    assert_int_equal(s->ops->assistance_insert(s, &a, &e), AVRR_OK);
+    a = make_grant("NL", c1.id, AVRR_KIND_CASH_ALLOWANCE, 30000);
+    assert_int_equal(s->ops->assistance_insert(s, &a, &e), AVRR_OK);
+
+    assert_int_equal(s->ops->person_assistance(s, pid, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_true(list[0].id < list[1].id);
+    assert_int_equal(list[0].case_id, c2.id);
+    assert_string_equal(list[0].programme, "national");
+    assert_int_equal(list[0].kind, AVRR_KIND_TICKET);
+    assert_int_equal(list[0].amount_cents, 45000);
+    assert_string_equal(list[0].tenant, "NL");
+    assert_int_equal(list[1].case_id, c1.id);
+    assert_string_equal(list[1].programme, "eurp");
+    assert_int_equal(list[1].kind, AVRR_KIND_CASH_ALLOWANCE);
+    avrr_store_free_assistance(list, n);
+
+    /* the per-case list leaves programme alone */
+    assert_int_equal(s->ops->assistance_list(s, "NL", c1.id, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_null(list[0].programme);
+    avrr_store_free_assistance(list, n);
+
+    assert_int_equal(s->ops->person_assistance(s, pid + 100, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+    assert_null(list);
+}
+
+/* A check by `tenant` (with its own person `pid`, or 0) that found one
+ * person of `hit_tenant`. */
+static int64_t add_check(avrr_store *s, const char *tenant, int64_t pid,
+                         const char *hit_tenant, int64_t hit_pid)
+{
+    avrr_check_hit hit = {.person_id = hit_pid, .person_ref = "ref-1",
+                          .probability = 0.97, .band = AVRR_BAND_STRONG};
+    avrr_check c = {.key_id = 0, .purpose = AVRR_PURPOSE_CASE_REVIEW,
+                    .person_id = pid, .request_json = "{}",
+                    .response_json = "{}", .hits = &hit, .n_hits = 1};
+    avrr_error e = {0};
+
+    snprintf(hit.tenant, sizeof hit.tenant, "%s", hit_tenant);
+    snprintf(c.tenant, sizeof c.tenant, "%s", tenant);
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_OK);
+    assert_true(c.id > 0);
+    return c.id;
+}
+
+static void test_checks(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_check_hit hits[2] = {
+        {.person_id = 0, .person_ref = "p-7f3a", .probability = 0.991,
+         .band = AVRR_BAND_STRONG},
+        {.person_id = 0, .person_ref = "p-0b12", .probability = 0.6,
+         .band = AVRR_BAND_POSSIBLE},
+    };
+    avrr_check c = {.key_id = 0, .purpose = AVRR_PURPOSE_ASSISTANCE_DECISION,
+                    .request_json = "{\"surname\":\"Ali\"}",
+                    .response_json = "{\"hits\":2}", .hits = hits,
+                    .n_hits = 2};
+    avrr_check got = {0};
+    avrr_error e = {0};
+    uint8_t hash[32];
+    int64_t nl_p, be_p, fr_p, key = 0;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+    nl_p = add_person(s, "NL", "Nl");
+    be_p = add_person(s, "BE", "Be");
+    fr_p = add_person(s, "FR", "Fr");
+    memset(hash, 0x5c, sizeof hash);
+    assert_int_equal(s->ops->key_insert(s, "NL", AVRR_ROLE_CASEWORKER, hash,
+                                        "desk", &key, &e),
+                     AVRR_OK);
+    hits[0].person_id = be_p;
+    snprintf(hits[0].tenant, sizeof hits[0].tenant, "BE");
+    hits[1].person_id = fr_p;
+    snprintf(hits[1].tenant, sizeof hits[1].tenant, "FR");
+    snprintf(c.tenant, sizeof c.tenant, "NL");
+    c.key_id = key;
+    c.person_id = nl_p;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_OK);
+    assert_true(c.id > 0 && c.created_at > 0);
+
+    assert_int_equal(s->ops->check_get(s, "NL", c.id, &got, &e), AVRR_OK);
+    assert_int_equal(got.id, c.id);
+    assert_string_equal(got.tenant, "NL");
+    assert_int_equal(got.key_id, key);
+    assert_int_equal(got.purpose, AVRR_PURPOSE_ASSISTANCE_DECISION);
+    assert_int_equal(got.person_id, nl_p);
+    assert_string_equal(got.request_json, "{\"surname\":\"Ali\"}");
+    assert_string_equal(got.response_json, "{\"hits\":2}");
+    assert_int_equal(got.created_at, c.created_at);
+    assert_int_equal(got.n_hits, 2);
+    assert_int_equal(got.hits[0].person_id, be_p);
+    assert_string_equal(got.hits[0].tenant, "BE");
+    assert_string_equal(got.hits[0].person_ref, "p-7f3a");
+    assert_true(got.hits[0].probability == 0.991);
+    assert_int_equal(got.hits[0].band, AVRR_BAND_STRONG);
+    assert_int_equal(got.hits[1].person_id, fr_p);
+    assert_string_equal(got.hits[1].tenant, "FR");
+    assert_int_equal(got.hits[1].band, AVRR_BAND_POSSIBLE);
+    avrr_check_clear(&got);
+
+    /* only the requester sees its check, not the owners of the hits */
+    assert_int_equal(s->ops->check_get(s, "BE", c.id, &got, &e),
+                     AVRR_ENOTFOUND);
+    assert_int_equal(got.n_hits, 0);
+    assert_int_equal(s->ops->check_get(s, "NL", c.id + 1, &got, &e),
+                     AVRR_ENOTFOUND);
+
+    /* no person and no key (the command line): both read back as 0 */
+    c.person_id = 0;
+    c.key_id = 0;
+    c.n_hits = 0;
+    c.response_json = NULL;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_OK);
+    assert_int_equal(s->ops->check_get(s, "NL", c.id, &got, &e), AVRR_OK);
+    assert_int_equal(got.person_id, 0);
+    assert_int_equal(got.key_id, 0);
+    assert_null(got.response_json);
+    assert_int_equal(got.n_hits, 0);
+    assert_null(got.hits);
+    avrr_check_clear(&got);
+    assert_int_equal(count(s, "checks"), 2);
+
+    /* the requester's person must be its own */
+    c.person_id = be_p;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_id");
+    assert_int_equal(c.id, 0);
+
+    /* a bad second hit leaves nothing behind (check nor first hit) */
+    c.person_id = nl_p;
+    c.n_hits = 2;
+    hits[1].probability = 1.5;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_EINVALID);
+    assert_string_equal(e.field, "hits[1]");
+    assert_int_equal(c.id, 0);
+    hits[1].probability = 0.5;
+    hits[1].band = (avrr_band)9;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_EINVALID);
+    c.purpose = (avrr_purpose)9;
+    hits[1].band = AVRR_BAND_POSSIBLE;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_EINVALID);
+    assert_int_equal(count(s, "checks"), 2);
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM check_hits"), 2);
+}
+
+static avrr_link make_link(const char *ta, int64_t pa, const char *tb,
+                           int64_t pb, int64_t check_id)
+{
+    avrr_link l = {0};
+    snprintf(l.tenant_a, sizeof l.tenant_a, "%s", ta);
+    snprintf(l.tenant_b, sizeof l.tenant_b, "%s", tb);
+    snprintf(l.source, sizeof l.source, "%s",
+             check_id > 0 ? "check" : "registration");
+    l.person_a = pa;
+    l.person_b = pb;
+    l.check_id = check_id;
+    l.status = AVRR_LINK_YELLOW;
+    l.probability = 0.93;
+    return l;
+}
+
+static void test_links(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_link l1, l2, l3, got = {0}, res = {0}, *list = NULL;
+    avrr_error e = {0};
+    int64_t nl_p, be_p, be_q, fr_p, chk, resolved_at;
+    size_t n = 0;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+    nl_p = add_person(s, "NL", "Nl");
+    be_p = add_person(s, "BE", "Be");
+    be_q = add_person(s, "BE", "Be2");
+    fr_p = add_person(s, "FR", "Fr");
+    chk = add_check(s, "NL", nl_p, "BE", be_p);
+
+    l1 = make_link("NL", nl_p, "BE", be_p, chk);
+    assert_int_equal(s->ops->link_insert(s, &l1, &e), AVRR_OK);
+    assert_true(l1.id > 0 && l1.created_at > 0);
+    l2 = make_link("NL", 0, "BE", be_q, 0); /* no person of NL's own */
+    assert_int_equal(s->ops->link_insert(s, &l2, &e), AVRR_OK);
+    l3 = make_link("BE", be_p, "FR", fr_p, 0);
+    assert_int_equal(s->ops->link_insert(s, &l3, &e), AVRR_OK);
+
+    /* each side must be a person of its tenant */
+    got = make_link("NL", be_p, "BE", be_q, 0);
+    assert_int_equal(s->ops->link_insert(s, &got, &e), AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_a");
+    got = make_link("NL", nl_p, "FR", be_q, 0);
+    assert_int_equal(s->ops->link_insert(s, &got, &e), AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_b");
+    got = make_link("NL", nl_p, "BE", be_q, 0);
+    snprintf(got.source, sizeof got.source, "rumour");
+    assert_int_equal(s->ops->link_insert(s, &got, &e), AVRR_EINVALID);
+    assert_int_equal(got.id, 0);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(count(s, "links"), 3);
+
+    /* both parties see it, a third tenant does not */
+    assert_int_equal(s->ops->link_get(s, "BE", l1.id, &got, &e), AVRR_OK);
+    assert_int_equal(got.id, l1.id);
+    assert_int_equal(got.person_a, nl_p);
+    assert_string_equal(got.tenant_a, "NL");
+    assert_int_equal(got.person_b, be_p);
+    assert_string_equal(got.tenant_b, "BE");
+    assert_int_equal(got.check_id, chk);
+    assert_string_equal(got.source, "check");
+    assert_int_equal(got.status, AVRR_LINK_YELLOW);
+    assert_true(got.probability == 0.93);
+    assert_null(got.reason);
+    assert_string_equal(got.resolved_by, "");
+    assert_int_equal(got.resolved_key_id, 0);
+    assert_int_equal(got.resolved_at, 0);
+    assert_int_equal(got.created_at, l1.created_at);
+    avrr_link_clear(&got);
+    assert_int_equal(s->ops->link_get(s, "NL", l1.id, &got, &e), AVRR_OK);
+    avrr_link_clear(&got);
+    assert_int_equal(s->ops->link_get(s, "FR", l1.id, &got, &e),
+                     AVRR_ENOTFOUND);
+    assert_int_equal(s->ops->link_get(s, "NL", l2.id, &got, &e), AVRR_OK);
+    assert_int_equal(got.person_a, 0);
+    assert_int_equal(got.check_id, 0);
+    assert_string_equal(got.source, "registration");
+    avrr_link_clear(&got);
+
+    /* resolve: the party's decision, then a conflict for the second one */
+    res.id = l1.id;
+    res.status = AVRR_LINK_RED;
+    res.reason = "same fingerprints, other name";
+    snprintf(res.resolved_by, sizeof res.resolved_by, "FR");
+    res.resolved_key_id = 3;
+    assert_int_equal(s->ops->link_resolve(s, &res, &e), AVRR_ENOTFOUND);
+    snprintf(res.resolved_by, sizeof res.resolved_by, "BE");
+    res.status = AVRR_LINK_YELLOW;
+    assert_int_equal(s->ops->link_resolve(s, &res, &e), AVRR_EINVALID);
+    res.status = AVRR_LINK_RED;
+    assert_int_equal(s->ops->link_resolve(s, &res, &e), AVRR_OK);
+    assert_true(res.resolved_at > 0);
+    resolved_at = res.resolved_at;
+    res.status = AVRR_LINK_GREEN;
+    res.reason = "changed my mind";
+    assert_int_equal(s->ops->link_resolve(s, &res, &e), AVRR_ECONFLICT);
+    res.id = l3.id + 100;
+    assert_int_equal(s->ops->link_resolve(s, &res, &e), AVRR_ENOTFOUND);
+    assert_int_equal(s->ops->link_get(s, "NL", l1.id, &got, &e), AVRR_OK);
+    assert_int_equal(got.status, AVRR_LINK_RED);
+    assert_string_equal(got.reason, "same fingerprints, other name");
+    assert_string_equal(got.resolved_by, "BE");
+    assert_int_equal(got.resolved_key_id, 3);
+    assert_int_equal(got.resolved_at, resolved_at);
+    avrr_link_clear(&got);
+
+    /* the operator ("") may resolve any link */
+    memset(&res, 0, sizeof res);
+    res.id = l3.id;
+    res.status = AVRR_LINK_WHITE;
+    assert_int_equal(s->ops->link_resolve(s, &res, &e), AVRR_OK);
+    assert_int_equal(s->ops->link_get(s, "FR", l3.id, &got, &e), AVRR_OK);
+    assert_int_equal(got.status, AVRR_LINK_WHITE);
+    assert_string_equal(got.resolved_by, "");
+    avrr_link_clear(&got);
+
+    /* lists: by party, by status, paged */
+    assert_int_equal(s->ops->link_list(s, "BE", -1, 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[0].id, l1.id);
+    assert_int_equal(list[1].id, l2.id);
+    assert_int_equal(list[2].id, l3.id);
+    avrr_store_free_links(list, n);
+    assert_int_equal(s->ops->link_list(s, "BE", AVRR_LINK_YELLOW, 0, 10,
+                                       &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, l2.id);
+    avrr_store_free_links(list, n);
+    assert_int_equal(s->ops->link_list(s, "NL", AVRR_LINK_RED, 0, 10, &list,
+                                       &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, l1.id);
+    avrr_store_free_links(list, n);
+    assert_int_equal(s->ops->link_list(s, "NL", -1, l1.id, 1, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, l2.id);
+    avrr_store_free_links(list, n);
+    assert_int_equal(s->ops->link_list(s, "FR", AVRR_LINK_YELLOW, 0, 10,
+                                       &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(s->ops->link_list(s, "NL", 9, 0, 10, &list, &n, &e),
+                     AVRR_EINVALID);
+
+    /* every link of a person, whichever side it is on */
+    assert_int_equal(s->ops->links_of_person(s, be_p, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, l1.id);
+    assert_int_equal(list[1].id, l3.id);
+    avrr_store_free_links(list, n);
+    assert_int_equal(s->ops->links_of_person(s, nl_p, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    avrr_store_free_links(list, n);
+    assert_int_equal(s->ops->links_of_person(s, 0, &list, &n, &e), AVRR_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_disclosures(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_disclosure d = {0}, d2, got = {0}, *list = NULL;
+    avrr_error e = {0};
+    int64_t nl_p, be_p, chk, be_chk;
+    size_t n = 0;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+    nl_p = add_person(s, "NL", "Nl");
+    be_p = add_person(s, "BE", "Be");
+    chk = add_check(s, "NL", nl_p, "BE", be_p);
+    be_chk = add_check(s, "BE", be_p, "NL", nl_p);
+
+    d.check_id = chk;
+    snprintf(d.requester, sizeof d.requester, "NL");
+    d.requester_key_id = 0;
+    snprintf(d.owner, sizeof d.owner, "BE");
+    d.person_id = be_p;
+    snprintf(d.person_ref, sizeof d.person_ref, "ref-1");
+    d.reason = "grant decision on case 12";
+    d.status = AVRR_DISCLOSURE_APPROVED; /* ignored: a request is pending */
+    assert_int_equal(s->ops->disclosure_insert(s, &d, &e), AVRR_OK);
+    assert_true(d.id > 0 && d.created_at > 0);
+    assert_int_equal(d.status, AVRR_DISCLOSURE_PENDING);
+
+    /* only about one's own check, and a person of the owner */
+    d2 = d;
+    d2.check_id = be_chk;
+    assert_int_equal(s->ops->disclosure_insert(s, &d2, &e), AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "check_id");
+    d2 = d;
+    d2.person_id = nl_p;
+    assert_int_equal(s->ops->disclosure_insert(s, &d2, &e), AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_id");
+    assert_int_equal(d2.id, 0);
+    assert_int_equal(count(s, "disclosures"), 1);
+
+    /* requester and owner see it, nobody else */
+    assert_int_equal(s->ops->disclosure_get(s, "NL", d.id, &got, &e),
+                     AVRR_OK);
+    assert_int_equal(got.id, d.id);
+    assert_int_equal(got.check_id, chk);
+    assert_string_equal(got.requester, "NL");
+    assert_int_equal(got.requester_key_id, 0);
+    assert_string_equal(got.owner, "BE");
+    assert_int_equal(got.person_id, be_p);
+    assert_string_equal(got.person_ref, "ref-1");
+    assert_string_equal(got.reason, "grant decision on case 12");
+    assert_int_equal(got.status, AVRR_DISCLOSURE_PENDING);
+    assert_null(got.decision_reason);
+    assert_int_equal(got.decided_key_id, 0);
+    assert_int_equal(got.decided_at, 0);
+    assert_int_equal(got.created_at, d.created_at);
+    avrr_disclosure_clear(&got);
+    assert_int_equal(s->ops->disclosure_get(s, "BE", d.id, &got, &e),
+                     AVRR_OK);
+    avrr_disclosure_clear(&got);
+    assert_int_equal(s->ops->disclosure_get(s, "FR", d.id, &got, &e),
+                     AVRR_ENOTFOUND);
+    assert_null(got.reason);
+
+    assert_int_equal(s->ops->disclosure_list(s, "BE", AVRR_DISCLOSURE_PENDING,
+                                             0, 10, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, d.id);
+    avrr_store_free_disclosures(list, n);
+    assert_int_equal(s->ops->disclosure_list(s, "FR", -1, 0, 10, &list, &n,
+                                             &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+
+    /* only the owner decides, once */
+    memset(&d2, 0, sizeof d2);
+    d2.id = d.id;
+    snprintf(d2.owner, sizeof d2.owner, "NL");
+    d2.status = AVRR_DISCLOSURE_APPROVED;
+    d2.decision_reason = "identity confirmed";
+    d2.decided_key_id = 9;
+    assert_int_equal(s->ops->disclosure_decide(s, &d2, &e), AVRR_ENOTFOUND);
+    snprintf(d2.owner, sizeof d2.owner, "BE");
+    d2.status = AVRR_DISCLOSURE_PENDING;
+    assert_int_equal(s->ops->disclosure_decide(s, &d2, &e), AVRR_EINVALID);
+    d2.status = AVRR_DISCLOSURE_APPROVED;
+    assert_int_equal(s->ops->disclosure_decide(s, &d2, &e), AVRR_OK);
+    assert_true(d2.decided_at > 0);
+    d2.status = AVRR_DISCLOSURE_REFUSED;
+    assert_int_equal(s->ops->disclosure_decide(s, &d2, &e), AVRR_ECONFLICT);
+    d2.id = d.id + 100;
+    assert_int_equal(s->ops->disclosure_decide(s, &d2, &e), AVRR_ENOTFOUND);
+
+    assert_int_equal(s->ops->disclosure_get(s, "NL", d.id, &got, &e),
+                     AVRR_OK);
+    assert_int_equal(got.status, AVRR_DISCLOSURE_APPROVED);
+    assert_string_equal(got.decision_reason, "identity confirmed");
+    assert_int_equal(got.decided_key_id, 9);
+    assert_true(got.decided_at > 0);
+    avrr_disclosure_clear(&got);
+    assert_int_equal(s->ops->disclosure_list(s, "NL", AVRR_DISCLOSURE_PENDING,
+                                             0, 10, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(s->ops->disclosure_list(s, "NL",
+                                             AVRR_DISCLOSURE_APPROVED, 0, 10,
+                                             &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    avrr_store_free_disclosures(list, n);
+}
+
 /* ---- identity scan and count ---------------------------------------------------- */
 
 typedef struct scan_log {
@@ -878,6 +1518,9 @@ static void test_count_whitelist(void **state)
                      AVRR_EINVALID);
     assert_int_equal(count(f->s, "persons"), 0);
     assert_int_equal(count(f->s, "cases"), 0);
+    assert_int_equal(count(f->s, "checks"), 0);
+    assert_int_equal(count(f->s, "links"), 0);
+    assert_int_equal(count(f->s, "disclosures"), 0);
 }
 
 int main(void)
@@ -907,6 +1550,17 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assistance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_person_get_any, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_person_assistance, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disclosures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_whitelist, setup,

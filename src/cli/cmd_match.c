@@ -1,0 +1,525 @@
+/* cmd_match.c: `avrr dedup`, `avrr link` and `avrr train`, batch matching of
+ * identity CSV files (DESIGN.md 5.7, section 7).
+ *
+ * Reads the identity column set with the shared identity reader (errors as
+ * FILE:LINE:COLUMN), builds comparison records, runs the match layer's batch
+ * (blocking, scoring, threads) and writes the pairs at or above the threshold
+ * with their explanation, optionally the clusters. Progress and a summary go
+ * to stderr. All matching rules live in src/match; this file only parses,
+ * reads and prints.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "avrr/csv.h"
+#include "avrr/match.h"
+#include "cli/cli.h"
+#include "cli/util.h"
+
+typedef struct recset {
+    avrr_match_rec **recs;
+    char **ids;
+    size_t n, cap;
+} recset;
+
+static void recset_free(recset *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        avrr_match_rec_free(s->recs[i]);
+        avrr_free(s->ids[i]);
+    }
+    avrr_free(s->recs);
+    avrr_free(s->ids);
+    memset(s, 0, sizeof *s);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Reads all identities of path into s. Returns 0 or prints the error and
+ * returns 1. Bad rows are fatal unless skip_bad. */
+static int read_file(const char *cmd, const char *path, bool skip_bad,
+                     bool quiet, recset *s)
+{
+    int rc = 1;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    avrr_identity_reader *r = NULL;
+    avrr_error e;
+    avrr_err err;
+    unsigned long bad = 0;
+    double t0 = now();
+
+    avrr_error_clear(&e);
+    if (!f)
+        return cli_fail(cmd, "%s: cannot open: %s", path, strerror(errno));
+    err = avrr_identity_reader_open(f, path, &r, &e);
+    if (err == AVRR_ENOTFOUND) {
+        rc = 0; /* empty file: no records */
+        goto out;
+    }
+    if (err != AVRR_OK) {
+        fprintf(stderr, "avrr %s: %s\n", cmd,
+                e.message[0] ? e.message : avrr_strerror(err));
+        goto out;
+    }
+    for (;;) {
+        avrr_identity id;
+        const char *rec_id = NULL;
+        avrr_error_clear(&e);
+        err = avrr_identity_reader_next(r, &id, &rec_id, &e);
+        if (err == AVRR_ENOTFOUND)
+            break;
+        if (err != AVRR_OK) {
+            fprintf(stderr, "avrr %s: %s\n", cmd,
+                    e.message[0] ? e.message : avrr_strerror(err));
+            if (!skip_bad || avrr_identity_reader_failed(r) ||
+                err == AVRR_ENOMEM)
+                goto out;
+            bad++;
+            continue;
+        }
+        if (s->n == s->cap) {
+            size_t nc = s->cap ? s->cap * 2 : 4096;
+            avrr_match_rec **nr = avrr_realloc(s->recs, nc * sizeof *nr);
+            if (nr)
+                s->recs = nr;
+            char **ni = avrr_realloc(s->ids, nc * sizeof *ni);
+            if (ni)
+                s->ids = ni;
+            if (!nr || !ni) {
+                avrr_identity_clear(&id);
+                cli_fail(cmd, "out of memory");
+                goto out;
+            }
+            s->cap = nc;
+        }
+        avrr_match_rec *mr = NULL;
+        err = avrr_match_rec_new(&id, &mr);
+        avrr_identity_clear(&id);
+        char *idc = avrr_strdup(rec_id ? rec_id : "");
+        if (err != AVRR_OK || !idc) {
+            avrr_free(idc);
+            avrr_match_rec_free(mr);
+            cli_fail(cmd, "%s:%lu: %s", path, avrr_identity_reader_line(r),
+                     avrr_strerror(err != AVRR_OK ? err : AVRR_ENOMEM));
+            goto out;
+        }
+        s->recs[s->n] = mr;
+        s->ids[s->n++] = idc;
+        if (!quiet && s->n % 100000 == 0)
+            fprintf(stderr, "avrr %s: %s: %zu records read\n", cmd, path,
+                    s->n);
+    }
+    if (!quiet)
+        fprintf(stderr, "avrr %s: %s: %zu records read in %.1f s%s\n", cmd,
+                path, s->n, now() - t0, bad ? " (bad rows skipped)" : "");
+    rc = 0;
+out:
+    avrr_identity_reader_close(r);
+    if (f && f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+typedef struct pair {
+    uint32_t i, j;
+    avrr_match_explanation x;
+} pair;
+
+typedef struct sink {
+    pair *v;
+    size_t n, cap;
+    bool failed;
+    bool quiet;
+    const char *cmd;
+    double last;
+} sink;
+
+static int on_pair(void *ctx, size_t i, size_t j,
+                   const avrr_match_explanation *x)
+{
+    sink *s = ctx;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 65536;
+        pair *nv = avrr_realloc(s->v, nc * sizeof *nv);
+        if (!nv) {
+            s->failed = true;
+            return 1;
+        }
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n++] = (pair){(uint32_t)i, (uint32_t)j, *x};
+    return 0;
+}
+
+static void on_progress(void *ctx, const char *stage, uint64_t done,
+                        uint64_t total)
+{
+    sink *s = ctx;
+    double t = now();
+    if (s->quiet || t - s->last < 2.0)
+        return;
+    s->last = t;
+    fprintf(stderr, "avrr %s: %s %3.0f%%\n", s->cmd, stage,
+            total ? 100.0 * (double)done / (double)total : 100.0);
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->i != y->i)
+        return x->i < y->i ? -1 : 1;
+    return x->j < y->j ? -1 : x->j > y->j;
+}
+
+/* Writes s as a CSV field, quoted when it needs to be. */
+static void put_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int write_pairs(const char *cmd, const char *path, const sink *s,
+                       char *const *ids)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!f)
+        return cli_fail(cmd, "%s: cannot create: %s", path, strerror(errno));
+    fputs("rec_id_l,rec_id_r,probability,match_weight", f);
+    for (int k = 0; k < AVRR_MF__COUNT; k++)
+        fprintf(f, ",%s_level,%s_weight", avrr_match_field_name(k),
+                avrr_match_field_name(k));
+    fputc('\n', f);
+    for (size_t p = 0; p < s->n; p++) {
+        const pair *q = &s->v[p];
+        put_field(f, ids[q->i]);
+        fputc(',', f);
+        put_field(f, ids[q->j]);
+        fprintf(f, ",%.6f,%.3f", q->x.probability, q->x.weight);
+        for (int k = 0; k < AVRR_MF__COUNT; k++)
+            fprintf(f, ",%s,%.3f",
+                    avrr_match_level_name(k, q->x.field[k].level),
+                    (double)q->x.field[k].weight);
+        fputc('\n', f);
+    }
+    int bad = ferror(f);
+    if (f != stdout)
+        bad |= fclose(f) != 0;
+    else
+        bad |= fflush(f) != 0;
+    if (bad)
+        return cli_fail(cmd, "%s: write failed", path);
+    return 0;
+}
+
+static int write_clusters(const char *cmd, const char *path, const sink *s,
+                          char *const *ids, size_t n, size_t n_left)
+{
+    int rc = 1;
+    uint32_t *pairs = avrr_malloc((s->n * 2 + 1) * sizeof *pairs);
+    uint32_t *cl = avrr_malloc((n + 1) * sizeof *cl);
+    FILE *f = NULL;
+    if (!pairs || !cl) {
+        cli_fail(cmd, "out of memory");
+        goto out;
+    }
+    for (size_t p = 0; p < s->n; p++) {
+        pairs[2 * p] = s->v[p].i;
+        pairs[2 * p + 1] = s->v[p].j;
+    }
+    if (avrr_match_cluster(n, pairs, s->n, cl) != AVRR_OK) {
+        cli_fail(cmd, "clustering failed");
+        goto out;
+    }
+    f = fopen(path, "w");
+    if (!f) {
+        cli_fail(cmd, "%s: cannot create: %s", path, strerror(errno));
+        goto out;
+    }
+    fputs(n_left ? "source,rec_id,cluster\n" : "rec_id,cluster\n", f);
+    for (size_t i = 0; i < n; i++) {
+        if (n_left)
+            fputs(i < n_left ? "left," : "right,", f);
+        put_field(f, ids[i]);
+        fputc(',', f);
+        put_field(f, ids[cl[i]]);
+        fputc('\n', f);
+    }
+    if (ferror(f)) {
+        cli_fail(cmd, "%s: write failed", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = cli_fail(cmd, "%s: write failed", path);
+    avrr_free(pairs);
+    avrr_free(cl);
+    return rc;
+}
+
+/* ---- the commands ---------------------------------------------------------------- */
+
+typedef struct opts {
+    const char *in, *left, *right, *out, *model, *clusters;
+    double threshold;
+    long threads;
+    bool quiet, skip_bad;
+} opts;
+
+static const char dedup_usage[] =
+    "usage: avrr dedup --in FILE --out FILE [--threshold P] [--model FILE]\n"
+    "                  [--clusters FILE] [--threads N] [--skip-bad] [--quiet]\n";
+static const char link_usage[] =
+    "usage: avrr link --left FILE --right FILE --out FILE [--threshold P]\n"
+    "                 [--model FILE] [--clusters FILE] [--threads N]\n"
+    "                 [--skip-bad] [--quiet]\n";
+static const char train_usage[] =
+    "usage: avrr train (--in FILE | --left FILE --right FILE) --out MODEL\n"
+    "                  [--model START] [--skip-bad] [--quiet]\n";
+
+static const char help_text[] =
+    "\nInput: CSV with the columns rec_id,given_names,surname,full_name,sex,\n"
+    "birth_date,nationality,birth_place,document_no and optionally address\n"
+    "(other columns ignored). Output of dedup/link: a header\n"
+    "rec_id_l,rec_id_r,probability,match_weight then per field its level and\n"
+    "weight, one row per pair with probability >= threshold (default 0.9).\n"
+    "--clusters writes rec_id,cluster (link: source,rec_id,cluster), the\n"
+    "cluster named by its first record. --model reads a model written by\n"
+    "`avrr train`; without it the shipped defaults are used. Progress and a\n"
+    "summary go to stderr unless --quiet.\n";
+
+/* Default threshold: 0.9, a pair nine times more likely the same person
+ * than not; the benchmarks (docs/BENCHMARKS.md) put best F1 near it. */
+#define DEFAULT_THRESHOLD 0.9
+
+static int parse(int argc, char **argv, const char *usage, opts *o)
+{
+    static const struct option lo[] = {
+        {"in", required_argument, NULL, 'i'},
+        {"left", required_argument, NULL, 'l'},
+        {"right", required_argument, NULL, 'r'},
+        {"out", required_argument, NULL, 'o'},
+        {"model", required_argument, NULL, 'm'},
+        {"clusters", required_argument, NULL, 'c'},
+        {"threshold", required_argument, NULL, 't'},
+        {"threads", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"skip-bad", no_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    o->threshold = DEFAULT_THRESHOLD;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->in = optarg; break;
+        case 'l': o->left = optarg; break;
+        case 'r': o->right = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'm': o->model = optarg; break;
+        case 'c': o->clusters = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 's': o->skip_bad = true; break;
+        case 'j':
+            if (!cli_parse_long(argv[0], "--threads", optarg, 1, 64,
+                                &o->threads))
+                return 2;
+            break;
+        case 't': {
+            char *end = NULL;
+            o->threshold = strtod(optarg, &end);
+            if (!end || *end || !(o->threshold >= 0 && o->threshold <= 1)) {
+                fprintf(stderr,
+                        "avrr %s: --threshold wants a probability in [0, 1]\n",
+                        argv[0]);
+                return 2;
+            }
+            break;
+        }
+        case 'h':
+            fputs(usage, stdout);
+            fputs(help_text, stdout);
+            return 1;
+        default:
+            return cli_usage(argv[0], usage);
+        }
+    }
+    if (optind < argc)
+        return cli_usage(argv[0], usage);
+    return 0;
+}
+
+static int run_batch(int argc, char **argv, bool link)
+{
+    const char *cmd = argv[0];
+    const char *usage = link ? link_usage : dedup_usage;
+    opts o;
+    int rc = parse(argc, argv, usage, &o);
+    if (rc == 1)
+        return 0; /* --help */
+    if (rc)
+        return rc;
+    if (!o.out || (link ? (!o.left || !o.right || o.in) : (!o.in || o.left ||
+                                                           o.right)))
+        return cli_usage(cmd, usage);
+
+    recset s = {0};
+    sink out = {.quiet = o.quiet, .cmd = cmd};
+    avrr_match_model *model = NULL;
+    size_t n_left = 0;
+    rc = 1;
+    if (o.model) {
+        avrr_error e;
+        avrr_error_clear(&e);
+        if (avrr_match_model_load(o.model, &model, &e) != AVRR_OK) {
+            fprintf(stderr, "avrr %s: %s\n", cmd, e.message);
+            goto out;
+        }
+    }
+    if (link) {
+        if (read_file(cmd, o.left, o.skip_bad, o.quiet, &s))
+            goto out;
+        n_left = s.n;
+        if (read_file(cmd, o.right, o.skip_bad, o.quiet, &s))
+            goto out;
+        if (n_left == 0 || n_left == s.n) {
+            rc = write_pairs(cmd, o.out, &out, s.ids);
+            goto out;
+        }
+    } else if (read_file(cmd, o.in, o.skip_bad, o.quiet, &s)) {
+        goto out;
+    }
+    avrr_match_batch_opts bo = {.model = model,
+                                .threshold = o.threshold,
+                                .n_left = n_left,
+                                .threads = (int)o.threads,
+                                .on_pair = on_pair,
+                                .on_progress = on_progress,
+                                .ctx = &out};
+    avrr_match_batch_stats st;
+    avrr_err err = avrr_match_batch(s.recs, s.n, &bo, &st);
+    if (err != AVRR_OK || out.failed) {
+        cli_fail(cmd, "matching failed: %s",
+                 avrr_strerror(out.failed ? AVRR_ENOMEM : err));
+        goto out;
+    }
+    qsort(out.v, out.n, sizeof *out.v, pair_cmp);
+    if (write_pairs(cmd, o.out, &out, s.ids))
+        goto out;
+    if (o.clusters && write_clusters(cmd, o.clusters, &out, s.ids, s.n, n_left))
+        goto out;
+    if (!o.quiet) {
+        double sc = st.seconds_scoring > 0 ? st.seconds_scoring : 1e-9;
+        fprintf(stderr,
+                "avrr %s: %zu records, %zu blocks (%zu over the cap), "
+                "%llu candidate pairs scored, %llu pairs >= %.3f; "
+                "blocking %.2f s, scoring %.2f s (%.0f pairs/s)\n",
+                cmd, st.records, st.blocks, st.blocks_capped,
+                (unsigned long long)st.candidate_pairs,
+                (unsigned long long)st.pairs_out, o.threshold,
+                st.seconds_blocking, st.seconds_scoring,
+                (double)st.candidate_pairs / sc);
+    }
+    rc = 0;
+out:
+    avrr_free(out.v);
+    recset_free(&s);
+    avrr_match_model_free(model);
+    return rc;
+}
+
+int avrr_cli_dedup(int argc, char **argv)
+{
+    return run_batch(argc, argv, false);
+}
+
+int avrr_cli_link(int argc, char **argv)
+{
+    return run_batch(argc, argv, true);
+}
+
+int avrr_cli_train(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    opts o;
+    int rc = parse(argc, argv, train_usage, &o);
+    if (rc == 1)
+        return 0;
+    if (rc)
+        return rc;
+    bool link = o.left || o.right;
+    if (!o.out || (link ? (!o.left || !o.right || o.in) : !o.in) ||
+        o.clusters)
+        return cli_usage(cmd, train_usage);
+    recset s = {0};
+    avrr_match_model *start = NULL, *m = NULL;
+    size_t n_left = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    rc = 1;
+    if (o.model && avrr_match_model_load(o.model, &start, &e) != AVRR_OK) {
+        fprintf(stderr, "avrr %s: %s\n", cmd, e.message);
+        goto out;
+    }
+    if (link) {
+        if (read_file(cmd, o.left, o.skip_bad, o.quiet, &s))
+            goto out;
+        n_left = s.n;
+        if (read_file(cmd, o.right, o.skip_bad, o.quiet, &s))
+            goto out;
+        if (n_left == 0 || n_left == s.n) {
+            cli_fail(cmd, "both files need records");
+            goto out;
+        }
+    } else {
+        if (read_file(cmd, o.in, o.skip_bad, o.quiet, &s))
+            goto out;
+        if (s.n < 2) {
+            cli_fail(cmd, "%s: need at least two records", o.in);
+            goto out;
+        }
+    }
+    double t0 = now();
+    avrr_err err = avrr_match_train(s.recs, s.n, n_left, start, 1, &m);
+    if (err != AVRR_OK) {
+        cli_fail(cmd, "training failed: %s", avrr_strerror(err));
+        goto out;
+    }
+    if (avrr_match_model_save(m, o.out, &e) != AVRR_OK) {
+        fprintf(stderr, "avrr %s: %s\n", cmd, e.message);
+        goto out;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "avrr %s: model written to %s (%.1f s)\n", cmd, o.out,
+                now() - t0);
+    rc = 0;
+out:
+    recset_free(&s);
+    avrr_match_model_free(start);
+    avrr_match_model_free(m);
+    return rc;
+}

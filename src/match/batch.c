@@ -1,0 +1,719 @@
+/* batch.c: blocking, batch dedup / link, training and clustering.
+ *
+ * DESIGN.md 5.3 and 5.7. Every record gets its blocking keys (the union of
+ * rules in avrr__match_block_keys); equal keys form blocks; blocks larger
+ * than the cap are skipped. A pair that shares several blocks is scored once:
+ * only in the first block (lowest id) the two records share, found by merging
+ * their sorted block lists, so no global pair set is needed. Blocks are
+ * scored by worker threads that take blocks from a shared counter.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "match_int.h"
+
+/* ---- blocking keys ------------------------------------------------------------ */
+
+/* Address tokens used for blocking: the first six (number, street, town,
+ * postcode in most layouts); later ones are mostly region codes that only
+ * make large blocks. */
+#define ADDR_KEYS 6
+
+static void add_key(uint64_t *keys, size_t *n, size_t cap, uint64_t k)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (keys[i] == k)
+            return;
+    if (*n < cap)
+        keys[(*n)++] = k;
+}
+
+static uint64_t mix3(uint64_t tag, uint64_t a, uint64_t b)
+{
+    uint64_t v[3] = {tag, a, b};
+    return avrr__hash64(v, sizeof v, 0x9e3779b97f4a7c15ull);
+}
+
+size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
+                              size_t cap)
+{
+    size_t n = 0;
+    bool year = r->precision != AVRR_DATE_UNKNOWN;
+    uint64_t place = r->place_len ? avrr__hash64(r->buf + r->place_off,
+                                                 r->place_len, 6)
+                                  : 0;
+    for (int k = 0; k < r->n_names; k++) {
+        const avrr__mname *nm = &r->name[k];
+        for (int i = 0; i < nm->n; i++) {
+            uint32_t ki[2] = {nm->t[i].key, nm->t[i].alt_key};
+            for (int a = 0; a < 2; a++) {
+                if (!ki[a])
+                    continue;
+                /* rule 1: a name key and the birth year, also under the
+                 * next year so that years one apart meet */
+                if (year) {
+                    add_key(keys, &n, cap, mix3(1, ki[a], (uint64_t)r->year));
+                    add_key(keys, &n, cap,
+                            mix3(1, ki[a], (uint64_t)r->year + 1));
+                }
+                /* rule 6: a name key and the birth place */
+                if (place)
+                    add_key(keys, &n, cap, mix3(6, ki[a], place));
+                /* rule 7: a name key and an address token (postcode,
+                 * street, town) */
+                for (int t = 0; t < r->n_addr && t < ADDR_KEYS; t++)
+                    add_key(keys, &n, cap, mix3(7, ki[a], r->addr[t]));
+                /* rule 2: two name keys, any date (dates wrong or missing) */
+                for (int j = 0; j < nm->n; j++) {
+                    if (j == i)
+                        continue;
+                    uint32_t x = ki[a], y = nm->t[j].key;
+                    uint64_t lo = x < y ? x : y, hi = x < y ? y : x;
+                    add_key(keys, &n, cap, mix3(2, lo, hi));
+                    /* rule 8: a name key and the initial of another name
+                     * (a typo or a short form in that other name) */
+                    const avrr__mtok *o = &nm->t[j];
+                    char ini = o->sp_len ? r->buf[o->sp_off] : r->buf[o->off];
+                    add_key(keys, &n, cap, mix3(8, ki[a], (uint64_t)ini));
+                }
+                /* rule 3: a single-name person without a date */
+                if (!year && nm->n == 1)
+                    add_key(keys, &n, cap, mix3(3, ki[a], 0));
+            }
+        }
+    }
+    /* rule 4: the document number, OCR-canonical */
+    const uint16_t off[2] = {r->doc_off, r->doc2_off};
+    const uint16_t len[2] = {r->doc_len, r->doc2_len};
+    for (int d = 0; d < 2; d++) {
+        char c[AVRR_CODE_MAX + 1];
+        if (len[d] < 5)
+            continue;
+        size_t cl = avrr__match_doc_canon(r->buf + off[d], c, sizeof c);
+        if (cl >= 5)
+            add_key(keys, &n, cap, avrr__hash64(c, cl, 4));
+    }
+    /* rule 5: a real full birth date and the nationality */
+    if (r->precision == AVRR_DATE_DAY && !r->placeholder) {
+        uint64_t d = (uint64_t)r->year * 10000 + (uint64_t)r->month * 100 +
+                     (uint64_t)r->day;
+        uint64_t nat = 0;
+        memcpy(&nat, r->nat, 3);
+        add_key(keys, &n, cap, mix3(5, d, nat));
+    }
+    return n;
+}
+
+/* ---- candidate pairs ---------------------------------------------------------- */
+
+typedef struct kent {
+    uint64_t key;
+    uint32_t rec;
+} kent;
+
+static int kent_cmp(const void *a, const void *b)
+{
+    const kent *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+typedef struct blocking {
+    kent *ent;          /* sorted (key, rec) */
+    size_t n_ent;
+    size_t *bstart;     /* valid block b = ent[bstart[b] .. bstart[b]+bsize[b]) */
+    uint32_t *bsize;
+    size_t n_blocks, n_capped;
+    size_t *roff;       /* record r's block ids: rblk[roff[r] .. roff[r+1]) */
+    uint32_t *rblk;
+} blocking;
+
+static void blocking_free(blocking *b)
+{
+    avrr_free(b->ent);
+    avrr_free(b->bstart);
+    avrr_free(b->bsize);
+    avrr_free(b->roff);
+    avrr_free(b->rblk);
+    memset(b, 0, sizeof *b);
+}
+
+static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
+                               size_t n_left, size_t cap, blocking *b)
+{
+    avrr_err result = AVRR_OK;
+    size_t alloc = n * 8 + 16;
+    memset(b, 0, sizeof *b);
+    b->ent = avrr_malloc(alloc * sizeof *b->ent);
+    if (!b->ent)
+        return AVRR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k[AVRR__MAX_BKEYS];
+        size_t nk = avrr__match_block_keys(recs[i], k, AVRR__MAX_BKEYS);
+        if (b->n_ent + nk > alloc) {
+            size_t na = alloc * 2 + nk;
+            kent *ne = avrr_realloc(b->ent, na * sizeof *ne);
+            if (!ne) {
+                result = AVRR_ENOMEM;
+                goto out;
+            }
+            b->ent = ne;
+            alloc = na;
+        }
+        for (size_t j = 0; j < nk; j++)
+            b->ent[b->n_ent++] = (kent){k[j], (uint32_t)i};
+    }
+    qsort(b->ent, b->n_ent, sizeof *b->ent, kent_cmp);
+    /* blocks: runs of one key with at least one pair to score */
+    size_t nb_alloc = 1024;
+    b->bstart = avrr_malloc(nb_alloc * sizeof *b->bstart);
+    b->bsize = avrr_malloc(nb_alloc * sizeof *b->bsize);
+    b->roff = avrr_calloc(n + 1, sizeof *b->roff);
+    if (!b->bstart || !b->bsize || !b->roff) {
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    for (size_t s = 0; s < b->n_ent;) {
+        size_t e = s + 1;
+        while (e < b->n_ent && b->ent[e].key == b->ent[s].key)
+            e++;
+        size_t sz = e - s;
+        bool useful = sz >= 2;
+        if (useful && n_left > 0) /* link: both sides present */
+            useful = b->ent[s].rec < n_left && b->ent[e - 1].rec >= n_left;
+        if (useful && sz > cap) {
+            b->n_capped++;
+            useful = false;
+        }
+        if (useful) {
+            if (b->n_blocks == nb_alloc) {
+                nb_alloc *= 2;
+                size_t *ns = avrr_realloc(b->bstart, nb_alloc * sizeof *ns);
+                if (ns)
+                    b->bstart = ns;
+                uint32_t *nz = avrr_realloc(b->bsize, nb_alloc * sizeof *nz);
+                if (nz)
+                    b->bsize = nz;
+                if (!ns || !nz) {
+                    result = AVRR_ENOMEM;
+                    goto out;
+                }
+            }
+            b->bstart[b->n_blocks] = s;
+            b->bsize[b->n_blocks] = (uint32_t)sz;
+            b->n_blocks++;
+            for (size_t q = s; q < e; q++)
+                b->roff[b->ent[q].rec + 1]++;
+        }
+        s = e;
+    }
+    for (size_t i = 0; i < n; i++)
+        b->roff[i + 1] += b->roff[i];
+    b->rblk = avrr_malloc((b->roff[n] + 1) * sizeof *b->rblk);
+    size_t *fill = avrr_malloc((n + 1) * sizeof *fill);
+    if (!b->rblk || !fill) {
+        avrr_free(fill);
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    memcpy(fill, b->roff, (n + 1) * sizeof *fill);
+    for (size_t bl = 0; bl < b->n_blocks; bl++)
+        for (size_t q = b->bstart[bl]; q < b->bstart[bl] + b->bsize[bl]; q++)
+            b->rblk[fill[b->ent[q].rec]++] = (uint32_t)bl;
+    avrr_free(fill);
+out:
+    if (result != AVRR_OK)
+        blocking_free(b);
+    return result;
+}
+
+/* True when bl is the first block that records i and j share. */
+static bool first_shared(const blocking *b, uint32_t i, uint32_t j,
+                         uint32_t bl)
+{
+    const uint32_t *x = b->rblk + b->roff[i], *xe = b->rblk + b->roff[i + 1];
+    const uint32_t *y = b->rblk + b->roff[j], *ye = b->rblk + b->roff[j + 1];
+    while (x < xe && y < ye) {
+        if (*x == *y)
+            return *x == bl;
+        if (*x < *y)
+            x++;
+        else
+            y++;
+    }
+    return false;
+}
+
+/* ---- the scoring workers ---------------------------------------------------- */
+
+typedef struct pair_out {
+    uint32_t i, j;
+    avrr_match_explanation x;
+} pair_out;
+
+/* Results are handed over in batches: small enough to keep memory flat,
+ * large enough that the lock is taken rarely. */
+#define OUT_BATCH 4096
+
+typedef struct run {
+    avrr_match_rec *const *recs;
+    size_t n, n_left;
+    const blocking *b;
+    const avrr_match_model *model;
+    const avrr_match_tf *tf;
+    double threshold;
+    const avrr_match_batch_opts *opts;
+    atomic_size_t next_block;
+    atomic_uint_fast64_t scored;
+    atomic_uint_fast64_t out;
+    atomic_int stop;
+    pthread_mutex_t lock;
+    /* training: pattern counts instead of output */
+    double *patterns;
+} run;
+
+/* Mixed-radix index of a level vector, the null level counted as one more. */
+static size_t pattern_of(const avrr__mlevels *lv)
+{
+    size_t p = 0;
+    for (int f = 0; f < AVRR_MF__COUNT; f++)
+        p = p * (size_t)(avrr__mf_levels[f] + 1) + (size_t)(lv->level[f] + 1);
+    return p;
+}
+
+static size_t pattern_count(void)
+{
+    size_t p = 1;
+    for (int f = 0; f < AVRR_MF__COUNT; f++)
+        p *= (size_t)(avrr__mf_levels[f] + 1);
+    return p;
+}
+
+static void flush(run *r, pair_out *buf, size_t *nbuf)
+{
+    if (*nbuf == 0)
+        return;
+    pthread_mutex_lock(&r->lock);
+    for (size_t k = 0; k < *nbuf && !atomic_load(&r->stop); k++)
+        if (r->opts->on_pair &&
+            r->opts->on_pair(r->opts->ctx, buf[k].i, buf[k].j, &buf[k].x))
+            atomic_store(&r->stop, 1);
+    pthread_mutex_unlock(&r->lock);
+    atomic_fetch_add(&r->out, *nbuf);
+    *nbuf = 0;
+}
+
+static void *worker(void *arg)
+{
+    run *r = arg;
+    const blocking *b = r->b;
+    pair_out *buf = r->patterns ? NULL : avrr_malloc(OUT_BATCH * sizeof *buf);
+    double *pat = NULL;
+    size_t nbuf = 0;
+    uint64_t scored = 0;
+    if (r->patterns)
+        pat = avrr_calloc(pattern_count(), sizeof *pat);
+    if ((!r->patterns && !buf) || (r->patterns && !pat)) {
+        atomic_store(&r->stop, 2);
+        avrr_free(buf);
+        return NULL;
+    }
+    for (;;) {
+        size_t bl = atomic_fetch_add(&r->next_block, 1);
+        if (bl >= b->n_blocks || atomic_load(&r->stop))
+            break;
+        const kent *e = b->ent + b->bstart[bl];
+        size_t sz = b->bsize[bl];
+        size_t split = 0;
+        if (r->n_left) /* first right-hand entry */
+            while (split < sz && e[split].rec < r->n_left)
+                split++;
+        for (size_t p = 0; p < sz; p++) {
+            size_t q0 = r->n_left ? (p < split ? split : sz) : p + 1;
+            for (size_t q = q0; q < sz; q++) {
+                uint32_t i = e[p].rec, j = e[q].rec;
+                if (!first_shared(b, i, j, (uint32_t)bl))
+                    continue;
+                avrr__mlevels lv;
+                avrr__match_levels(r->recs[i], r->recs[j], &lv);
+                scored++;
+                if (pat) {
+                    pat[pattern_of(&lv)] += 1;
+                    continue;
+                }
+                avrr_match_explanation x;
+                avrr__match_score(r->model, r->tf, &lv, &x);
+                if (x.probability >= r->threshold) {
+                    buf[nbuf++] = (pair_out){i, j, x};
+                    if (nbuf == OUT_BATCH)
+                        flush(r, buf, &nbuf);
+                }
+            }
+        }
+        if (r->opts && r->opts->on_progress && (bl & 4095) == 0) {
+            pthread_mutex_lock(&r->lock);
+            r->opts->on_progress(r->opts->ctx, "scoring", bl, b->n_blocks);
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+    if (buf)
+        flush(r, buf, &nbuf);
+    avrr_free(buf);
+    atomic_fetch_add(&r->scored, scored);
+    if (pat) {
+        pthread_mutex_lock(&r->lock);
+        size_t np = pattern_count();
+        for (size_t k = 0; k < np; k++)
+            r->patterns[k] += pat[k];
+        pthread_mutex_unlock(&r->lock);
+        avrr_free(pat);
+    }
+    return NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs the workers over the blocks. */
+static avrr_err run_all(run *r, int threads)
+{
+    if (threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (int)c : 1;
+    }
+    if (threads > 64)
+        threads = 64;
+    pthread_t tid[64];
+    int started = 0;
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&tid[t], NULL, worker, r) != 0)
+            break;
+        started = t;
+    }
+    worker(r);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
+    if (atomic_load(&r->stop) == 2)
+        return AVRR_ENOMEM;
+    if (atomic_load(&r->stop) == 1)
+        return AVRR_ELIMIT;
+    return AVRR_OK;
+}
+
+static avrr_err tf_from(avrr_match_rec *const *recs, size_t n,
+                        avrr_match_tf **out)
+{
+    avrr_err result = avrr_match_tf_new(out);
+    for (size_t i = 0; result == AVRR_OK && i < n; i++)
+        result = avrr_match_tf_add(*out, recs[i]);
+    if (result != AVRR_OK) {
+        avrr_match_tf_free(*out);
+        *out = NULL;
+    }
+    return result;
+}
+
+avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
+                          const avrr_match_batch_opts *opts,
+                          avrr_match_batch_stats *stats)
+{
+    avrr_err result = AVRR_OK;
+    blocking b = {0};
+    avrr_match_tf *own_tf = NULL;
+    run *r = NULL;
+    double t0 = now();
+    size_t cap = opts->block_cap ? opts->block_cap : AVRR_MATCH_BLOCK_CAP;
+
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    if (n > UINT32_MAX - 1)
+        return AVRR_ETOOLARGE;
+    if (opts->on_progress)
+        opts->on_progress(opts->ctx, "blocking", 0, n);
+    result = blocking_build(recs, n, opts->n_left, cap, &b);
+    if (result != AVRR_OK)
+        goto out;
+    if (!opts->tf) {
+        result = tf_from(recs, n, &own_tf);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    double t1 = now();
+    r = avrr_calloc(1, sizeof *r);
+    if (!r) {
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    r->recs = recs;
+    r->n = n;
+    r->n_left = opts->n_left;
+    r->b = &b;
+    r->model = opts->model ? opts->model : avrr_match_model_default();
+    r->tf = opts->tf ? opts->tf : own_tf;
+    r->threshold = opts->threshold;
+    r->opts = opts;
+    pthread_mutex_init(&r->lock, NULL);
+    result = run_all(r, opts->threads);
+    pthread_mutex_destroy(&r->lock);
+    if (stats) {
+        stats->records = n;
+        stats->blocks = b.n_blocks;
+        stats->blocks_capped = b.n_capped;
+        stats->candidate_pairs = atomic_load(&r->scored);
+        stats->pairs_out = atomic_load(&r->out);
+        stats->seconds_blocking = t1 - t0;
+        stats->seconds_scoring = now() - t1;
+    }
+out:
+    avrr_free(r);
+    avrr_match_tf_free(own_tf);
+    blocking_free(&b);
+    return result;
+}
+
+/* ---- training ---------------------------------------------------------------- */
+
+/* Random pairs for u: a million pins u down to about 1e-6, below which the
+ * floor takes over; the cost is about a second. */
+#define U_SAMPLES 1000000
+/* EM rounds: the estimates settle within a few dozen on every benchmark. */
+#define EM_ROUNDS 40
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void levels_of_pattern(size_t p, int *lev)
+{
+    for (int f = AVRR_MF__COUNT - 1; f >= 0; f--) {
+        size_t rad = (size_t)(avrr__mf_levels[f] + 1);
+        lev[f] = (int)(p % rad) - 1;
+        p /= rad;
+    }
+}
+
+static bool sel_strong_id(const int *lev)
+{
+    /* not the address: a shared town is too common to select on */
+    return lev[AVRR_MF_BIRTH_DATE] == DL_EXACT ||
+           (lev[AVRR_MF_DOCUMENT] >= 0 && lev[AVRR_MF_DOCUMENT] <= OL_OCR);
+}
+
+static bool sel_names(const int *lev)
+{
+    return lev[AVRR_MF_NAME] >= 0 && lev[AVRR_MF_NAME] <= NL_ALL_CLOSE;
+}
+
+static bool sel_all(const int *lev)
+{
+    (void)lev;
+    return true;
+}
+
+/* Fewest selected pairs for a session to be trusted; below it the start
+ * values stay (EM on a few hundred pairs mostly fits noise). */
+#define EM_MIN_PAIRS 1000.0
+
+/* One EM session over the patterns that sel accepts, updating m of the
+ * fields in upd (and the prior when upd_prior; otherwise the session's own
+ * prior is estimated but not kept). */
+static void em_session(avrr_match_model *m, const double *patterns, size_t np,
+                       bool (*sel)(const int *), const bool *upd,
+                       bool upd_prior)
+{
+    double total = 0;
+    for (size_t p = 0; p < np; p++) {
+        int lev[AVRR_MF__COUNT];
+        if (patterns[p] == 0)
+            continue;
+        levels_of_pattern(p, lev);
+        if (sel(lev))
+            total += patterns[p];
+    }
+    if (total < EM_MIN_PAIRS)
+        return;
+    double prior = upd_prior ? m->prior : 0.1;
+    for (int round = 0; round < EM_ROUNDS; round++) {
+        double mc[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {{0}};
+        double msum[AVRR_MF__COUNT] = {0};
+        double gsum = 0;
+        double pw = log2(prior / (1 - prior));
+        for (size_t p = 0; p < np; p++) {
+            double c = patterns[p];
+            if (c == 0)
+                continue;
+            int lev[AVRR_MF__COUNT];
+            levels_of_pattern(p, lev);
+            if (!sel(lev))
+                continue;
+            double w = pw;
+            for (int f = 0; f < AVRR_MF__COUNT; f++)
+                if (lev[f] >= 0 && (upd[f] || upd_prior))
+                    w += m->w[f][lev[f]]; /* selecting fields left out */
+            double g = 1.0 / (1.0 + exp2(-w));
+            gsum += c * g;
+            for (int f = 0; f < AVRR_MF__COUNT; f++)
+                if (lev[f] >= 0) {
+                    mc[f][lev[f]] += c * g;
+                    msum[f] += c * g;
+                }
+        }
+        for (int f = 0; f < AVRR_MF__COUNT; f++) {
+            if (!upd[f] || msum[f] < 1e-9)
+                continue;
+            for (int l = 0; l < avrr__mf_levels[f]; l++) {
+                double v = mc[f][l] / msum[f];
+                m->m[f][l] = v < 1e-6 ? 1e-6 : v;
+            }
+        }
+        prior = gsum / total;
+        if (prior < 1e-6)
+            prior = 1e-6;
+        if (prior > 1 - 1e-6)
+            prior = 1 - 1e-6;
+        if (upd_prior)
+            m->prior = prior;
+        avrr__match_model_derive(m);
+    }
+}
+
+avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
+                          size_t n_left, const avrr_match_model *start,
+                          uint64_t seed, avrr_match_model **out)
+{
+    avrr_err result = AVRR_OK;
+    avrr_match_model *m = NULL;
+    blocking b = {0};
+    run *r = NULL;
+    size_t np = pattern_count();
+    double cnt[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {{0}};
+
+    *out = NULL;
+    if (n < 2 || (n_left && (n_left >= n)))
+        return AVRR_EINVALID;
+    result = avrr_match_model_copy(start, &m);
+    if (result != AVRR_OK)
+        goto out;
+    /* u from random pairs */
+    uint64_t s = seed ? seed : 0x5eed;
+    for (size_t k = 0; k < U_SAMPLES; k++) {
+        size_t i, j;
+        if (n_left) {
+            i = rng_next(&s) % n_left;
+            j = n_left + rng_next(&s) % (n - n_left);
+        } else {
+            i = rng_next(&s) % n;
+            j = rng_next(&s) % n;
+            if (i == j)
+                continue;
+        }
+        avrr__mlevels lv;
+        avrr__match_levels(recs[i], recs[j], &lv);
+        for (int f = 0; f < AVRR_MF__COUNT; f++)
+            if (lv.level[f] != AVRR_MATCH_LEVEL_NULL)
+                cnt[f][lv.level[f]] += 1;
+    }
+    for (int f = 0; f < AVRR_MF__COUNT; f++) {
+        double tot = 0;
+        for (int l = 0; l < avrr__mf_levels[f]; l++)
+            tot += cnt[f][l];
+        if (tot < 100)
+            continue; /* field absent from the data: keep the start value */
+        for (int l = 0; l < avrr__mf_levels[f]; l++)
+            m->u[f][l] = (cnt[f][l] + 0.5) / (tot + 0.5 * avrr__mf_levels[f]);
+    }
+    /* m and the prior by EM over the candidate pairs */
+    result = blocking_build(recs, n, n_left, AVRR_MATCH_BLOCK_CAP, &b);
+    if (result != AVRR_OK)
+        goto out;
+    r = avrr_calloc(1, sizeof *r);
+    if (!r) {
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    r->patterns = avrr_calloc(np, sizeof *r->patterns);
+    if (!r->patterns) {
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    r->recs = recs;
+    r->n = n;
+    r->n_left = n_left;
+    r->b = &b;
+    r->model = m;
+    pthread_mutex_init(&r->lock, NULL);
+    result = run_all(r, 0);
+    pthread_mutex_destroy(&r->lock);
+    if (result != AVRR_OK)
+        goto out;
+    avrr__match_model_derive(m);
+    /* Splink's way around EM's label switching: m of the name comparison
+     * from the pairs that agree on the birth date or a document, m of every
+     * other field from the pairs whose names agree, each session leaving the
+     * fields it selects on alone; then the prior over all candidates. */
+    bool names_only[AVRR_MF__COUNT] = {true}, not_names[AVRR_MF__COUNT];
+    for (int f = 0; f < AVRR_MF__COUNT; f++)
+        not_names[f] = f != AVRR_MF_NAME;
+    em_session(m, r->patterns, np, sel_strong_id, names_only, false);
+    em_session(m, r->patterns, np, sel_names, not_names, false);
+    bool none[AVRR_MF__COUNT] = {false};
+    em_session(m, r->patterns, np, sel_all, none, true);
+    *out = m;
+    m = NULL;
+out:
+    if (r)
+        avrr_free(r->patterns);
+    avrr_free(r);
+    blocking_free(&b);
+    avrr_match_model_free(m);
+    return result;
+}
+
+/* ---- clustering --------------------------------------------------------------- */
+
+static uint32_t find(uint32_t *p, uint32_t x)
+{
+    while (p[x] != x) {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    return x;
+}
+
+avrr_err avrr_match_cluster(size_t n, const uint32_t *pairs, size_t n_pairs,
+                            uint32_t *cluster)
+{
+    for (size_t i = 0; i < n; i++)
+        cluster[i] = (uint32_t)i;
+    for (size_t k = 0; k < n_pairs; k++) {
+        uint32_t a = pairs[2 * k], c = pairs[2 * k + 1];
+        if (a >= n || c >= n)
+            return AVRR_EINVALID;
+        a = find(cluster, a);
+        c = find(cluster, c);
+        if (a == c)
+            continue;
+        /* the smaller index becomes the root, so roots are cluster minima */
+        if (a < c)
+            cluster[c] = a;
+        else
+            cluster[a] = c;
+    }
+    for (size_t i = 0; i < n; i++)
+        cluster[i] = find(cluster, (uint32_t)i);
+    return AVRR_OK;
+}

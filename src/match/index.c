@@ -1,0 +1,394 @@
+/* index.c: the in-memory match index for consultations (DESIGN.md 4, 5).
+ *
+ * Holds a comparison record per identity of the store and, per blocking key,
+ * the identities that have it; a query computes the probe's keys, gathers
+ * the identities that share one, scores each with the model and the index's
+ * own name frequencies, and returns the hits above the threshold with their
+ * explanations. Updated on every write (add / remove). Not locked inside:
+ * queries only read, so they may run together; writers need exclusivity.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "match_int.h"
+
+#define IDX_MAGIC 0x6d696478u
+#define EMPTY_KEY 0
+#define GONE UINT32_MAX
+
+typedef struct slot {
+    int64_t identity_id; /* 0: free slot */
+    int64_t person_id;
+    char tenant[17];
+    avrr_match_rec *rec;
+} slot;
+
+typedef struct plist {
+    uint32_t *v;
+    uint32_t n, cap;
+} plist;
+
+/* u64 -> u32 open addressing; key 0 is empty (keys are hashed / ids > 0) */
+typedef struct map {
+    uint64_t *k;
+    uint32_t *v;
+    size_t cap, used;
+} map;
+
+struct avrr_match_index {
+    uint32_t magic;
+    avrr_match_model *model;
+    avrr_match_tf *tf;
+    slot *slots;
+    size_t n_slots, cap_slots, live;
+    uint32_t *free_slots;
+    size_t n_free, cap_free;
+    map ids;     /* identity id -> slot, GONE when removed */
+    map keys;    /* blocking key -> index into lists */
+    plist *lists;
+    size_t n_lists, cap_lists;
+};
+
+static size_t map_find(const map *m, uint64_t k)
+{
+    size_t mask = m->cap - 1, i = (size_t)(k * 0x9e3779b97f4a7c15ull >> 20) & mask;
+    while (m->k[i] != EMPTY_KEY && m->k[i] != k)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static avrr_err map_grow(map *m)
+{
+    map n = {0};
+    n.cap = m->cap ? m->cap * 2 : 1024;
+    n.k = avrr_calloc(n.cap, sizeof *n.k);
+    n.v = avrr_calloc(n.cap, sizeof *n.v);
+    if (!n.k || !n.v) {
+        avrr_free(n.k);
+        avrr_free(n.v);
+        return AVRR_ENOMEM;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->k[i] != EMPTY_KEY) {
+            size_t s = map_find(&n, m->k[i]);
+            n.k[s] = m->k[i];
+            n.v[s] = m->v[i];
+            n.used++;
+        }
+    avrr_free(m->k);
+    avrr_free(m->v);
+    *m = n;
+    return AVRR_OK;
+}
+
+/* Sets k -> v; *slot_out gets the table position. */
+static avrr_err map_put(map *m, uint64_t k, uint32_t v)
+{
+    if ((m->used + 1) * 2 > m->cap) {
+        avrr_err r = map_grow(m);
+        if (r != AVRR_OK)
+            return r;
+    }
+    size_t s = map_find(m, k);
+    if (m->k[s] == EMPTY_KEY) {
+        m->k[s] = k;
+        m->used++;
+    }
+    m->v[s] = v;
+    return AVRR_OK;
+}
+
+static bool map_get(const map *m, uint64_t k, uint32_t *v)
+{
+    if (!m->cap)
+        return false;
+    size_t s = map_find(m, k);
+    if (m->k[s] != k)
+        return false;
+    *v = m->v[s];
+    return true;
+}
+
+avrr_err avrr_match_index_new(const avrr_match_model *model,
+                              avrr_match_index **out)
+{
+    avrr_err result = AVRR_OK;
+    avrr_match_index *idx = avrr_calloc(1, sizeof *idx);
+    *out = NULL;
+    if (!idx)
+        return AVRR_ENOMEM;
+    idx->magic = IDX_MAGIC;
+    result = avrr_match_model_copy(model, &idx->model);
+    if (result == AVRR_OK)
+        result = avrr_match_tf_new(&idx->tf);
+    if (result == AVRR_OK)
+        result = map_grow(&idx->ids);
+    if (result == AVRR_OK)
+        result = map_grow(&idx->keys);
+    if (result != AVRR_OK) {
+        avrr_match_index_free(idx);
+        return result;
+    }
+    *out = idx;
+    return AVRR_OK;
+}
+
+void avrr_match_index_free(avrr_match_index *idx)
+{
+    if (!idx)
+        return;
+    for (size_t i = 0; i < idx->n_slots; i++)
+        avrr_match_rec_free(idx->slots[i].rec);
+    for (size_t i = 0; i < idx->n_lists; i++)
+        avrr_free(idx->lists[i].v);
+    avrr_free(idx->lists);
+    avrr_free(idx->slots);
+    avrr_free(idx->free_slots);
+    avrr_free(idx->ids.k);
+    avrr_free(idx->ids.v);
+    avrr_free(idx->keys.k);
+    avrr_free(idx->keys.v);
+    avrr_match_tf_free(idx->tf);
+    avrr_match_model_free(idx->model);
+    idx->magic = 0;
+    avrr_free(idx);
+}
+
+size_t avrr_match_index_size(const avrr_match_index *idx)
+{
+    return idx->live;
+}
+
+static avrr_err list_add(avrr_match_index *idx, uint64_t key, uint32_t s)
+{
+    uint32_t li;
+    if (!map_get(&idx->keys, key, &li)) {
+        if (idx->n_lists == idx->cap_lists) {
+            size_t nc = idx->cap_lists ? idx->cap_lists * 2 : 1024;
+            plist *nl = avrr_realloc(idx->lists, nc * sizeof *nl);
+            if (!nl)
+                return AVRR_ENOMEM;
+            idx->lists = nl;
+            idx->cap_lists = nc;
+        }
+        li = (uint32_t)idx->n_lists;
+        avrr_err r = map_put(&idx->keys, key, li);
+        if (r != AVRR_OK)
+            return r;
+        idx->lists[idx->n_lists++] = (plist){0};
+    }
+    plist *l = &idx->lists[li];
+    if (l->n == l->cap) {
+        uint32_t nc = l->cap ? l->cap * 2 : 4;
+        uint32_t *nv = avrr_realloc(l->v, nc * sizeof *nv);
+        if (!nv)
+            return AVRR_ENOMEM;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = s;
+    return AVRR_OK;
+}
+
+static void list_remove(avrr_match_index *idx, uint64_t key, uint32_t s)
+{
+    uint32_t li;
+    if (!map_get(&idx->keys, key, &li))
+        return;
+    plist *l = &idx->lists[li];
+    for (uint32_t i = 0; i < l->n; i++)
+        if (l->v[i] == s) {
+            l->v[i] = l->v[--l->n];
+            return;
+        }
+}
+
+avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
+                              int64_t person_id, const char *tenant,
+                              const avrr_identity *id)
+{
+    avrr_err result = AVRR_OK;
+    avrr_match_rec *rec = NULL;
+    uint32_t s, old;
+    uint64_t keys[AVRR__MAX_BKEYS];
+    size_t nk, added = 0;
+
+    if (identity_id <= 0 || !tenant || strlen(tenant) > 16)
+        return AVRR_EINVALID;
+    if (map_get(&idx->ids, (uint64_t)identity_id, &old) && old != GONE)
+        return AVRR_EEXISTS;
+    result = avrr_match_rec_new(id, &rec);
+    if (result != AVRR_OK)
+        return result;
+    if (idx->n_free > 0) {
+        s = idx->free_slots[--idx->n_free];
+    } else {
+        if (idx->n_slots == idx->cap_slots) {
+            size_t nc = idx->cap_slots ? idx->cap_slots * 2 : 1024;
+            slot *ns = avrr_realloc(idx->slots, nc * sizeof *ns);
+            if (!ns) {
+                result = AVRR_ENOMEM;
+                goto out;
+            }
+            idx->slots = ns;
+            idx->cap_slots = nc;
+        }
+        if (idx->n_slots >= GONE - 1) {
+            result = AVRR_ELIMIT;
+            goto out;
+        }
+        s = (uint32_t)idx->n_slots++;
+        memset(&idx->slots[s], 0, sizeof idx->slots[s]);
+    }
+    nk = avrr__match_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    for (; added < nk; added++) {
+        result = list_add(idx, keys[added], s);
+        if (result != AVRR_OK)
+            break;
+    }
+    if (result == AVRR_OK)
+        result = map_put(&idx->ids, (uint64_t)identity_id, s);
+    if (result == AVRR_OK)
+        result = avrr_match_tf_add(idx->tf, rec);
+    if (result != AVRR_OK) {
+        for (size_t k = 0; k < added; k++)
+            list_remove(idx, keys[k], s);
+        if (s + 1 == idx->n_slots)
+            idx->n_slots--;
+        else if (idx->n_free < idx->cap_free)
+            idx->free_slots[idx->n_free++] = s;
+        goto out;
+    }
+    slot *sl = &idx->slots[s];
+    sl->identity_id = identity_id;
+    sl->person_id = person_id;
+    memcpy(sl->tenant, tenant, strlen(tenant) + 1);
+    sl->rec = rec;
+    rec = NULL;
+    idx->live++;
+out:
+    avrr_match_rec_free(rec);
+    return result;
+}
+
+avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
+{
+    uint32_t s;
+    if (!map_get(&idx->ids, (uint64_t)identity_id, &s) || s == GONE)
+        return AVRR_ENOTFOUND;
+    if (idx->n_free == idx->cap_free) {
+        size_t nc = idx->cap_free ? idx->cap_free * 2 : 256;
+        uint32_t *nf = avrr_realloc(idx->free_slots, nc * sizeof *nf);
+        if (!nf)
+            return AVRR_ENOMEM;
+        idx->free_slots = nf;
+        idx->cap_free = nc;
+    }
+    slot *sl = &idx->slots[s];
+    uint64_t keys[AVRR__MAX_BKEYS];
+    size_t nk = avrr__match_block_keys(sl->rec, keys, AVRR__MAX_BKEYS);
+    for (size_t k = 0; k < nk; k++)
+        list_remove(idx, keys[k], s);
+    avrr_match_tf_remove(idx->tf, sl->rec);
+    avrr_match_rec_free(sl->rec);
+    memset(sl, 0, sizeof *sl);
+    (void)map_put(&idx->ids, (uint64_t)identity_id, GONE); /* slot exists */
+    idx->free_slots[idx->n_free++] = s;
+    idx->live--;
+    return AVRR_OK;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+    const avrr_match_hit *x = a, *y = b;
+    if (x->explanation.probability != y->explanation.probability)
+        return x->explanation.probability > y->explanation.probability ? -1
+                                                                        : 1;
+    return x->identity_id < y->identity_id ? -1 : 1;
+}
+
+avrr_err avrr_match_index_query(const avrr_match_index *idx,
+                                const avrr_identity *probe, double threshold,
+                                size_t max_hits, avrr_match_hit **hits,
+                                size_t *n_hits)
+{
+    avrr_err result = AVRR_OK;
+    avrr_match_rec *rec = NULL;
+    uint32_t *cand = NULL;
+    avrr_match_hit *out = NULL;
+    size_t nc = 0, cap = 0, nh = 0;
+    uint64_t keys[AVRR__MAX_BKEYS];
+
+    *hits = NULL;
+    *n_hits = 0;
+    result = avrr_match_rec_new(probe, &rec);
+    if (result != AVRR_OK)
+        return result;
+    size_t nk = avrr__match_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    for (size_t k = 0; k < nk; k++) {
+        uint32_t li;
+        if (!map_get(&idx->keys, keys[k], &li))
+            continue;
+        const plist *l = &idx->lists[li];
+        if (l->n > AVRR_MATCH_BLOCK_CAP)
+            continue; /* too common to tell anything; other keys cover it */
+        if (nc + l->n > cap) {
+            size_t ncap = (nc + l->n) * 2;
+            uint32_t *nv = avrr_realloc(cand, ncap * sizeof *nv);
+            if (!nv) {
+                result = AVRR_ENOMEM;
+                goto out;
+            }
+            cand = nv;
+            cap = ncap;
+        }
+        memcpy(cand + nc, l->v, l->n * sizeof *cand);
+        nc += l->n;
+    }
+    if (nc == 0)
+        goto out;
+    qsort(cand, nc, sizeof *cand, u32_cmp);
+    out = avrr_malloc(nc * sizeof *out);
+    if (!out) {
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < nc; k++) {
+        if (k > 0 && cand[k] == cand[k - 1])
+            continue;
+        const slot *sl = &idx->slots[cand[k]];
+        if (!sl->rec)
+            continue;
+        avrr_match_explanation x;
+        avrr_match_compare(idx->model, idx->tf, rec, sl->rec, &x);
+        if (x.probability < threshold)
+            continue;
+        avrr_match_hit *h = &out[nh++];
+        h->identity_id = sl->identity_id;
+        h->person_id = sl->person_id;
+        memcpy(h->tenant, sl->tenant, sizeof h->tenant);
+        h->explanation = x;
+    }
+    if (nh == 0) {
+        avrr_free(out);
+        out = NULL;
+        goto out;
+    }
+    qsort(out, nh, sizeof *out, hit_cmp);
+    if (max_hits && nh > max_hits)
+        nh = max_hits;
+    *hits = out;
+    *n_hits = nh;
+    out = NULL;
+out:
+    avrr_free(out);
+    avrr_free(cand);
+    avrr_match_rec_free(rec);
+    return result;
+}

@@ -1,0 +1,61 @@
+/* service_int.h: the inside of avrr_service, shared by the files of the
+ * service layer (service.c: registry use cases; consult.c: checks, links,
+ * disclosures and the double-support guard). Not for other layers.
+ *
+ * Locking: `lock` (recursive) serialises the store; `index_lock` guards the
+ * match index (readers: queries; writer: adds). No function holds both at
+ * once, so they cannot deadlock. */
+#ifndef AVRR_SERVICE_INT_H
+#define AVRR_SERVICE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "avrr/match.h"
+#include "avrr/service.h"
+#include "privacy/policy.h"
+#include "store/store.h"
+
+#define SERVICE_MAGIC 0x5e41cee5u
+
+struct avrr_service {
+    unsigned magic;
+    avrr_store *store;
+    pthread_mutex_t lock;
+    avrr_service_options options;
+    uint8_t pseudonym_key[32]; /* keys person_ref; kept in avrr_meta */
+    pthread_rwlock_t index_lock;
+    avrr_match_index *index;   /* NULL until avrr_service_index_load */
+};
+
+static inline void lock(avrr_service *svc) { pthread_mutex_lock(&svc->lock); }
+static inline void unlock(avrr_service *svc) { pthread_mutex_unlock(&svc->lock); }
+
+/* Role check shared by the use cases: AVRR_EFORBIDDEN when the actor's
+ * role may not take the action. */
+avrr_err avrr__service_allow(const avrr_actor *a, avrr_action act, avrr_error *e);
+
+/* Fills in the default page size; AVRR_EINVALID for a limit over
+ * AVRR_PAGE_MAX or a negative cursor. */
+avrr_err avrr__service_page_check(avrr_page *page, avrr_error *e);
+
+/* Called after a person's identities were stored: adds them to the index
+ * (when loaded) and opens yellow links to strong or possible hits on other
+ * tenants. Failures here never undo the registration; they are returned
+ * for logging. */
+avrr_err avrr__consult_after_register(avrr_service *svc, const avrr_actor *a,
+                                      int64_t person_id, const avrr_identity *ids,
+                                      size_t n, avrr_error *e);
+
+/* The guard against paying twice (see avrr_service_assistance_add). Called
+ * with the case known to be the actor's; fills *warnings and returns
+ * AVRR_ECONFLICT when the tenant's policy blocks the grant. */
+avrr_err avrr__consult_guard(avrr_service *svc, const avrr_actor *a,
+                             int64_t person_id, const avrr_date *granted_on,
+                             avrr_check_result *warnings, avrr_error *e);
+
+/* Loads or creates the pseudonym key (at open). */
+avrr_err avrr__consult_init(avrr_service *svc, avrr_error *e);
+void avrr__consult_close(avrr_service *svc);
+
+#endif

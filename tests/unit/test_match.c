@@ -1,0 +1,516 @@
+/* test_match.c: unit tests of the matching engine (normalisation, keys,
+ * Jaro-Winkler, comparison levels, scoring, model file, batch, index). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "avrr/match.h"
+
+double avrr__jaro_winkler_ref(const char *a, size_t na, const char *b,
+                              size_t nb);
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+typedef struct person {
+    const char *given, *surname, *full, *sex, *dob, *nat, *place, *doc;
+} person;
+
+static void make(avrr_identity *id, const person *p)
+{
+    memset(id, 0, sizeof *id);
+    id->given_names = (char *)p->given;
+    id->surname = (char *)p->surname;
+    id->full_name = (char *)p->full;
+    id->sex = p->sex ? (avrr_sex)avrr_sex_parse(p->sex) : AVRR_SEX_UNKNOWN;
+    assert_int_equal(avrr_date_parse(p->dob ? p->dob : "", &id->birth_date,
+                                     "birth_date", NULL),
+                     AVRR_OK);
+    if (p->nat)
+        memcpy(id->nationality, p->nat, 4);
+    id->birth_place = (char *)p->place;
+    static avrr_document docs[8];
+    static int next;
+    if (p->doc) {
+        avrr_document *d = &docs[next++ % 8];
+        d->number = (char *)p->doc;
+        id->documents = d;
+        id->n_documents = 1;
+    }
+}
+
+static avrr_match_rec *rec_of(const person *p)
+{
+    avrr_identity id;
+    avrr_match_rec *r = NULL;
+    make(&id, p);
+    assert_int_equal(avrr_match_rec_new(&id, &r), AVRR_OK);
+    return r;
+}
+
+static void compare(const person *a, const person *b,
+                    avrr_match_explanation *x)
+{
+    avrr_match_rec *ra = rec_of(a), *rb = rec_of(b);
+    avrr_match_compare(NULL, NULL, ra, rb, x);
+    avrr_match_rec_free(ra);
+    avrr_match_rec_free(rb);
+}
+
+static void key_of(const char *name, char *out, size_t cap)
+{
+    char t[256];
+    size_t n = 0;
+    assert_int_equal(avrr_match_name_tokens(name, t, sizeof t, &n), AVRR_OK);
+    avrr_match_name_key(t, n, out, cap);
+}
+
+static void assert_same_key(const char *const *names)
+{
+    char k0[64], k[64];
+    key_of(names[0], k0, sizeof k0);
+    for (int i = 1; names[i]; i++) {
+        key_of(names[i], k, sizeof k);
+        if (strcmp(k0, k) != 0)
+            fail_msg("%s -> %s but %s -> %s", names[0], k0, names[i], k);
+    }
+}
+
+/* ---- normalisation ----------------------------------------------------------------- */
+
+static void test_normalize_ascii(void **state)
+{
+    (void)state;
+    char out[128];
+    size_t n;
+    assert_int_equal(avrr_match_normalize("  Mohammed EL-Amrani, jr. O'Brien ",
+                                          out, sizeof out, &n),
+                     AVRR_OK);
+    assert_string_equal(out, "mohammed el amrani jr obrien");
+    assert_int_equal(n, strlen(out));
+    assert_int_equal(avrr_match_name_tokens("Mohammed ben Ali El Amrani", out,
+                                            sizeof out, NULL),
+                     AVRR_OK);
+    assert_string_equal(out, "mohammed ali amrani");
+    /* a tiny buffer cuts at a token boundary */
+    assert_int_equal(avrr_match_normalize("abc defgh", out, 6, &n), AVRR_OK);
+    assert_string_equal(out, "abc");
+}
+
+static void test_normalize_scripts(void **state)
+{
+    (void)state;
+    char out[128];
+    assert_int_equal(avrr_match_normalize("Александр", out, sizeof out, NULL),
+                     AVRR_OK);
+    assert_string_equal(out, "aleksandr");
+    assert_int_equal(avrr_match_normalize("José Ñúñez", out, sizeof out, NULL),
+                     AVRR_OK);
+    assert_string_equal(out, "jose nunez");
+    assert_int_equal(avrr_match_normalize("يوسف", out, sizeof out, NULL),
+                     AVRR_OK);
+    assert_true(strlen(out) >= 3);
+    /* full-width Latin folds by NFKC */
+    assert_int_equal(avrr_match_normalize("ＡＬＩ", out, sizeof out, NULL),
+                     AVRR_OK);
+    assert_string_equal(out, "ali");
+    assert_int_equal(avrr_match_normalize("\xff\xfe", out, sizeof out, NULL),
+                     AVRR_EINVALID);
+}
+
+static void test_compounds(void **state)
+{
+    (void)state;
+    char a[64], b[64], c[64], d[64];
+    key_of("Abd al Rahman", a, sizeof a);
+    key_of("Abdul Rahman", b, sizeof b);
+    key_of("Abderrahmane", c, sizeof c);
+    key_of("Abdulrahman", d, sizeof d);
+    assert_string_equal(a, b);
+    assert_string_equal(a, c);
+    assert_string_equal(a, d);
+    char t[64];
+    assert_int_equal(avrr_match_name_tokens("Abu Bakr", t, sizeof t, NULL),
+                     AVRR_OK);
+    assert_string_equal(t, "abubakr");
+}
+
+/* ---- keys ------------------------------------------------------------------------ */
+
+static void test_keys_variants(void **state)
+{
+    (void)state;
+    static const char *const mohammed[] = {"Mohammed", "Muhammad", "Mohamed",
+                                           "Mouhamed", "Mohammad", "محمد",
+                                           NULL};
+    static const char *const youssef[] = {"Youssef", "Yusuf", "Joessef",
+                                          "Jussuf", "Youcef", "Yousef",
+                                          "يوسف", NULL};
+    static const char *const alex[] = {"Oleksandr", "Aleksandr", "Alexander",
+                                       "Александр", "Олександр", NULL};
+    static const char *const hussein[] = {"Hussein", "Husein", "Hossein",
+                                          "Houssein", "حسين", NULL};
+    static const char *const khaled[] = {"Khaled", "Khalid", "خالد", NULL};
+    assert_same_key(mohammed);
+    assert_same_key(youssef);
+    assert_same_key(alex);
+    assert_same_key(hussein);
+    assert_same_key(khaled);
+    char a[32], b[32];
+    key_of("Mohammed", a, sizeof a);
+    key_of("Tesfamariam", b, sizeof b);
+    assert_string_not_equal(a, b);
+    assert_string_equal(a, "MHMD");
+}
+
+/* ---- Jaro-Winkler ------------------------------------------------------------------- */
+
+static void test_jaro_winkler(void **state)
+{
+    (void)state;
+    assert_float_equal(avrr_match_jaro_winkler("martha", 6, "marhta", 6),
+                       0.9611, 0.0001);
+    assert_float_equal(avrr_match_jaro_winkler("dwayne", 6, "duane", 5), 0.84,
+                       0.0001);
+    assert_float_equal(avrr_match_jaro_winkler("dixon", 5, "dicksonx", 8),
+                       0.8133, 0.0001);
+    assert_float_equal(avrr_match_jaro_winkler("abc", 3, "abc", 3), 1.0, 1e-9);
+    assert_float_equal(avrr_match_jaro_winkler("abc", 3, "xyz", 3), 0.0, 1e-9);
+    assert_float_equal(avrr_match_jaro_winkler("", 0, "xyz", 3), 0.0, 1e-9);
+    /* the bit-parallel kernel agrees with the textbook one */
+    unsigned s = 12345;
+    for (int k = 0; k < 20000; k++) {
+        char x[24], y[24];
+        size_t nx = 1 + (s = s * 1103515245 + 12345) % 20;
+        size_t ny = 1 + (s = s * 1103515245 + 12345) % 20;
+        for (size_t i = 0; i < nx; i++)
+            x[i] = (char)('a' + (s = s * 1103515245 + 12345) % 6);
+        for (size_t i = 0; i < ny; i++)
+            y[i] = (char)('a' + (s = s * 1103515245 + 12345) % 6);
+        double f = avrr_match_jaro_winkler(x, nx, y, ny);
+        double r = avrr__jaro_winkler_ref(x, nx, y, ny);
+        assert_float_equal(f, r, 0.06);
+    }
+}
+
+/* ---- comparisons ---------------------------------------------------------------------- */
+
+static void test_strong_match_variants(void **state)
+{
+    (void)state;
+    person a = {"Joessef", "Elamrani", NULL, "m", "1990", "MAR", NULL, NULL};
+    person b = {"Youssef", "El Amrani", NULL, "m", "1990-03-14", "MAR", NULL,
+                NULL};
+    avrr_match_explanation x;
+    compare(&a, &b, &x);
+    assert_true(x.field[AVRR_MF_NAME].level <= 1);
+    assert_int_equal(x.field[AVRR_MF_BIRTH_DATE].level, 3);
+    assert_true(x.probability > 0.99);
+    /* swapped given and family names, script against Latin */
+    person c = {"El Amrani", "Youssef", NULL, "m", "1990-03-14", NULL, NULL,
+                NULL};
+    compare(&c, &b, &x);
+    assert_true(x.probability > 0.99);
+    person d = {NULL, NULL, "يوسف العمراني", "m", "1990-03-14", "MAR", NULL,
+                NULL};
+    compare(&d, &b, &x);
+    assert_true(x.field[AVRR_MF_NAME].level <= 1);
+    assert_true(x.probability > 0.99);
+    person e = {"Aleksandr", "Ivanov", "Александр Иванов", "m", "1985-06-02",
+                "UKR", NULL, NULL};
+    person f = {"Oleksandr", "Ivanov", NULL, "m", "1985-02-06", "RUS", NULL,
+                NULL};
+    compare(&e, &f, &x);
+    assert_int_equal(x.field[AVRR_MF_BIRTH_DATE].level, 2); /* swapped */
+    assert_int_equal(x.field[AVRR_MF_NATIONALITY].level, 1); /* neighbour */
+    assert_true(x.probability > 0.95);
+}
+
+static void test_namesakes_not_strong(void **state)
+{
+    (void)state;
+    person a = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", "Aleppo",
+                "N1234567"};
+    person b = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SDN", "Khartoum",
+                "P7654321"};
+    avrr_match_explanation x;
+    compare(&a, &b, &x);
+    assert_int_equal(x.field[AVRR_MF_NAME].level, 0);
+    assert_int_equal(x.field[AVRR_MF_BIRTH_DATE].level, 1);
+    assert_true(x.probability < 0.5);
+    /* the common name weighs less than a rare one in the same position */
+    person c = {"Tesfamariam", "Gebremedhin", NULL, "m", "1990-01-01", "ERI",
+                "Asmara", "N1234567"};
+    person d = {"Tesfamariam", "Gebremedhin", NULL, "m", "1990-01-01", "ETH",
+                "Mekele", "P7654321"};
+    avrr_match_explanation y;
+    compare(&c, &d, &y);
+    assert_true(y.field[AVRR_MF_NAME].weight > x.field[AVRR_MF_NAME].weight);
+    /* siblings: same family name, other given name, other date */
+    person s1 = {"Ahmed", "Haddad", NULL, "m", "1992-05-10", "SYR", NULL, NULL};
+    person s2 = {"Omar", "Haddad", NULL, "m", "1995-08-21", "SYR", NULL, NULL};
+    compare(&s1, &s2, &x);
+    assert_true(x.probability < 0.2);
+}
+
+static int date_level(const char *d1, const char *d2)
+{
+    person a = {"Ali", "Zaman", NULL, NULL, d1, NULL, NULL, NULL};
+    person b = {"Ali", "Zaman", NULL, NULL, d2, NULL, NULL, NULL};
+    avrr_match_explanation x;
+    compare(&a, &b, &x);
+    return x.field[AVRR_MF_BIRTH_DATE].level;
+}
+
+static void test_date_levels(void **state)
+{
+    (void)state;
+    assert_int_equal(date_level("1990-03-14", "1990-03-14"), 0);
+    assert_int_equal(date_level("1990-01-01", "1990-01-01"), 1);
+    assert_int_equal(date_level("1990-03-04", "1990-04-03"), 2); /* swap */
+    assert_int_equal(date_level("1990-03-14", "1990-03-15"), 2); /* digit */
+    assert_int_equal(date_level("1990-03-14", "1909-03-14"), 2); /* transp. */
+    assert_int_equal(date_level("1990-01-01", "1990-07-23"), 3); /* ph */
+    assert_int_equal(date_level("1990", "1990-07-23"), 3);
+    assert_int_equal(date_level("1990-00-00", "1990-07-23"), 3);
+    assert_int_equal(date_level("1991", "1990-07-23"), 4);
+    assert_int_equal(date_level("1990-07-23", "1991-07-23"), 4);
+    assert_int_equal(date_level("1990-07-23", "1990-11-02"), 5);
+    assert_int_equal(date_level("1980", "1990-07-23"), 5);
+    assert_int_equal(date_level("", "1990-07-23"), AVRR_MATCH_LEVEL_NULL);
+}
+
+static int doc_level(const char *d1, const char *d2)
+{
+    person a = {"Ali", "Zaman", NULL, NULL, NULL, NULL, NULL, d1};
+    person b = {"Ali", "Zaman", NULL, NULL, NULL, NULL, NULL, d2};
+    avrr_match_explanation x;
+    compare(&a, &b, &x);
+    return x.field[AVRR_MF_DOCUMENT].level;
+}
+
+static void test_documents_ocr(void **state)
+{
+    (void)state;
+    assert_int_equal(doc_level("AB1234567", "ab 123-4567"), 0);
+    assert_int_equal(doc_level("AB1234567", "A81234567"), 1); /* B/8 */
+    assert_int_equal(doc_level("O0I15S", "00115S"), 1);       /* O/0 I/1 */
+    assert_int_equal(doc_level("AB1234567", "AB1234576"), 2); /* transp. */
+    assert_int_equal(doc_level("AB1234567", "AB123456"), 2);  /* dropped */
+    assert_int_equal(doc_level("AB1234567", "XY9876543"), 3);
+    assert_int_equal(doc_level(NULL, "XY9876543"), AVRR_MATCH_LEVEL_NULL);
+}
+
+static void test_names_order_free(void **state)
+{
+    (void)state;
+    avrr_match_explanation x;
+    person a = {"Ahmad Shah", "Popalzai", NULL, NULL, NULL, NULL, NULL, NULL};
+    person b = {"Ahmad", "Popalzai", NULL, NULL, NULL, NULL, NULL, NULL};
+    compare(&a, &b, &x);
+    assert_int_equal(x.field[AVRR_MF_NAME].level, 2); /* given name dropped */
+    person c = {"Popalzai", "Ahmad Shah", NULL, NULL, NULL, NULL, NULL, NULL};
+    compare(&a, &c, &x);
+    assert_int_equal(x.field[AVRR_MF_NAME].level, 0);
+    person d = {"Zainab", "Karimi", NULL, NULL, NULL, NULL, NULL, NULL};
+    compare(&a, &d, &x);
+    assert_int_equal(x.field[AVRR_MF_NAME].level, 5);
+    assert_true(x.field[AVRR_MF_NAME].weight < 0);
+    assert_string_equal(avrr_match_level_name(AVRR_MF_NAME, 5), "different");
+    assert_string_equal(avrr_match_field_name(AVRR_MF_DOCUMENT), "document");
+}
+
+/* ---- model file ---------------------------------------------------------------------- */
+
+static void test_model_roundtrip(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/avrr-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    avrr_error e;
+    assert_int_equal(avrr_match_model_save(avrr_match_model_default(), path, &e),
+                     AVRR_OK);
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_OK);
+    person a = {"Youssef", "Amrani", NULL, "m", "1990", "MAR", NULL, NULL};
+    person b = {"Yusuf", "Amrani", NULL, "m", "1990-03-14", "MAR", NULL, NULL};
+    avrr_match_rec *ra = rec_of(&a), *rb = rec_of(&b);
+    avrr_match_explanation x, y;
+    avrr_match_compare(m, NULL, ra, rb, &x);
+    avrr_match_compare(NULL, NULL, ra, rb, &y);
+    assert_float_equal(x.probability, y.probability, 1e-9);
+    avrr_match_rec_free(ra);
+    avrr_match_rec_free(rb);
+    avrr_match_model_free(m);
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\":\"avrr-match-model\",\"prior\":2}", f);
+    fclose(f);
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_EINVALID);
+    assert_non_null(strstr(e.message, "prior"));
+    unlink(path);
+}
+
+/* ---- batch and index -------------------------------------------------------------------- */
+
+static const person population[] = {
+    {"Youssef", "El Amrani", NULL, "m", "1990-03-14", "MAR", "Nador", NULL},
+    {"Joessef", "Elamrani", NULL, "m", "1990", "MAR", NULL, NULL},
+    {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", "Aleppo", "N1234567"},
+    {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SDN", "Khartoum", "P765432"},
+    {"Aleksandr", "Ivanov", NULL, "m", "1985-06-02", "UKR", NULL, NULL},
+    {NULL, NULL, "Олександр Іванов", "m", "1985-06-02", "UKR", NULL, NULL},
+    {"Fatima", "Haddad", NULL, "f", "2001-11-30", "SYR", NULL, NULL},
+};
+
+typedef struct collect {
+    uint32_t pairs[64];
+    size_t n;
+} collect;
+
+static int on_pair(void *ctx, size_t i, size_t j,
+                   const avrr_match_explanation *x)
+{
+    collect *c = ctx;
+    (void)x;
+    if (c->n < 32) {
+        c->pairs[2 * c->n] = (uint32_t)i;
+        c->pairs[2 * c->n + 1] = (uint32_t)j;
+        c->n++;
+    }
+    return 0;
+}
+
+static void test_batch_dedup(void **state)
+{
+    (void)state;
+    size_t n = sizeof population / sizeof population[0];
+    avrr_match_rec *recs[16];
+    for (size_t i = 0; i < n; i++)
+        recs[i] = rec_of(&population[i]);
+    collect c = {.n = 0};
+    avrr_match_batch_opts o = {.threshold = 0.9, .on_pair = on_pair,
+                               .ctx = &c, .threads = 2,
+                               .tf = avrr_match_tf_builtin()};
+    avrr_match_batch_stats st;
+    assert_int_equal(avrr_match_batch(recs, n, &o, &st), AVRR_OK);
+    assert_int_equal(c.n, 2);
+    uint32_t cl[16];
+    assert_int_equal(avrr_match_cluster(n, c.pairs, c.n, cl), AVRR_OK);
+    assert_int_equal(cl[1], 0);
+    assert_int_equal(cl[5], 4);
+    assert_int_equal(cl[3], 3);
+    assert_true(st.candidate_pairs >= 3);
+    /* link: left = first four, right = the rest */
+    c.n = 0;
+    o.n_left = 4;
+    assert_int_equal(avrr_match_batch(recs, n, &o, &st), AVRR_OK);
+    assert_int_equal(c.n, 0);
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_train(recs, n, 0, NULL, 1, &m), AVRR_OK);
+    avrr_match_model_free(m);
+    for (size_t i = 0; i < n; i++)
+        avrr_match_rec_free(recs[i]);
+}
+
+static void test_index(void **state)
+{
+    (void)state;
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    size_t n = sizeof population / sizeof population[0];
+    for (size_t i = 0; i < n; i++) {
+        avrr_identity id;
+        make(&id, &population[i]);
+        assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1,
+                                              (int64_t)i + 100,
+                                              i % 2 ? "BE" : "NL", &id),
+                         AVRR_OK);
+    }
+    avrr_identity id;
+    make(&id, &population[0]);
+    assert_int_equal(avrr_match_index_add(idx, 1, 1, "NL", &id), AVRR_EEXISTS);
+    assert_int_equal(avrr_match_index_size(idx), n);
+    person probe = {"Yusuf", "Al-Amrani", NULL, "m", "1990-01-01", "DZA", NULL,
+                    NULL};
+    make(&id, &probe);
+    avrr_match_hit *hits = NULL;
+    size_t nh = 0;
+    assert_int_equal(avrr_match_index_query(idx, &id, 0.5, 10, &hits, &nh),
+                     AVRR_OK);
+    assert_int_equal(nh, 2);
+    assert_true(hits[0].explanation.probability >=
+                hits[1].explanation.probability);
+    assert_true(hits[0].identity_id == 1 || hits[0].identity_id == 2);
+    assert_int_equal(hits[0].explanation.field[AVRR_MF_NATIONALITY].level, 1);
+    avrr_free(hits);
+    assert_int_equal(avrr_match_index_remove(idx, 1), AVRR_OK);
+    assert_int_equal(avrr_match_index_remove(idx, 1), AVRR_ENOTFOUND);
+    assert_int_equal(avrr_match_index_query(idx, &id, 0.5, 10, &hits, &nh),
+                     AVRR_OK);
+    assert_int_equal(nh, 1);
+    assert_int_equal(hits[0].identity_id, 2);
+    assert_string_equal(hits[0].tenant, "BE");
+    avrr_free(hits);
+    /* re-adding the removed id works */
+    make(&id, &population[0]);
+    assert_int_equal(avrr_match_index_add(idx, 1, 100, "NL", &id), AVRR_OK);
+    avrr_match_index_free(idx);
+}
+
+/* Out of memory is returned, never a crash, at every allocation in turn. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    for (long k = 1; k < 200; k++) {
+        avrr_match_index *idx = NULL;
+        avrr_alloc_fail_after(k);
+        avrr_err r = avrr_match_index_new(NULL, &idx);
+        for (size_t i = 0; r == AVRR_OK && i < 7; i++) {
+            avrr_identity id;
+            make(&id, &population[i]);
+            r = avrr_match_index_add(idx, (int64_t)i + 1, 1, "NL", &id);
+        }
+        avrr_match_hit *hits = NULL;
+        size_t nh = 0;
+        if (r == AVRR_OK) {
+            avrr_identity id;
+            make(&id, &population[1]);
+            r = avrr_match_index_query(idx, &id, 0.5, 10, &hits, &nh);
+        }
+        avrr_alloc_fail_after(0);
+        assert_true(r == AVRR_OK || r == AVRR_ENOMEM);
+        avrr_free(hits);
+        avrr_match_index_free(idx);
+        if (r == AVRR_OK)
+            break;
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalize_ascii),
+        cmocka_unit_test(test_normalize_scripts),
+        cmocka_unit_test(test_compounds),
+        cmocka_unit_test(test_keys_variants),
+        cmocka_unit_test(test_jaro_winkler),
+        cmocka_unit_test(test_strong_match_variants),
+        cmocka_unit_test(test_namesakes_not_strong),
+        cmocka_unit_test(test_date_levels),
+        cmocka_unit_test(test_documents_ocr),
+        cmocka_unit_test(test_names_order_free),
+        cmocka_unit_test(test_model_roundtrip),
+        cmocka_unit_test(test_batch_dedup),
+        cmocka_unit_test(test_index),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
