@@ -23,7 +23,7 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM $1"; }
 # --help on the program and on every subcommand
 expect 0 "$AVRR" --help
 contains "$T/out" "import"
-for c in init person case assistance "tenant add" "tenant list" "key create" "key list" "key revoke" serve import export demo; do
+for c in init person case assistance check "tenant add" "tenant set" "tenant list" "key create" "key list" "key revoke" serve import export demo; do
     # shellcheck disable=SC2086
     expect 0 "$AVRR" $c --help
     contains "$T/out" "usage: avrr"
@@ -136,6 +136,26 @@ contains "$T/err" "identities\[0\].birth_date"
 [ "$(count persons)" -eq "$before" ] || fail "a bad person stores nothing"
 expect 0 "$AVRR" person show --db "$DB" --tenant NL --id "$pid"
 contains "$T/out" '"surname": "Beridse"'
+
+# consultation from the command line: a second tenant checks, finds NL's
+# person, learns nothing personal; then a tenant policy
+expect 0 "$AVRR" tenant add --db "$DB" --code BE --name "Belgium"
+cat >"$T/check.json" <<'JSON'
+{"purpose":"assistance_decision","identity":{"given_names":"Joessef","surname":"Elamrani","birth_date":"1990"}}
+JSON
+expect 0 "$AVRR" check --db "$DB" --tenant BE "$T/check.json"
+contains "$T/out" '"tenant": "NL"'
+contains "$T/out" '"band": "strong"'
+grep -q "El Amrani\|UZ4411720\|1990-03-14" "$T/out" && fail "check output shows NL's personal details"
+[ "$(count checks)" -eq 1 ] || fail "the check is recorded"
+printf '{"purpose":"gossip","identity":{"surname":"X"}}' >"$T/badcheck.json"
+expect 1 "$AVRR" check --db "$DB" --tenant BE "$T/badcheck.json"
+contains "$T/err" "purpose"
+[ "$(count checks)" -eq 1 ] || fail "a bad check is not recorded"
+expect 0 "$AVRR" tenant set --db "$DB" --code BE --duplicate-policy block
+expect 0 "$AVRR" tenant list --db "$DB"
+contains "$T/out" "BE	Belgium	block"
+expect 1 "$AVRR" tenant set --db "$DB" --code BE --duplicate-policy maybe
 
 # export: everything of the tenant, one person per line
 expect 0 "$AVRR" export --db "$DB" --tenant NL --out "$T/export.jsonl"
