@@ -6,7 +6,7 @@
 set -eu
 B=${1:-build-match/bench}
 S=$(cd "$(dirname "$0")/.." && pwd)
-LIBS="$(pkg-config --libs icu-uc icu-i18n json-c) -lpthread -lm"
+LIBS="$(pkg-config --libs icu-uc icu-i18n json-c libsodium) -lpthread -lm"
 CF="-O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I$S/include -I$S/src"
 mkdir -p "$B"
 CORE="$S/src/core/*.c $S/src/match/*.c"

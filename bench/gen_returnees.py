@@ -132,6 +132,38 @@ G = {
         places=["moscow", "grozny", "kyiv", "kharkiv", "tbilisi", "kutaisi", "yerevan", "baku",
                 "minsk", "chisinau"]),
 }
+# Family names are also formed the way they are in each region, so that the
+# pools are not unrealistically small: nisba (Ahmadi, Hassani), patronymic
+# suffixes (-ov, -enko, -shvili, -yan; -ovic, -aj, -i).
+SUFFIX = {"maghreb": ["i"], "mideast": ["i"], "afgiran": ["i", "zai"], "horn": [""],
+          "westafrica": [""], "balkans": ["i", "aj", "ovic"], "exsoviet": ["ov", "enko", "shvili", "yan"]}
+for _g, _d in G.items():
+    extra = []
+    for _m, _n in _d["male"]:
+        if _m in ("abdul",):
+            continue
+        for _suf in SUFFIX[_g]:
+            extra.append((_m + _suf, (_n + "ی") if (_n and _suf == "i" and _d["script"] == "ar") else
+                          (_n if _suf == "" else None)))
+    _d["sur"] = _d["sur"] + extra
+# and from syllables of the region, so that a group has a few hundred family
+# names with a long tail as real populations do (the first ones above stay
+# the common ones)
+SYL = {"maghreb": ["ben", "bou", "za", "ka", "ri", "mou", "ta", "ha", "di", "la", "ni", "sa", "fi", "ra"],
+       "mideast": ["ha", "ka", "sa", "ma", "ri", "da", "wi", "ja", "ra", "ni", "zu", "ba", "fa", "qa"],
+       "afgiran": ["za", "ka", "ra", "ha", "ma", "ni", "sha", "da", "ba", "gul", "ja", "pa", "wa", "ni"],
+       "horn": ["ge", "bre", "tes", "fa", "ma", "ri", "ha", "go", "se", "la", "wol", "de", "ki", "ne"],
+       "westafrica": ["ka", "ma", "ba", "do", "ko", "ne", "sa", "di", "fo", "ta", "ya", "ke", "bo", "se"],
+       "balkans": ["ko", "va", "li", "ra", "be", "mi", "sha", "dri", "lu", "ne", "ho", "ta", "ze", "ki"],
+       "exsoviet": ["ko", "va", "lenko", "rov", "shi", "dze", "ya", "mi", "ra", "sa", "go", "be", "tu", "ni"]}
+_r = random.Random(7)
+for _g, _d in G.items():
+    seen = set(x[0] for x in _d["sur"])
+    while len(seen) < 400:
+        nm = "".join(_r.choice(SYL[_g]) for _ in range(_r.choice((2, 3, 3))))
+        if nm not in seen:
+            seen.add(nm)
+            _d["sur"].append((nm, None))
 GROUPS = list(G)
 # how returns are spread over origin groups (roughly the EU's return statistics)
 GROUP_W = [0.24, 0.17, 0.16, 0.12, 0.13, 0.09, 0.09]
@@ -212,7 +244,8 @@ def make_person(rnd, pid, group=None, sur=None, father=None, place=None, year=No
     p.given = rnd.choice(g["male"] if p.sex == "m" else g["female"])
     p.given2 = rnd.choice(g["male"]) if rnd.random() < 0.3 else None
     p.father = father or rnd.choice(g["male"])
-    p.sur = sur or rnd.choice(g["sur"])
+    # common family names are common: a Zipf-like draw over the pool
+    p.sur = sur or g["sur"][min(len(g["sur"]) - 1, int(rnd.paretovariate(0.6)) - 1)]
     p.nat = rnd.choice(g["nat"])
     p.place = place or rnd.choice(g["places"])
     p.year = year or rnd.randint(1960, 2006)

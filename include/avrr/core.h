@@ -223,7 +223,8 @@ typedef struct avrr_identity {
 typedef struct avrr_person {
     int64_t id;
     char tenant[17];
-    bool restricted;
+    bool restricted;      /* GDPR Art. 18: others see only "restricted" */
+    int64_t erased_at;    /* unix seconds; 0 while personal data is held */
     int64_t created_at;
     avrr_identity *identities;
     size_t n_identities;
@@ -274,8 +275,55 @@ typedef struct avrr_tenant {
     char code[17];   /* NL, BE, IOM-NL, FRONTEX: A-Z, 0-9, '-', 2..16 */
     char *name;
     avrr_duplicate_policy duplicate_policy;
+    int32_t retention_days;       /* personal data erased this long after a
+                                     person's last case closed; 0: never */
+    int32_t audit_retention_days; /* audit events kept this long */
     int64_t created_at;
 } avrr_tenant;
+
+/* Defaults of a new tenant: two years of reintegration follow-up after the
+ * case ends, then erasure; audit events three years (DESIGN.md 6). */
+#define AVRR_RETENTION_DAYS_DEFAULT 730
+#define AVRR_AUDIT_RETENTION_DAYS_DEFAULT 1095
+
+/* One earlier version of an identity, kept when it is rectified (GDPR
+ * Art. 16 with history). */
+typedef struct avrr_identity_change {
+    int64_t identity_id;
+    int64_t changed_at;  /* unix seconds */
+    int64_t key_id;      /* who rectified, 0 for the command line */
+    char *old_json;      /* the identity before the change, as the API shows it */
+} avrr_identity_change;
+void avrr_identity_change_clear(avrr_identity_change *c);
+
+/* ---- audit -------------------------------------------------------------------- */
+
+/* One event of the tamper-evident audit log. hash = BLAKE2b-256(prev_hash ||
+ * canonical bytes of the event); see src/privacy/audit.c. */
+typedef struct avrr_audit_event {
+    int64_t seq;            /* 1, 2, 3 ... without gaps */
+    int64_t ts_ms;          /* unix milliseconds */
+    int64_t key_id;         /* API key, 0 for the command line or unknown */
+    char tenant[17];        /* acting tenant, "" when unknown */
+    char role[16];          /* acting role, "" when unknown */
+    char action[32];        /* "person.create", "check.create", "auth.failed" ... */
+    char target_type[16];   /* "person", "case", "check", "link" ... or "" */
+    int64_t target_id;
+    char purpose[32];
+    char request_id[40];
+    char outcome[16];       /* "ok", or the error code ("forbidden", ...) */
+    uint8_t prev_hash[32];
+    uint8_t hash[32];
+} avrr_audit_event;
+
+/* A signed statement of the chain head (Ed25519). */
+typedef struct avrr_audit_checkpoint {
+    int64_t seq;
+    uint8_t hash[32];
+    int64_t ts_ms;
+    uint8_t public_key[32];
+    uint8_t signature[64];
+} avrr_audit_checkpoint;
 
 /* ---- consultation (checks, links, disclosures) ------------------------------ */
 

@@ -38,6 +38,8 @@ typedef struct avrr_actor {
     int64_t key_id;
     char tenant[17];
     avrr_role role;
+    char request_id[40]; /* set by the adapter; goes into the audit log */
+    char purpose[32];    /* declared purpose of the access, "" when none */
 } avrr_actor;
 
 /* Opens the registry at db_uri. With create, a missing SQLite file is made
@@ -89,7 +91,8 @@ avrr_err avrr_service_key_revoke(avrr_service *svc, int64_t key_id,
                                  avrr_error *e);
 
 /* Establishes the actor behind an API key; AVRR_EUNAUTHORIZED when the key
- * is unknown, malformed or revoked. */
+ * is unknown, malformed or revoked (and an "auth.failed" audit event).
+ * out->request_id and out->purpose, when the caller set them, are kept. */
 avrr_err avrr_service_authenticate(avrr_service *svc, const char *key,
                                    avrr_actor *out, avrr_error *e);
 
@@ -248,6 +251,66 @@ avrr_err avrr_service_disclosure_list(avrr_service *svc, const avrr_actor *a,
 /* Sets a tenant's double-support policy ("warn" or "block"). */
 avrr_err avrr_service_tenant_set_policy(avrr_service *svc, const char *code,
                                         const char *policy, avrr_error *e);
+
+/* ---- data-subject rights and retention (GDPR Art. 15-18, 5(1)(e)) ---------------- */
+
+/* Everything held on a person of the caller's tenant, as one JSON text
+ * (*json: avrr_free): identities, their earlier versions, cases,
+ * assistance, links and disclosures about the person. */
+avrr_err avrr_service_person_export(avrr_service *svc, const avrr_actor *a, int64_t person_id,
+                                    char **json, avrr_error *e);
+/* Rectification: replaces identity identity_id of the person with *id,
+ * keeping the earlier version in the history. */
+avrr_err avrr_service_identity_rectify(avrr_service *svc, const avrr_actor *a,
+                                       int64_t person_id, int64_t identity_id,
+                                       avrr_identity *id, avrr_error *e);
+/* Erasure: removes names, dates, documents and history of the person (the
+ * person row, cases and assistance stay as anonymous statistics), drops
+ * it from the match index and makes the database files forget it. */
+avrr_err avrr_service_person_erase(avrr_service *svc, const avrr_actor *a, int64_t person_id,
+                                   avrr_error *e);
+/* Restriction: a restricted person appears in other tenants' checks only
+ * as "restricted: contact the owner". */
+avrr_err avrr_service_person_restrict(avrr_service *svc, const avrr_actor *a,
+                                      int64_t person_id, bool restricted, avrr_error *e);
+
+typedef struct avrr_purge_report {
+    int64_t persons_erased;
+    int64_t audit_events_removed;
+    int64_t checks_forgotten;
+} avrr_purge_report;
+/* Applies every tenant's retention policy as of `today` ("YYYY-MM-DD";
+ * NULL: the current date): erases persons whose cases all closed more
+ * than retention_days ago, clears old check requests, removes audit
+ * events older than the longest audit_retention_days, then compacts. */
+avrr_err avrr_service_purge(avrr_service *svc, const char *today, avrr_purge_report *out,
+                            avrr_error *e);
+/* Sets a tenant's retention (days; 0 keeps personal data). */
+avrr_err avrr_service_tenant_set_retention(avrr_service *svc, const char *code,
+                                           int retention_days, int audit_retention_days,
+                                           avrr_error *e);
+
+/* ---- audit ----------------------------------------------------------------------- */
+
+/* Audit events of the caller's tenant (dpo role only), seq > page.after. */
+avrr_err avrr_service_audit_list(avrr_service *svc, const avrr_actor *a, avrr_page page,
+                                 avrr_audit_event **out, size_t *n, int64_t *next,
+                                 avrr_error *e);
+
+typedef struct avrr_audit_summary {
+    int64_t events, first_seq, last_seq, checkpoints;
+    int64_t bad_seq;       /* 0: the log verifies */
+    char problem[256];
+} avrr_audit_summary;
+
+/* Verifies the whole audit chain and its signed checkpoints (by
+ * trusted_key when not NULL). AVRR_OK with bad_seq 0 when it holds. */
+avrr_err avrr_service_audit_verify(avrr_service *svc, const uint8_t *trusted_key,
+                                   avrr_audit_summary *out, avrr_error *e);
+/* Signs the chain head with the Ed25519 key in key_file (mode 0600) and
+ * stores the checkpoint; *seq receives the head signed (0: nothing new). */
+avrr_err avrr_service_audit_checkpoint(avrr_service *svc, const char *key_file, int64_t *seq,
+                                       avrr_error *e);
 
 /* ---- bulk ----------------------------------------------------------------- */
 

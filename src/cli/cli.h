@@ -25,12 +25,16 @@ int avrr_cli_serve(int argc, char **argv);
 int avrr_cli_import(int argc, char **argv);
 int avrr_cli_export(int argc, char **argv);
 int avrr_cli_demo(int argc, char **argv);
+int avrr_cli_purge(int argc, char **argv);
 
 /* Records from the command line (cmd_records.c). */
 int avrr_cli_person(int argc, char **argv);
 int avrr_cli_case(int argc, char **argv);
 int avrr_cli_assistance(int argc, char **argv);
 int avrr_cli_check(int argc, char **argv);
+
+/* The audit log (cmd_audit.c). */
+int avrr_cli_audit(int argc, char **argv);
 
 /* Batch matching commands (cmd_match.c). */
 int avrr_cli_dedup(int argc, char **argv);

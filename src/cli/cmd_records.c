@@ -106,7 +106,8 @@ static bool id_arg(const char *cmd, const char *opt, const char *s, int64_t *out
 int avrr_cli_person(int argc, char **argv)
 {
     static const char *usage_line =
-        "avrr person add|alias|show|list --db FILE --tenant CODE [--id N] [JSON-FILE|-]";
+        "avrr person add|alias|show|list|export|erase|restrict|unrestrict --db FILE --tenant CODE\n"
+        "       [--id N] [JSON-FILE|-]";
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"tenant", required_argument, 0, 't'},
                                          {"id", required_argument, 0, 'i'},
@@ -135,7 +136,11 @@ int avrr_cli_person(int argc, char **argv)
                    "  add   JSON      register a person: {\"identities\":[{...},{...}]}\n"
                    "  alias --id N JSON  add an identity (alias) to person N\n"
                    "  show  --id N    print person N\n"
-                   "  list            print the tenant's persons (first 1000)\n\n"
+                   "  list            print the tenant's persons (first 1000)\n"
+                   "  export --id N   everything held on person N (data-subject access)\n"
+                   "  erase --id N    erase person N's personal data (cases stay, anonymous)\n"
+                   "  restrict --id N / unrestrict --id N   restrict processing (others'\n"
+                   "                  checks show only \"restricted: contact the owner\")\n\n"
                    "JSON is a file in the form of the HTTP API (docs/openapi.yaml), or - for\n"
                    "standard input. Results are printed as JSON.\n", usage_line);
             return 0;
@@ -143,13 +148,17 @@ int avrr_cli_person(int argc, char **argv)
         }
     }
     bool takes_json = strcmp(action, "add") == 0 || strcmp(action, "alias") == 0;
-    if (strcmp(action, "add") && strcmp(action, "alias") && strcmp(action, "show") &&
-        strcmp(action, "list"))
+    static const char *const actions[] = {"add", "alias", "show", "list", "export",
+                                          "erase", "restrict", "unrestrict", NULL};
+    bool known = false;
+    for (const char *const *k = actions; *k && !known; k++)
+        known = strcmp(*k, action) == 0;
+    if (!known)
         return cli_usage("person", usage_line);
     if ((takes_json && optind != argc - 1) || (!takes_json && optind != argc))
         return cli_usage("person", usage_line);
     int64_t id = 0;
-    if ((strcmp(action, "alias") == 0 || strcmp(action, "show") == 0) &&
+    if (strcmp(action, "add") != 0 && strcmp(action, "list") != 0 &&
         !id_arg("person", "--id", ids, &id))
         return 2;
 
@@ -187,6 +196,21 @@ int avrr_cli_person(int argc, char **argv)
         if (err == AVRR_OK)
             print_json(avrr_codec_person_to_json(&p));
         avrr_person_clear(&p);
+    } else if (strcmp(action, "export") == 0) {
+        char *json = NULL;
+        err = avrr_service_person_export(svc, &actor, id, &json, &e);
+        if (err == AVRR_OK)
+            puts(json);
+        avrr_free(json);
+    } else if (strcmp(action, "erase") == 0) {
+        err = avrr_service_person_erase(svc, &actor, id, &e);
+        if (err == AVRR_OK)
+            printf("person %lld erased\n", (long long)id);
+    } else if (strcmp(action, "restrict") == 0 || strcmp(action, "unrestrict") == 0) {
+        bool on = strcmp(action, "restrict") == 0;
+        err = avrr_service_person_restrict(svc, &actor, id, on, &e);
+        if (err == AVRR_OK)
+            printf("person %lld %s\n", (long long)id, on ? "restricted" : "unrestricted");
     } else {
         avrr_person *ps = NULL;
         size_t n = 0;

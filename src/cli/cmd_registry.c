@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "cli/util.h"
@@ -107,8 +108,9 @@ static int tenant_list(int argc, char **argv)
         rc = 1;
     }
     for (size_t i = 0; i < n; i++)
-        printf("%s\t%s\t%s\n", t[i].code, t[i].name ? t[i].name : "",
-               avrr_duplicate_policy_name(t[i].duplicate_policy));
+        printf("%s\t%s\t%s\tretention %dd\taudit %dd\n", t[i].code, t[i].name ? t[i].name : "",
+               avrr_duplicate_policy_name(t[i].duplicate_policy), t[i].retention_days,
+               t[i].audit_retention_days);
     avrr_service_free_tenants(t, n);
     avrr_service_close(svc);
     return rc;
@@ -117,29 +119,46 @@ static int tenant_list(int argc, char **argv)
 static int tenant_set(int argc, char **argv)
 {
     static const char *usage_line =
-        "avrr tenant set --db FILE --code CODE --duplicate-policy warn|block";
+        "avrr tenant set --db FILE --code CODE [--duplicate-policy warn|block]\n"
+        "       [--retention-days N] [--audit-retention-days N]";
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"code", required_argument, 0, 'c'},
                                          {"duplicate-policy", required_argument, 0, 'p'},
+                                         {"retention-days", required_argument, 0, 'r'},
+                                         {"audit-retention-days", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *db = NULL, *code = NULL, *policy = NULL;
+    long retention = -1, audit_retention = -1;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:c:p:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:c:p:r:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'c': code = optarg; break;
         case 'p': policy = optarg; break;
+        case 'r':
+            if (!cli_parse_long("tenant set", "--retention-days", optarg, 0, 36500, &retention))
+                return 2;
+            break;
+        case 'a':
+            if (!cli_parse_long("tenant set", "--audit-retention-days", optarg, 1, 36500,
+                                &audit_retention))
+                return 2;
+            break;
         case 'h':
-            printf("usage: %s\n\nSets what happens when assistance may be double support: warn\n"
-                   "(201 with warnings, the default) or block (409 until a human resolves\n"
-                   "the link).\n", usage_line);
+            printf("usage: %s\n\n"
+                   "  --duplicate-policy warn|block  when assistance may be double support:\n"
+                   "        201 with warnings (default) or 409 until a human resolves the link\n"
+                   "  --retention-days N        erase personal data N days after a person's\n"
+                   "        last case closed (default 730; 0 keeps it)\n"
+                   "  --audit-retention-days N  keep audit events N days (default 1095)\n",
+                   usage_line);
             return 0;
         default: return cli_usage("tenant set", usage_line);
         }
     }
-    if (!code || !policy || optind != argc)
+    if (!code || optind != argc || (!policy && retention < 0 && audit_retention < 0))
         return cli_usage("tenant set", usage_line);
     avrr_service *svc = cli_open("tenant set", db, false);
     if (!svc)
@@ -147,11 +166,33 @@ static int tenant_set(int argc, char **argv)
     avrr_error e;
     avrr_error_clear(&e);
     int rc = 0;
-    if (avrr_service_tenant_set_policy(svc, code, policy, &e) != AVRR_OK) {
+    avrr_err err = AVRR_OK;
+    if (policy)
+        err = avrr_service_tenant_set_policy(svc, code, policy, &e);
+    if (err == AVRR_OK && (retention >= 0 || audit_retention >= 0)) {
+        avrr_tenant *t = NULL;
+        size_t n = 0;
+        int keep_r = AVRR_RETENTION_DAYS_DEFAULT, keep_a = AVRR_AUDIT_RETENTION_DAYS_DEFAULT;
+        err = avrr_service_tenant_list(svc, &t, &n, &e);
+        for (size_t i = 0; err == AVRR_OK && i < n; i++) {
+            if (strcasecmp(t[i].code, code) == 0) {
+                keep_r = t[i].retention_days;
+                keep_a = t[i].audit_retention_days;
+            }
+        }
+        avrr_service_free_tenants(t, n);
+        if (err == AVRR_OK)
+            err = avrr_service_tenant_set_retention(svc, code,
+                                                    retention >= 0 ? (int)retention : keep_r,
+                                                    audit_retention >= 0 ? (int)audit_retention
+                                                                         : keep_a,
+                                                    &e);
+    }
+    if (err != AVRR_OK) {
         cli_error("tenant set", &e);
         rc = 1;
     } else {
-        printf("tenant %s: duplicate policy %s\n", code, policy);
+        printf("tenant %s updated\n", code);
     }
     avrr_service_close(svc);
     return rc;
@@ -315,4 +356,52 @@ int avrr_cli_key(int argc, char **argv)
         return 0;
     }
     return cli_usage("key", usage_line);
+}
+
+int avrr_cli_purge(int argc, char **argv)
+{
+    static const char *usage_line = "avrr purge --db FILE [--today YYYY-MM-DD]";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"today", required_argument, 0, 't'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *today = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 't': today = optarg; break;
+        case 'h':
+            printf("usage: %s\n\n"
+                   "Applies every tenant's retention policy (avrr tenant set --retention-days):\n"
+                   "erases the personal data of persons whose cases all closed longer ago than\n"
+                   "the tenant keeps them (cases and assistance stay as anonymous statistics),\n"
+                   "forgets old check requests, removes audit events past their retention, and\n"
+                   "compacts the database so erased data leave its files. The server runs this\n"
+                   "daily. --today pretends another date (for tests and planning).\n",
+                   usage_line);
+            return 0;
+        default: return cli_usage("purge", usage_line);
+        }
+    }
+    if (optind != argc)
+        return cli_usage("purge", usage_line);
+    avrr_service *svc = cli_open("purge", db, false);
+    if (!svc)
+        return 1;
+    avrr_purge_report r;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_purge(svc, today, &r, &e) != AVRR_OK) {
+        cli_error("purge", &e);
+        rc = 1;
+    } else {
+        printf("erased %lld person(s), forgot %lld check request(s), removed %lld audit event(s)\n",
+               (long long)r.persons_erased, (long long)r.checks_forgotten,
+               (long long)r.audit_events_removed);
+    }
+    avrr_service_close(svc);
+    return rc;
 }

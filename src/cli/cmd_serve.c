@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "avrr/server.h"
+#include "privacy/audit.h"
 #include "cli/cli.h"
 #include "cli/util.h"
 
@@ -19,6 +23,8 @@ typedef struct serve_config {
     long threads;
     long body_limit;
     long log_requests;
+    char audit_key[1024];
+    long checkpoint_seconds;
     avrr_service_options options;
 } serve_config;
 
@@ -79,6 +85,11 @@ static int read_config(const char *path, serve_config *cfg)
                 rc = cli_fail("serve", "%s:%u: bad duplicate_window_days", path, lineno);
             else
                 cfg->options.duplicate_window_days = (int)v;
+        } else if (strcmp(key, "audit_key") == 0) {
+            snprintf(cfg->audit_key, sizeof cfg->audit_key, "%s", val);
+        } else if (strcmp(key, "audit_checkpoint_seconds") == 0) {
+            if (!cli_parse_long("serve", key, val, 1, 86400, &cfg->checkpoint_seconds))
+                rc = cli_fail("serve", "%s:%u: bad audit_checkpoint_seconds", path, lineno);
         } else if (strcmp(key, "log_requests") == 0) {
             if (!cli_parse_long("serve", "log_requests", val, 0, 1, &cfg->log_requests))
                 rc = cli_fail("serve", "%s:%u: log_requests must be 0 or 1", path, lineno);
@@ -88,6 +99,38 @@ static int read_config(const char *path, serve_config *cfg)
     }
     fclose(f);
     return rc;
+}
+
+/* Retention once a day: erasure deadlines are counted in days. */
+#define PURGE_INTERVAL_S (24 * 3600)
+
+static void purge(avrr_service *svc)
+{
+    avrr_purge_report r;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (avrr_service_purge(svc, NULL, &r, &e) != AVRR_OK)
+        fprintf(stderr, "{\"level\":\"error\",\"event\":\"retention\",\"message\":\"%s\"}\n",
+                e.message);
+    else
+        fprintf(stderr,
+                "{\"level\":\"info\",\"event\":\"retention\",\"persons_erased\":%lld,"
+                "\"audit_events_removed\":%lld,\"checks_forgotten\":%lld}\n",
+                (long long)r.persons_erased, (long long)r.audit_events_removed,
+                (long long)r.checks_forgotten);
+}
+
+static void checkpoint(avrr_service *svc, const char *key_file)
+{
+    avrr_error e;
+    int64_t seq = 0;
+    avrr_error_clear(&e);
+    if (avrr_service_audit_checkpoint(svc, key_file, &seq, &e) != AVRR_OK)
+        fprintf(stderr, "{\"level\":\"error\",\"event\":\"audit_checkpoint\",\"message\":\"%s\"}\n",
+                e.message);
+    else if (seq)
+        fprintf(stderr, "{\"level\":\"info\",\"event\":\"audit_checkpoint\",\"seq\":%lld}\n",
+                (long long)seq);
 }
 
 int avrr_cli_serve(int argc, char **argv)
@@ -101,7 +144,10 @@ int avrr_cli_serve(int argc, char **argv)
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    serve_config cfg = {.listen = "127.0.0.1:8080", .threads = 4, .log_requests = 1};
+    /* Checkpoints every 5 minutes: a rewrite of the log can hide at most the
+     * last few minutes, at the cost of one signature per interval. */
+    serve_config cfg = {.listen = "127.0.0.1:8080", .threads = 4, .log_requests = 1,
+                        .checkpoint_seconds = 300};
     avrr_service_options_default(&cfg.options);
     const char *db = NULL, *listen = NULL, *config = NULL;
     long threads = 0;
@@ -127,7 +173,9 @@ int avrr_cli_serve(int argc, char **argv)
                    "  --config FILE      settings file, one 'key = value' per line: db, listen,\n"
                    "                     threads, body_limit, log_requests, strong_threshold\n"
                    "                     (0.9), possible_threshold (0.5), duplicate_window_days\n"
-                   "                     (730)\n"
+                   "                     (730), audit_key (Ed25519 key file for signed\n"
+                   "                     checkpoints, see avrr audit key),\n"
+                   "                     audit_checkpoint_seconds (300)\n"
                    "  --quiet            no request log on stderr\n\n"
                    "Prints 'avrr: serving http://HOST:PORT/' on stdout once it accepts requests.\n"
                    "Request logs are JSON lines on stderr.\n", usage_line);
@@ -155,6 +203,13 @@ int avrr_cli_serve(int argc, char **argv)
     avrr_error_clear(&e);
     /* The match index is built before the first request, so that the first
      * check is as fast as the others and registrations open links. */
+    uint8_t probe_key[64];
+    if (cfg.audit_key[0] && avrr_audit_key_load(cfg.audit_key, probe_key, &e) != AVRR_OK) {
+        cli_error("serve", &e);
+        avrr_service_close(svc);
+        return 1;
+    }
+    sodium_memzero(probe_key, sizeof probe_key);
     if (avrr_service_configure(svc, &cfg.options, &e) != AVRR_OK ||
         avrr_service_index_load(svc, &e) != AVRR_OK) {
         cli_error("serve", &e);
@@ -175,6 +230,8 @@ int avrr_cli_serve(int argc, char **argv)
                              .threads = (unsigned)cfg.threads,
                              .body_max = (size_t)cfg.body_limit,
                              .log_requests = (int)cfg.log_requests};
+    /* The first retention run before the first request, then daily. */
+    purge(svc);
     avrr_server *srv = NULL;
     if (avrr_server_start(svc, &sc, &srv, &e) != AVRR_OK) {
         cli_error("serve", &e);
@@ -189,10 +246,26 @@ int avrr_cli_serve(int argc, char **argv)
     printf("avrr: serving http://%s:%u/ (registry %s)\n", host, avrr_server_port(srv), cfg.db);
     fflush(stdout);
 
-    int sig = 0;
-    sigwait(&stop, &sig);
+    /* Wait for a stop signal; between signals, sign the audit chain's head
+     * at every interval (and once more after the last request). */
+    int sig;
+    time_t next_purge = time(NULL) + PURGE_INTERVAL_S;
+    for (;;) {
+        if (time(NULL) >= next_purge) {
+            purge(svc);
+            next_purge = time(NULL) + PURGE_INTERVAL_S;
+        }
+        struct timespec wait = {.tv_sec = cfg.checkpoint_seconds, .tv_nsec = 0};
+        sig = sigtimedwait(&stop, NULL, &wait);
+        if (sig > 0)
+            break;
+        if (cfg.audit_key[0])
+            checkpoint(svc, cfg.audit_key);
+    }
     fprintf(stderr, "{\"level\":\"info\",\"event\":\"shutdown\",\"signal\":%d}\n", sig);
     avrr_server_stop(srv);
+    if (cfg.audit_key[0])
+        checkpoint(svc, cfg.audit_key);
     avrr_service_close(svc);
     return 0;
 }

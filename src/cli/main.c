@@ -14,6 +14,8 @@ static const avrr_cli_command commands[] = {
     {"check", "consult the whole registry for a person (hit / no hit)", avrr_cli_check},
     {"import", "import persons from CSV or JSON lines", avrr_cli_import},
     {"export", "export a tenant's persons, cases and assistance as JSON lines", avrr_cli_export},
+    {"audit", "verify the audit log, sign its head, list events", avrr_cli_audit},
+    {"purge", "apply retention: erase expired personal data, old audit events", avrr_cli_purge},
     {"serve", "run the HTTP/JSON API", avrr_cli_serve},
     {"demo", "fill a new registry with demo tenants, keys and persons", avrr_cli_demo},
 };

@@ -64,6 +64,14 @@ void avrr_tenant_clear(avrr_tenant *t)
     memset(t, 0, sizeof *t);
 }
 
+void avrr_identity_change_clear(avrr_identity_change *c)
+{
+    if (!c)
+        return;
+    free_str(&c->old_json);
+    memset(c, 0, sizeof *c);
+}
+
 void avrr_check_clear(avrr_check *c)
 {
     if (!c)

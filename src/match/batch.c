@@ -670,6 +670,17 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
         not_names[f] = f != AVRR_MF_NAME;
     em_session(m, r->patterns, np, sel_strong_id, names_only, false);
     em_session(m, r->patterns, np, sel_names, not_names, false);
+    /* EM may still settle on the wrong class (namesakes taken for the
+     * matches in a population with few names). A field whose estimate does
+     * not favour its best level over its worst one keeps its start value. */
+    const avrr_match_model *st = start ? start : avrr_match_model_default();
+    for (int f = 0; f < AVRR_MF__COUNT; f++) {
+        int last = avrr__mf_levels[f] - 1;
+        if (!(m->m[f][0] > m->m[f][last] && m->w[f][0] > 0 &&
+              m->w[f][last] < 0))
+            memcpy(m->m[f], st->m[f], sizeof m->m[f]);
+    }
+    avrr__match_model_derive(m);
     bool none[AVRR_MF__COUNT] = {false};
     em_session(m, r->patterns, np, sel_all, none, true);
     *out = m;

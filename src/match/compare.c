@@ -23,7 +23,7 @@ static const char *const field_names[AVRR_MF__COUNT] = {
 static const char *const level_names[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {"exact", "all_close", "subset", "most", "one_token", "different"},
     {"exact", "exact_placeholder", "typo_or_swap", "same_year_imprecise",
-     "year_off_by_one", "different"},
+     "year_off_by_one", "different", "far_apart"},
     {"agree", "different"},
     {"same", "neighbour", "different"},
     {"exact", "close", "different"},
@@ -94,8 +94,10 @@ static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
         keq |= y->alt_key == x->key;
     }
     /* a name from Arabic script has no short vowels (ywsf): its key is all
-     * there is to compare with a Latin spelling */
-    if (keq && s < KEY_LIFT && (s >= KEY_JW_MIN || x->abjad || y->abjad))
+     * there is to compare with a Latin spelling. A one-consonant key (Jawad,
+     * Jaiad: "D") says too little to lift anything. */
+    if (keq && s < KEY_LIFT && x->key_len >= 2 && y->key_len >= 2 &&
+        (s >= KEY_JW_MIN || x->abjad || y->abjad))
         s = KEY_LIFT;
     return s;
 }
@@ -215,6 +217,11 @@ static int digits_diff(const avrr_match_rec *a, const avrr_match_rec *b)
     return diff;
 }
 
+/* Years apart beyond which two dates are not one person's misrecorded date
+ * but two people: guessed years of undocumented persons stray by a few
+ * years, rarely by more than five. */
+#define FAR_YEARS 5
+
 static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
 {
     if (a->precision == AVRR_DATE_UNKNOWN || b->precision == AVRR_DATE_UNKNOWN)
@@ -232,7 +239,7 @@ static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
             return DL_TYPO;
         if (dy == 0 && ph)
             return DL_YEAR_PH;
-        return DL_DIFF;
+        return dy > FAR_YEARS ? DL_FAR : DL_DIFF;
     }
     /* at least one side imprecise (year only, or year and month) */
     if (dy == 0) {
@@ -244,7 +251,7 @@ static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
     }
     if (dy == 1)
         return DL_YEAR1;
-    return DL_DIFF;
+    return dy > FAR_YEARS ? DL_FAR : DL_DIFF;
 }
 
 /* ---- nationality ------------------------------------------------------------ */

@@ -336,8 +336,8 @@ avrr_err avrr_match_index_query(const avrr_match_index *idx,
         if (!map_get(&idx->keys, keys[k], &li))
             continue;
         const plist *l = &idx->lists[li];
-        if (l->n > AVRR_MATCH_BLOCK_CAP)
-            continue; /* too common to tell anything; other keys cover it */
+        if (l->n == 0 || l->n > AVRR_MATCH_BLOCK_CAP)
+            continue; /* emptied by removals, or too common to tell anything */
         if (nc + l->n > cap) {
             size_t ncap = (nc + l->n) * 2;
             uint32_t *nv = avrr_realloc(cand, ncap * sizeof *nv);

@@ -28,6 +28,7 @@ typedef struct avrr__mtok {
     uint16_t sp_off, sp_len;   /* spelling-normalised form (oe/ou -> u,
                                   initial j -> y, doubles single, ...) */
     uint8_t abjad;             /* from a script that writes no short vowels */
+    uint8_t key_len;           /* consonants in the key */
 } avrr__mtok;
 
 typedef struct avrr__mname {
@@ -58,7 +59,8 @@ struct avrr_match_rec {
 
 /* Levels, strongest first. */
 enum { NL_EXACT, NL_ALL_CLOSE, NL_SUBSET, NL_MOST, NL_ONE, NL_NONE, NL__N };
-enum { DL_EXACT, DL_EXACT_PH, DL_TYPO, DL_YEAR_PH, DL_YEAR1, DL_DIFF, DL__N };
+enum { DL_EXACT, DL_EXACT_PH, DL_TYPO, DL_YEAR_PH, DL_YEAR1, DL_DIFF, DL_FAR,
+       DL__N };
 enum { SL_AGREE, SL_DIFF, SL__N };
 enum { CL_SAME, CL_NEIGHBOUR, CL_DIFF, CL__N };
 enum { PL_EXACT, PL_CLOSE, PL_DIFF, PL__N };

@@ -25,7 +25,7 @@
 static const double def_prior = 0.02;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
-    {0.50, 0.05, 0.08, 0.19, 0.08, 0.10},      /* birth date */
+    {0.50, 0.05, 0.08, 0.19, 0.08, 0.03, 0.01}, /* birth date */
     {0.97, 0.03},                              /* sex */
     {0.88, 0.07, 0.05},                        /* nationality */
     {0.60, 0.20, 0.20},                        /* birth place */
@@ -36,7 +36,7 @@ static const double def_u[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     /* two random returnees share a two-part name about 1 in 20,000 times */
     {5e-5, 1e-4, 4e-4, 3e-3, 0.04, 0.9565},
     /* 01-01 placeholders are common: both on 01-01 of one year ~ 1 in 250 */
-    {1e-4, 4e-3, 1e-3, 0.02, 0.05, 0.9249},
+    {1e-4, 4e-3, 1e-3, 0.02, 0.05, 0.15, 0.7749},
     {0.5, 0.5},
     {0.15, 0.05, 0.80},
     {0.02, 0.02, 0.96},

@@ -28,10 +28,12 @@ static uint16_t sbuf_put(sbuf *s, const char *p, size_t n, uint16_t *len)
     return off;
 }
 
-static uint32_t key_hash(const char *t, size_t n)
+static uint32_t key_hash(const char *t, size_t n, uint8_t *len)
 {
     char k[AVRR__MT_TOKLEN + 8];
     size_t kl = avrr_match_name_key(t, n, k, sizeof k);
+    if (len)
+        *len = (uint8_t)kl;
     return avrr__hash32(k, kl);
 }
 
@@ -53,7 +55,7 @@ static void build_name(const char *toks, size_t len, bool abjad, sbuf *s,
         memset(t, 0, sizeof *t);
         t->off = sbuf_put(s, p, n, &t->len);
         t->hash = avrr__hash32(p, n);
-        t->key = key_hash(p, n);
+        t->key = key_hash(p, n, &t->key_len);
         t->abjad = abjad;
         char sp[2 * AVRR__MT_TOKLEN + 8];
         size_t spl = avrr__match_spelling(p, n, sp, sizeof sp);
@@ -63,7 +65,7 @@ static void build_name(const char *toks, size_t len, bool abjad, sbuf *s,
             p[1] == 'l') {
             t->alt_off = (uint16_t)(t->off + 2);
             t->alt_len = (uint16_t)(n - 2);
-            t->alt_key = key_hash(p + 2, n - 2);
+            t->alt_key = key_hash(p + 2, n - 2, NULL);
         }
     }
 }

@@ -12,6 +12,7 @@
 
 #define C (1u << AVRR_ROLE_CASEWORKER)
 #define P (1u << AVRR_ROLE_PROVIDER)
+#define D (1u << AVRR_ROLE_DPO)
 
 static const unsigned allowed[AVRR_ACT__COUNT] = {
     [AVRR_ACT_PERSON_WRITE] = C,
@@ -25,6 +26,10 @@ static const unsigned allowed[AVRR_ACT__COUNT] = {
     [AVRR_ACT_LINK_READ] = C,
     [AVRR_ACT_LINK_RESOLVE] = C,
     [AVRR_ACT_DISCLOSURE] = C,
+    [AVRR_ACT_AUDIT_READ] = D,
+    /* Data-subject requests are handled by the controller's caseworkers
+     * and its data-protection officer. */
+    [AVRR_ACT_SUBJECT_RIGHTS] = C | D,
 };
 
 static const char *const names[AVRR_ACT__COUNT] = {
@@ -39,6 +44,8 @@ static const char *const names[AVRR_ACT__COUNT] = {
     [AVRR_ACT_LINK_READ] = "link_read",
     [AVRR_ACT_LINK_RESOLVE] = "link_resolve",
     [AVRR_ACT_DISCLOSURE] = "disclosure",
+    [AVRR_ACT_AUDIT_READ] = "audit_read",
+    [AVRR_ACT_SUBJECT_RIGHTS] = "subject_rights",
 };
 
 bool avrr_policy_allows(avrr_role role, avrr_action action)

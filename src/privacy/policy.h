@@ -22,6 +22,8 @@ typedef enum avrr_action {
     AVRR_ACT_LINK_READ,      /* the tenant's link work queue */
     AVRR_ACT_LINK_RESOLVE,   /* decide a yellow link */
     AVRR_ACT_DISCLOSURE,     /* ask for, decide on, read disclosures */
+    AVRR_ACT_AUDIT_READ,     /* read the tenant's audit events */
+    AVRR_ACT_SUBJECT_RIGHTS, /* export, rectify, erase, restrict a person */
     AVRR_ACT__COUNT
 } avrr_action;
 

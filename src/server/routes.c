@@ -642,6 +642,126 @@ out:
     json_object_put(body);
 }
 
+static void h_audit_list(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    (void)params;
+    avrr_page page;
+    avrr_audit_event *items = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (!page_from_query(req, resp, &page))
+        return;
+    avrr_err err = avrr_service_audit_list(req->srv_svc, &req->actor, page, &items, &n, &next, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    json_object *arr = json_object_new_array_ext((int)n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *o = avrr_codec_audit_event_to_json(&items[i]);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    avrr_free(items);
+}
+
+/* ---- data-subject rights ------------------------------------------------------ */
+
+static void h_person_export(avrr_http_request *req, const int64_t *params,
+                            avrr_http_response *resp)
+{
+    char *json = NULL;
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_person_export(req->srv_svc, &req->actor, params[0], &json, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    resp->status = MHD_HTTP_OK;
+    resp->text = json;
+    resp->text_len = strlen(json);
+    resp->content_type = "application/json";
+}
+
+static void h_identity_rectify(avrr_http_request *req, const int64_t *params,
+                               avrr_http_response *resp)
+{
+    avrr_identity id = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_identity_from_json(body, &id, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_identity_rectify(req->srv_svc, &req->actor, params[0], params[1], &id,
+                                            &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_identity_to_json(&id));
+    else
+        fail(resp, err, &e);
+    avrr_identity_clear(&id);
+    json_object_put(body);
+}
+
+static void h_person_erase(avrr_http_request *req, const int64_t *params,
+                           avrr_http_response *resp)
+{
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_person_erase(req->srv_svc, &req->actor, params[0], &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    json_object *o = json_object_new_object();
+    if (o) {
+        json_object_object_add(o, "id", json_object_new_int64(params[0]));
+        json_object_object_add(o, "erased", json_object_new_boolean(true));
+    }
+    ok(resp, MHD_HTTP_OK, o);
+}
+
+static void h_person_restrict(avrr_http_request *req, const int64_t *params,
+                              avrr_http_response *resp)
+{
+    static const char *const known[] = {"restricted", NULL};
+    json_object *body = NULL, *v = NULL;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    if (!body_only(body, known, resp))
+        goto out;
+    if (!json_object_object_get_ex(body, "restricted", &v) ||
+        !json_object_is_type(v, json_type_boolean)) {
+        fail_msg(resp, AVRR_EINVALID, "restricted", "restricted must be true or false");
+        goto out;
+    }
+    bool restricted = json_object_get_boolean(v);
+    avrr_err err = avrr_service_person_restrict(req->srv_svc, &req->actor, params[0], restricted,
+                                                &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        goto out;
+    }
+    json_object *o = json_object_new_object();
+    if (o) {
+        json_object_object_add(o, "id", json_object_new_int64(params[0]));
+        json_object_object_add(o, "restricted", json_object_new_boolean(restricted));
+    }
+    ok(resp, MHD_HTTP_OK, o);
+out:
+    json_object_put(body);
+}
+
 /* ---- the table ------------------------------------------------------------------ */
 
 static const route routes[] = {
@@ -651,6 +771,10 @@ static const route routes[] = {
     {"GET", "/v1/persons", true, h_person_list},
     {"GET", "/v1/persons/{id}", true, h_person_get},
     {"POST", "/v1/persons/{id}/identities", true, h_identity_add},
+    {"PUT", "/v1/persons/{id}/identities/{identity_id}", true, h_identity_rectify},
+    {"GET", "/v1/persons/{id}/export", true, h_person_export},
+    {"DELETE", "/v1/persons/{id}", true, h_person_erase},
+    {"POST", "/v1/persons/{id}/restriction", true, h_person_restrict},
     {"POST", "/v1/cases", true, h_case_create},
     {"GET", "/v1/cases", true, h_case_list},
     {"GET", "/v1/cases/{id}", true, h_case_get},
@@ -666,6 +790,7 @@ static const route routes[] = {
     {"GET", "/v1/links", true, h_link_list},
     {"GET", "/v1/links/{id}", true, h_link_get},
     {"POST", "/v1/links/{id}/resolve", true, h_link_resolve},
+    {"GET", "/v1/audit", true, h_audit_list},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(N_ROUTES <= AVRR_MAX_ROUTES, "raise AVRR_MAX_ROUTES");
@@ -724,6 +849,21 @@ static bool authenticate(avrr_http_request *req, avrr_http_response *resp)
     const char *key = NULL;
     if (h && strncasecmp(h, "Bearer ", 7) == 0)
         key = h + 7;
+    memset(&req->actor, 0, sizeof req->actor);
+    snprintf(req->actor.request_id, sizeof req->actor.request_id, "%s",
+             req->request_id ? req->request_id : "");
+    /* The declared purpose of this access, recorded in the audit log. */
+    const char *purpose = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Avrr-Purpose");
+    if (purpose) {
+        if (avrr_purpose_parse(purpose) < 0) {
+            fail_msg(resp, AVRR_EINVALID, "X-Avrr-Purpose",
+                     "unknown purpose (assistance_decision, return_counselling, "
+                     "identity_verification, case_review)");
+            return false;
+        }
+        snprintf(req->actor.purpose, sizeof req->actor.purpose, "%s",
+                 avrr_purpose_name(avrr_purpose_parse(purpose)));
+    }
     avrr_err err = avrr_service_authenticate(req->srv_svc, key, &req->actor, &e);
     if (err != AVRR_OK) {
         fail(resp, err, &e);

@@ -18,7 +18,7 @@ struct MHD_Connection;
 #define AVRR_METRIC_BUCKETS 12
 /* Status codes counted one by one; anything else lands in "other". */
 #define AVRR_METRIC_CODES 14
-#define AVRR_MAX_ROUTES 24
+#define AVRR_MAX_ROUTES 48
 
 typedef struct avrr_route_metrics {
     _Atomic uint64_t by_code[AVRR_METRIC_CODES + 1];
@@ -40,6 +40,7 @@ typedef struct avrr_http_request {
     bool body_too_large;
     size_t body_max;
     avrr_metrics *metrics;
+    const char *request_id;
     bool actor_set;
     avrr_actor actor;
 } avrr_http_request;

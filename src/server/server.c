@@ -233,6 +233,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         .body_too_large = r->too_large,
         .body_max = srv->body_max,
         .metrics = &srv->metrics,
+        .request_id = request_id,
     };
     avrr_http_response resp = {0};
     avrr_route_dispatch(&hr, &resp);

@@ -1,4 +1,5 @@
 /* codec.c: JSON <-> model records, strict on input (see codec.h). */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -242,7 +243,7 @@ avrr_err avrr_codec_identity_from_json(json_object *o, avrr_identity *id, avrr_e
 avrr_err avrr_codec_person_from_json(json_object *o, avrr_person *p, avrr_error *e)
 {
     static const char *const known[] = {"identities", "id", "tenant", "created_at",
-                                        "restricted", NULL};
+                                        "restricted", "erased_at", NULL};
     json_object *ids = NULL;
     avrr_err result = only_known(o, known, e);
     if (result != AVRR_OK)
@@ -412,6 +413,9 @@ json_object *avrr_codec_person_to_json(const avrr_person *p)
     bool ok = put(o, "id", json_object_new_int64(p->id)) &&
               put_str(o, "tenant", p->tenant) &&
               put(o, "restricted", json_object_new_boolean(p->restricted)) &&
+              json_object_object_add(o, "erased_at", p->erased_at
+                                                         ? json_object_new_int64(p->erased_at)
+                                                         : NULL) == 0 &&
               put(o, "created_at", json_object_new_int64(p->created_at)) &&
               put(o, "identities", ids = json_object_new_array());
     for (size_t i = 0; ok && i < p->n_identities; i++) {
@@ -757,6 +761,33 @@ json_object *avrr_codec_disclosure_to_json(const avrr_disclosure *d, const char 
         }
         ok = put(o, "identities", ids);
     }
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_audit_event_to_json(const avrr_audit_event *ev)
+{
+    char prev[65], hash[65];
+    sodium_bin2hex(prev, sizeof prev, ev->prev_hash, sizeof ev->prev_hash);
+    sodium_bin2hex(hash, sizeof hash, ev->hash, sizeof ev->hash);
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put(o, "seq", json_object_new_int64(ev->seq)) &&
+              put(o, "ts_ms", json_object_new_int64(ev->ts_ms)) &&
+              json_object_object_add(o, "key_id",
+                                     ev->key_id ? json_object_new_int64(ev->key_id) : NULL) == 0 &&
+              put_str(o, "tenant", ev->tenant) && put_str(o, "role", ev->role) &&
+              put_str(o, "action", ev->action) && put_str(o, "target_type", ev->target_type) &&
+              json_object_object_add(o, "target_id", ev->target_id
+                                                         ? json_object_new_int64(ev->target_id)
+                                                         : NULL) == 0 &&
+              put_str(o, "purpose", ev->purpose) && put_str(o, "request_id", ev->request_id) &&
+              put_str(o, "outcome", ev->outcome) && put_str(o, "prev_hash", prev) &&
+              put_str(o, "hash", hash);
     if (!ok) {
         json_object_put(o);
         return NULL;

@@ -63,6 +63,9 @@ json_object *avrr_codec_link_to_json(const avrr_link *l, const char *viewer,
 json_object *avrr_codec_disclosure_to_json(const avrr_disclosure *d, const char *viewer,
                                            const avrr_person *details);
 
+/* An audit event with its hashes in hex. */
+json_object *avrr_codec_audit_event_to_json(const avrr_audit_event *ev);
+
 /* {"error":{"code":...,"field":...,"message":...}} */
 json_object *avrr_codec_error_to_json(const avrr_error *e);
 

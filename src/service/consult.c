@@ -411,8 +411,11 @@ avrr_err avrr__consult_after_register(avrr_service *svc, const avrr_actor *a,
 
 /* ---- checks ---------------------------------------------------------------------------- */
 
-avrr_err avrr_service_check(avrr_service *svc, const avrr_actor *a, avrr_check_request *req,
-                            avrr_check_result *out, avrr_error *e)
+/* The check's writes (its record, the links it opens, its audit event) are
+ * one transaction; the matching before them holds no store lock, so checks
+ * from many clients match in parallel. */
+static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_request *req,
+                           avrr_check_result *out, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_CHECK, e);
     person_hit *found = NULL;
@@ -475,6 +478,8 @@ avrr_err avrr_service_check(avrr_service *svc, const avrr_actor *a, avrr_check_r
         goto out;
     }
     lock(svc);
+    bool began = svc->txn_depth == 0 && svc->store->ops->begin(svc->store, e) == AVRR_OK;
+    svc->txn_depth++;
     for (size_t i = 0; i < n_found && result == AVRR_OK; i++) {
         const avrr_link *l = req->person_id ? pair_link(own_links, n_own_links, req->person_id,
                                                         found[i].person_id)
@@ -521,6 +526,15 @@ avrr_err avrr_service_check(avrr_service *svc, const avrr_actor *a, avrr_check_r
         v->link_status = AVRR_LINK_YELLOW;
         avrr_link_clear(&l);
     }
+    if (result == AVRR_OK)
+        result = avrr__audit_event(svc, a, "check.create", "check", rec.id, AVRR_OK, e);
+    svc->txn_depth--;
+    if (began) {
+        if (result == AVRR_OK)
+            result = svc->store->ops->commit(svc->store, e);
+        if (result != AVRR_OK)
+            svc->store->ops->rollback(svc->store);
+    }
     unlock(svc);
 out:
     rec.request_json = NULL; /* borrowed */
@@ -534,7 +548,7 @@ out:
     return result;
 }
 
-avrr_err avrr_service_check_get(avrr_service *svc, const avrr_actor *a, int64_t check_id,
+static avrr_err check_get_impl(avrr_service *svc, const avrr_actor *a, int64_t check_id,
                                 avrr_check *out, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_CHECK, e);
@@ -544,6 +558,24 @@ avrr_err avrr_service_check_get(avrr_service *svc, const avrr_actor *a, int64_t 
     result = svc->store->ops->check_get(svc->store, a->tenant, check_id, out, e);
     unlock(svc);
     return result;
+}
+
+avrr_err avrr_service_check(avrr_service *svc, const avrr_actor *a, avrr_check_request *req,
+                            avrr_check_result *out, avrr_error *e)
+{
+    avrr_err result = check_impl(svc, a, req, out, e);
+    if (result != AVRR_OK && result != AVRR_ENOMEM)
+        avrr__audit_event(svc, a, "check.create", "check", 0, result, NULL);
+    return result;
+}
+
+avrr_err avrr_service_check_get(avrr_service *svc, const avrr_actor *a, int64_t check_id,
+                                avrr_check *out, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "check.read", "check");
+    avrr_err result = check_get_impl(svc, a, check_id, out, e);
+    return avrr__audit_end(&sc, result, check_id, e);
 }
 
 /* ---- the guard against paying twice ------------------------------------------------------ */
@@ -646,7 +678,7 @@ out:
 
 /* ---- links ------------------------------------------------------------------------------- */
 
-avrr_err avrr_service_link_list(avrr_service *svc, const avrr_actor *a, int status,
+static avrr_err link_list_impl(avrr_service *svc, const avrr_actor *a, int status,
                                 avrr_page page, avrr_link **out, size_t *n, int64_t *next,
                                 avrr_error *e)
 {
@@ -670,7 +702,17 @@ avrr_err avrr_service_link_list(avrr_service *svc, const avrr_actor *a, int stat
     return result;
 }
 
-avrr_err avrr_service_link_get(avrr_service *svc, const avrr_actor *a, int64_t link_id,
+avrr_err avrr_service_link_list(avrr_service *svc, const avrr_actor *a, int status,
+                                avrr_page page, avrr_link **out, size_t *n, int64_t *next,
+                                avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "link.list", "link");
+    avrr_err result = link_list_impl(svc, a, status, page, out, n, next, e);
+    return avrr__audit_end(&sc, result, 0, e);
+}
+
+static avrr_err link_get_impl(avrr_service *svc, const avrr_actor *a, int64_t link_id,
                                avrr_link *out, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_LINK_READ, e);
@@ -682,7 +724,16 @@ avrr_err avrr_service_link_get(avrr_service *svc, const avrr_actor *a, int64_t l
     return result;
 }
 
-avrr_err avrr_service_link_resolve(avrr_service *svc, const avrr_actor *a, int64_t link_id,
+avrr_err avrr_service_link_get(avrr_service *svc, const avrr_actor *a, int64_t link_id,
+                               avrr_link *out, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "link.read", "link");
+    avrr_err result = link_get_impl(svc, a, link_id, out, e);
+    return avrr__audit_end(&sc, result, link_id, e);
+}
+
+static avrr_err link_resolve_impl(avrr_service *svc, const avrr_actor *a, int64_t link_id,
                                    const char *decision, const char *reason, avrr_link *out,
                                    avrr_error *e)
 {
@@ -719,9 +770,19 @@ avrr_err avrr_service_link_resolve(avrr_service *svc, const avrr_actor *a, int64
     return result;
 }
 
+avrr_err avrr_service_link_resolve(avrr_service *svc, const avrr_actor *a, int64_t link_id,
+                                   const char *decision, const char *reason, avrr_link *out,
+                                   avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "link.resolve", "link");
+    avrr_err result = link_resolve_impl(svc, a, link_id, decision, reason, out, e);
+    return avrr__audit_end(&sc, result, link_id, e);
+}
+
 /* ---- disclosures --------------------------------------------------------------------------- */
 
-avrr_err avrr_service_disclosure_request(avrr_service *svc, const avrr_actor *a,
+static avrr_err disclosure_request_impl(avrr_service *svc, const avrr_actor *a,
                                          int64_t check_id, const char *person_ref,
                                          const char *reason, avrr_disclosure *out,
                                          avrr_error *e)
@@ -768,7 +829,18 @@ avrr_err avrr_service_disclosure_request(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_disclosure_decide(avrr_service *svc, const avrr_actor *a, int64_t id,
+avrr_err avrr_service_disclosure_request(avrr_service *svc, const avrr_actor *a,
+                                         int64_t check_id, const char *person_ref,
+                                         const char *reason, avrr_disclosure *out,
+                                         avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "disclosure.create", "disclosure");
+    avrr_err result = disclosure_request_impl(svc, a, check_id, person_ref, reason, out, e);
+    return avrr__audit_end(&sc, result, out->id, e);
+}
+
+static avrr_err disclosure_decide_impl(avrr_service *svc, const avrr_actor *a, int64_t id,
                                         const char *decision, const char *reason,
                                         avrr_disclosure *out, avrr_error *e)
 {
@@ -807,7 +879,17 @@ avrr_err avrr_service_disclosure_decide(avrr_service *svc, const avrr_actor *a, 
     return result;
 }
 
-avrr_err avrr_service_disclosure_get(avrr_service *svc, const avrr_actor *a, int64_t id,
+avrr_err avrr_service_disclosure_decide(avrr_service *svc, const avrr_actor *a, int64_t id,
+                                        const char *decision, const char *reason,
+                                        avrr_disclosure *out, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "disclosure.decide", "disclosure");
+    avrr_err result = disclosure_decide_impl(svc, a, id, decision, reason, out, e);
+    return avrr__audit_end(&sc, result, id, e);
+}
+
+static avrr_err disclosure_get_impl(avrr_service *svc, const avrr_actor *a, int64_t id,
                                      avrr_disclosure *out, avrr_person *details, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_DISCLOSURE, e);
@@ -828,7 +910,16 @@ avrr_err avrr_service_disclosure_get(avrr_service *svc, const avrr_actor *a, int
     return result;
 }
 
-avrr_err avrr_service_disclosure_list(avrr_service *svc, const avrr_actor *a, int status,
+avrr_err avrr_service_disclosure_get(avrr_service *svc, const avrr_actor *a, int64_t id,
+                                     avrr_disclosure *out, avrr_person *details, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "disclosure.read", "disclosure");
+    avrr_err result = disclosure_get_impl(svc, a, id, out, details, e);
+    return avrr__audit_end(&sc, result, id, e);
+}
+
+static avrr_err disclosure_list_impl(avrr_service *svc, const avrr_actor *a, int status,
                                       avrr_page page, avrr_disclosure **out, size_t *n,
                                       int64_t *next, avrr_error *e)
 {
@@ -852,7 +943,17 @@ avrr_err avrr_service_disclosure_list(avrr_service *svc, const avrr_actor *a, in
     return result;
 }
 
-avrr_err avrr_service_tenant_set_policy(avrr_service *svc, const char *code, const char *policy,
+avrr_err avrr_service_disclosure_list(avrr_service *svc, const avrr_actor *a, int status,
+                                      avrr_page page, avrr_disclosure **out, size_t *n,
+                                      int64_t *next, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "disclosure.list", "disclosure");
+    avrr_err result = disclosure_list_impl(svc, a, status, page, out, n, next, e);
+    return avrr__audit_end(&sc, result, 0, e);
+}
+
+static avrr_err tenant_set_policy_impl(avrr_service *svc, const char *code, const char *policy,
                                         avrr_error *e)
 {
     avrr_tenant t = {0};
@@ -873,4 +974,13 @@ avrr_err avrr_service_tenant_set_policy(avrr_service *svc, const char *code, con
     unlock(svc);
     avrr_tenant_clear(&t);
     return result;
+}
+
+avrr_err avrr_service_tenant_set_policy(avrr_service *svc, const char *code, const char *policy,
+                                        avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, NULL, "tenant.update", "tenant");
+    avrr_err result = tenant_set_policy_impl(svc, code, policy, e);
+    return avrr__audit_end(&sc, result, 0, e);
 }

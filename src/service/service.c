@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "privacy/audit.h"
 #include "service/service_int.h"
 
 /* API keys: "avrr_" + 43 characters of URL-safe base64 (32 random bytes).
@@ -88,7 +89,7 @@ avrr_err avrr__service_allow(const avrr_actor *a, avrr_action act, avrr_error *e
 
 /* ---- operator functions -------------------------------------------------- */
 
-avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,
+static avrr_err tenant_add_impl(avrr_service *svc, const char *code,
                                  const char *name, avrr_error *e)
 {
     avrr_tenant t = {0};
@@ -101,6 +102,8 @@ avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,
     if (result != AVRR_OK)
         return result;
     t.name = (char *)name; /* only read by the store */
+    t.retention_days = AVRR_RETENTION_DAYS_DEFAULT;
+    t.audit_retention_days = AVRR_AUDIT_RETENTION_DAYS_DEFAULT;
     lock(svc);
     result = svc->store->ops->tenant_insert(svc->store, &t, e);
     unlock(svc);
@@ -109,7 +112,16 @@ avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,
     return result;
 }
 
-avrr_err avrr_service_tenant_list(avrr_service *svc, avrr_tenant **out,
+avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,
+                                 const char *name, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, NULL, "tenant.create", "tenant");
+    avrr_err result = tenant_add_impl(svc, code, name, e);
+    return avrr__audit_end(&sc, result, 0, e);
+}
+
+static avrr_err tenant_list_impl(avrr_service *svc, avrr_tenant **out,
                                   size_t *n, avrr_error *e)
 {
     lock(svc);
@@ -118,12 +130,21 @@ avrr_err avrr_service_tenant_list(avrr_service *svc, avrr_tenant **out,
     return result;
 }
 
+avrr_err avrr_service_tenant_list(avrr_service *svc, avrr_tenant **out,
+                                  size_t *n, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, NULL, "tenant.list", "tenant");
+    avrr_err result = tenant_list_impl(svc, out, n, e);
+    return avrr__audit_end(&sc, result, 0, e);
+}
+
 static void key_hash(const char *key, uint8_t hash[32])
 {
     crypto_generichash(hash, 32, (const unsigned char *)key, strlen(key), NULL, 0);
 }
 
-avrr_err avrr_service_key_create(avrr_service *svc, const char *tenant,
+static avrr_err key_create_impl(avrr_service *svc, const char *tenant,
                                  const char *role, const char *label,
                                  char **key_out, int64_t *id_out, avrr_error *e)
 {
@@ -175,7 +196,23 @@ avrr_err avrr_service_key_create(avrr_service *svc, const char *tenant,
     return AVRR_OK;
 }
 
-avrr_err avrr_service_key_list(avrr_service *svc, const char *tenant,
+avrr_err avrr_service_key_create(avrr_service *svc, const char *tenant,
+                                 const char *role, const char *label,
+                                 char **key_out, int64_t *id_out, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, NULL, "key.create", "key");
+    avrr_err result = key_create_impl(svc, tenant, role, label, key_out, id_out, e);
+    result = avrr__audit_end(&sc, result, result == AVRR_OK ? *id_out : 0, e);
+    if (result != AVRR_OK && *key_out) { /* not stored after all: never shown */
+        sodium_memzero(*key_out, strlen(*key_out));
+        avrr_free(*key_out);
+        *key_out = NULL;
+    }
+    return result;
+}
+
+static avrr_err key_list_impl(avrr_service *svc, const char *tenant,
                                avrr_key_info **out, size_t *n, avrr_error *e)
 {
     lock(svc);
@@ -184,12 +221,29 @@ avrr_err avrr_service_key_list(avrr_service *svc, const char *tenant,
     return result;
 }
 
-avrr_err avrr_service_key_revoke(avrr_service *svc, int64_t key_id, avrr_error *e)
+avrr_err avrr_service_key_list(avrr_service *svc, const char *tenant,
+                               avrr_key_info **out, size_t *n, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, NULL, "key.list", "key");
+    avrr_err result = key_list_impl(svc, tenant, out, n, e);
+    return avrr__audit_end(&sc, result, 0, e);
+}
+
+static avrr_err key_revoke_impl(avrr_service *svc, int64_t key_id, avrr_error *e)
 {
     lock(svc);
     avrr_err result = svc->store->ops->key_revoke(svc->store, key_id, e);
     unlock(svc);
     return result;
+}
+
+avrr_err avrr_service_key_revoke(avrr_service *svc, int64_t key_id, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, NULL, "key.revoke", "key");
+    avrr_err result = key_revoke_impl(svc, key_id, e);
+    return avrr__audit_end(&sc, result, key_id, e);
 }
 
 avrr_err avrr_service_authenticate(avrr_service *svc, const char *key,
@@ -199,15 +253,26 @@ avrr_err avrr_service_authenticate(avrr_service *svc, const char *key,
     uint8_t hash[32];
     size_t n = key ? strlen(key) : 0;
 
+    avrr_actor keep = *out; /* request id and purpose from the adapter */
     memset(out, 0, sizeof *out);
-    if (n < sizeof KEY_PREFIX || n > 128 || memcmp(key, KEY_PREFIX, sizeof KEY_PREFIX - 1) != 0)
-        return avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "missing or malformed API key");
-    key_hash(key, hash);
-    lock(svc);
-    avrr_err result = svc->store->ops->key_find(svc->store, hash, &info, e);
-    unlock(svc);
-    if (result == AVRR_ENOTFOUND)
-        return avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "unknown or revoked API key");
+    memcpy(out->request_id, keep.request_id, sizeof out->request_id);
+    memcpy(out->purpose, keep.purpose, sizeof out->purpose);
+    avrr_err result = AVRR_OK;
+    if (n < sizeof KEY_PREFIX || n > 128 || memcmp(key, KEY_PREFIX, sizeof KEY_PREFIX - 1) != 0) {
+        result = avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "missing or malformed API key");
+    } else {
+        key_hash(key, hash);
+        lock(svc);
+        result = svc->store->ops->key_find(svc->store, hash, &info, e);
+        unlock(svc);
+        if (result == AVRR_ENOTFOUND)
+            result = avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "unknown or revoked API key");
+    }
+    if (result == AVRR_EUNAUTHORIZED) {
+        /* Who tried is unknown; when and with which request is recorded. */
+        avrr__audit_event(svc, out, "auth.failed", "", 0, result, NULL);
+        out->role = 0;
+    }
     if (result != AVRR_OK)
         return result;
     out->key_id = info.id;
@@ -251,7 +316,7 @@ static avrr_err validate_identities(avrr_identity *ids, size_t n, avrr_error *e)
     return AVRR_OK;
 }
 
-avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
+static avrr_err person_register_impl(avrr_service *svc, const avrr_actor *a,
                                       avrr_person *p, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_PERSON_WRITE, e);
@@ -275,7 +340,16 @@ avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
+avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
+                                      avrr_person *p, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "person.create", "person");
+    avrr_err result = person_register_impl(svc, a, p, e);
+    return avrr__audit_end(&sc, result, p->id, e);
+}
+
+static avrr_err identity_add_impl(avrr_service *svc, const avrr_actor *a,
                                    int64_t person_id, avrr_identity *id,
                                    avrr_error *e)
 {
@@ -294,7 +368,17 @@ avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_person_get(avrr_service *svc, const avrr_actor *a,
+avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
+                                   int64_t person_id, avrr_identity *id,
+                                   avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "identity.create", "person");
+    avrr_err result = identity_add_impl(svc, a, person_id, id, e);
+    return avrr__audit_end(&sc, result, person_id, e);
+}
+
+static avrr_err person_get_impl(avrr_service *svc, const avrr_actor *a,
                                  int64_t person_id, avrr_person *out,
                                  avrr_error *e)
 {
@@ -305,6 +389,16 @@ avrr_err avrr_service_person_get(avrr_service *svc, const avrr_actor *a,
     result = svc->store->ops->person_get(svc->store, a->tenant, person_id, out, e);
     unlock(svc);
     return result;
+}
+
+avrr_err avrr_service_person_get(avrr_service *svc, const avrr_actor *a,
+                                 int64_t person_id, avrr_person *out,
+                                 avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "person.read", "person");
+    avrr_err result = person_get_impl(svc, a, person_id, out, e);
+    return avrr__audit_end(&sc, result, person_id, e);
 }
 
 /* Normalises a page request; returns the number of rows to ask the store for
@@ -320,7 +414,7 @@ avrr_err avrr__service_page_check(avrr_page *page, avrr_error *e)
     return AVRR_OK;
 }
 
-avrr_err avrr_service_person_list(avrr_service *svc, const avrr_actor *a,
+static avrr_err person_list_impl(avrr_service *svc, const avrr_actor *a,
                                   avrr_page page, avrr_person **out,
                                   size_t *n, int64_t *next, avrr_error *e)
 {
@@ -342,6 +436,16 @@ avrr_err avrr_service_person_list(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
+avrr_err avrr_service_person_list(avrr_service *svc, const avrr_actor *a,
+                                  avrr_page page, avrr_person **out,
+                                  size_t *n, int64_t *next, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "person.list", "person");
+    avrr_err result = person_list_impl(svc, a, page, out, n, next, e);
+    return avrr__audit_end(&sc, result, 0, e);
+}
+
 static void today(avrr_date *d)
 {
     time_t now = time(NULL);
@@ -354,7 +458,7 @@ static void today(avrr_date *d)
     d->placeholder = false;
 }
 
-avrr_err avrr_service_case_open(avrr_service *svc, const avrr_actor *a,
+static avrr_err case_open_impl(avrr_service *svc, const avrr_actor *a,
                                 avrr_case *c, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_CASE_WRITE, e);
@@ -381,7 +485,16 @@ avrr_err avrr_service_case_open(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_case_get(avrr_service *svc, const avrr_actor *a,
+avrr_err avrr_service_case_open(avrr_service *svc, const avrr_actor *a,
+                                avrr_case *c, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "case.create", "case");
+    avrr_err result = case_open_impl(svc, a, c, e);
+    return avrr__audit_end(&sc, result, c->id, e);
+}
+
+static avrr_err case_get_impl(avrr_service *svc, const avrr_actor *a,
                                int64_t case_id, avrr_case *out, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_CASE_READ, e);
@@ -393,7 +506,16 @@ avrr_err avrr_service_case_get(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_case_list(avrr_service *svc, const avrr_actor *a,
+avrr_err avrr_service_case_get(avrr_service *svc, const avrr_actor *a,
+                               int64_t case_id, avrr_case *out, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "case.read", "case");
+    avrr_err result = case_get_impl(svc, a, case_id, out, e);
+    return avrr__audit_end(&sc, result, case_id, e);
+}
+
+static avrr_err case_list_impl(avrr_service *svc, const avrr_actor *a,
                                 int64_t person_id, avrr_page page,
                                 avrr_case **out, size_t *n, int64_t *next,
                                 avrr_error *e)
@@ -416,7 +538,18 @@ avrr_err avrr_service_case_list(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
+avrr_err avrr_service_case_list(avrr_service *svc, const avrr_actor *a,
+                                int64_t person_id, avrr_page page,
+                                avrr_case **out, size_t *n, int64_t *next,
+                                avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "case.list", "case");
+    avrr_err result = case_list_impl(svc, a, person_id, page, out, n, next, e);
+    return avrr__audit_end(&sc, result, 0, e);
+}
+
+static avrr_err case_set_status_impl(avrr_service *svc, const avrr_actor *a,
                                       int64_t case_id, const char *status,
                                       avrr_case *out, avrr_error *e)
 {
@@ -446,7 +579,17 @@ avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
+avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
+                                      int64_t case_id, const char *status,
+                                      avrr_case *out, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "case.status", "case");
+    avrr_err result = case_set_status_impl(svc, a, case_id, status, out, e);
+    return avrr__audit_end(&sc, result, case_id, e);
+}
+
+static avrr_err assistance_add_impl(avrr_service *svc, const avrr_actor *a,
                                      int64_t case_id, avrr_assistance *as,
                                      avrr_check_result *warnings, avrr_error *e)
 {
@@ -481,7 +624,17 @@ avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
-avrr_err avrr_service_assistance_list(avrr_service *svc, const avrr_actor *a,
+avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
+                                     int64_t case_id, avrr_assistance *as,
+                                     avrr_check_result *warnings, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "assistance.create", "assistance");
+    avrr_err result = assistance_add_impl(svc, a, case_id, as, warnings, e);
+    return avrr__audit_end(&sc, result, as->id, e);
+}
+
+static avrr_err assistance_list_impl(avrr_service *svc, const avrr_actor *a,
                                       int64_t case_id, avrr_assistance **out,
                                       size_t *n, avrr_error *e)
 {
@@ -499,6 +652,16 @@ avrr_err avrr_service_assistance_list(avrr_service *svc, const avrr_actor *a,
     return result;
 }
 
+avrr_err avrr_service_assistance_list(avrr_service *svc, const avrr_actor *a,
+                                      int64_t case_id, avrr_assistance **out,
+                                      size_t *n, avrr_error *e)
+{
+    audit_scope sc;
+    avrr__audit_begin(&sc, svc, a, "assistance.list", "case");
+    avrr_err result = assistance_list_impl(svc, a, case_id, out, n, e);
+    return avrr__audit_end(&sc, result, case_id, e);
+}
+
 /* ---- bulk ----------------------------------------------------------------- */
 
 avrr_err avrr_service_transaction(avrr_service *svc,
@@ -508,7 +671,9 @@ avrr_err avrr_service_transaction(avrr_service *svc,
     lock(svc);
     avrr_err result = svc->store->ops->begin(svc->store, e);
     if (result == AVRR_OK) {
+        svc->txn_depth++; /* use cases inside join this transaction */
         result = fn(arg, e);
+        svc->txn_depth--;
         if (result == AVRR_OK)
             result = svc->store->ops->commit(svc->store, e);
         if (result != AVRR_OK)
@@ -533,3 +698,71 @@ void avrr_service_free_assistance(avrr_assistance *as, size_t n) { avrr_store_fr
 void avrr_service_free_tenants(avrr_tenant *t, size_t n) { avrr_store_free_tenants(t, n); }
 void avrr_service_free_links(avrr_link *l, size_t n) { avrr_store_free_links(l, n); }
 void avrr_service_free_disclosures(avrr_disclosure *d, size_t n) { avrr_store_free_disclosures(d, n); }
+
+/* ---- audit scopes ------------------------------------------------------------ */
+
+avrr_err avrr__audit_event(avrr_service *svc, const avrr_actor *a, const char *action,
+                           const char *target_type, int64_t target_id, avrr_err outcome,
+                           avrr_error *e)
+{
+    avrr_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (a) {
+        ev.key_id = a->key_id;
+        memcpy(ev.tenant, a->tenant, sizeof ev.tenant);
+        /* No key and no tenant: a failed authentication, role unknown. */
+        snprintf(ev.role, sizeof ev.role, "%s",
+                 a->key_id || a->tenant[0] ? avrr_role_name(a->role) : "");
+        snprintf(ev.purpose, sizeof ev.purpose, "%s", a->purpose);
+        snprintf(ev.request_id, sizeof ev.request_id, "%s", a->request_id);
+    } else {
+        /* The operator at the command line, who holds the database file. */
+        snprintf(ev.role, sizeof ev.role, "operator");
+    }
+    snprintf(ev.action, sizeof ev.action, "%s", action);
+    snprintf(ev.target_type, sizeof ev.target_type, "%s", target_type ? target_type : "");
+    ev.target_id = target_id;
+    snprintf(ev.outcome, sizeof ev.outcome, "%s", avrr_errname(outcome));
+    lock(svc);
+    avrr_err result = avrr_audit_append(svc->store, &ev, e);
+    unlock(svc);
+    return result;
+}
+
+void avrr__audit_begin(audit_scope *sc, avrr_service *svc, const avrr_actor *a,
+                       const char *action, const char *target_type)
+{
+    sc->svc = svc;
+    sc->actor = a;
+    sc->action = action;
+    sc->target_type = target_type;
+    lock(svc);
+    sc->began = svc->txn_depth == 0;
+    if (sc->began && svc->store->ops->begin(svc->store, NULL) != AVRR_OK)
+        sc->began = false; /* the use case still runs; its writes are atomic alone */
+    svc->txn_depth++;
+}
+
+avrr_err avrr__audit_end(audit_scope *sc, avrr_err result, int64_t target_id, avrr_error *e)
+{
+    avrr_service *svc = sc->svc;
+    bool audit_failed = false;
+    if (result == AVRR_OK) {
+        result = avrr__audit_event(svc, sc->actor, sc->action, sc->target_type, target_id,
+                                   AVRR_OK, e);
+        audit_failed = result != AVRR_OK;
+    }
+    svc->txn_depth--;
+    if (sc->began) {
+        if (result == AVRR_OK)
+            result = svc->store->ops->commit(svc->store, e);
+        if (result != AVRR_OK)
+            svc->store->ops->rollback(svc->store);
+    }
+    unlock(svc);
+    /* A refused or failed attempt is an event too, in its own transaction
+     * (the use case's writes, if any, were rolled back). */
+    if (result != AVRR_OK && !audit_failed && result != AVRR_ENOMEM)
+        avrr__audit_event(svc, sc->actor, sc->action, sc->target_type, target_id, result, NULL);
+    return result;
+}

@@ -26,7 +26,28 @@ struct avrr_service {
     uint8_t pseudonym_key[32]; /* keys person_ref; kept in avrr_meta */
     pthread_rwlock_t index_lock;
     avrr_match_index *index;   /* NULL until avrr_service_index_load */
+    int txn_depth;             /* open audit scopes (under lock) */
 };
+
+/* An audited use case: audit_begin takes the store lock and opens a
+ * transaction (or joins the one open); audit_end appends the event in that
+ * transaction when the use case succeeded, commits or rolls back, releases
+ * the lock, and records a failed attempt in an event of its own. So a write
+ * is stored with its audit event or not at all. */
+typedef struct audit_scope {
+    avrr_service *svc;
+    const avrr_actor *actor;
+    const char *action;
+    const char *target_type;
+    bool began;
+} audit_scope;
+void avrr__audit_begin(audit_scope *sc, avrr_service *svc, const avrr_actor *a,
+                       const char *action, const char *target_type);
+avrr_err avrr__audit_end(audit_scope *sc, avrr_err result, int64_t target_id, avrr_error *e);
+/* Appends one event now (store lock held by the caller or not). */
+avrr_err avrr__audit_event(avrr_service *svc, const avrr_actor *a, const char *action,
+                           const char *target_type, int64_t target_id, avrr_err outcome,
+                           avrr_error *e);
 
 static inline void lock(avrr_service *svc) { pthread_mutex_lock(&svc->lock); }
 static inline void unlock(avrr_service *svc) { pthread_mutex_unlock(&svc->lock); }

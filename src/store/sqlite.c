@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -225,6 +226,56 @@ static const char *const migrations[] = {
     "CREATE INDEX disclosures_requester\n"
     "  ON disclosures(requester, status, id);\n"
     "CREATE INDEX disclosures_owner ON disclosures(owner, status, id);\n",
+
+    /* 3: privacy. Erasure marks the person (erased_at) and deletes its
+     * identities; retention periods per tenant; the hash-chained audit log
+     * and its signed checkpoints; the history of rectified identities.
+     * audit_events has no foreign keys: the log outlives the tenants and
+     * persons it names. identity_history has none to identities either:
+     * erasure deletes a person's history explicitly. The retention anchor
+     * of the audit chain lives in avrr_meta ('audit_anchor_seq',
+     * 'audit_anchor_hash'). */
+    "ALTER TABLE persons ADD COLUMN erased_at INTEGER;\n"
+    "ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL\n"
+    "  DEFAULT 730 CHECK (retention_days >= 0);\n"
+    "ALTER TABLE tenants ADD COLUMN audit_retention_days INTEGER NOT NULL\n"
+    "  DEFAULT 1095 CHECK (audit_retention_days >= 0);\n"
+    "CREATE TABLE audit_events (\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  ts_ms INTEGER NOT NULL,\n"
+    "  key_id INTEGER NOT NULL DEFAULT 0,\n"
+    "  tenant TEXT NOT NULL DEFAULT '',\n"
+    "  role TEXT NOT NULL DEFAULT '',\n"
+    "  action TEXT NOT NULL CHECK (length(action) > 0),\n"
+    "  target_type TEXT NOT NULL DEFAULT '',\n"
+    "  target_id INTEGER NOT NULL DEFAULT 0,\n"
+    "  purpose TEXT NOT NULL DEFAULT '',\n"
+    "  request_id TEXT NOT NULL DEFAULT '',\n"
+    "  outcome TEXT NOT NULL DEFAULT '',\n"
+    "  prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),\n"
+    "  hash BLOB NOT NULL CHECK (length(hash) = 32)\n"
+    ");\n"
+    "CREATE INDEX audit_events_tenant ON audit_events(tenant, seq);\n"
+    /* The same head may be signed again (by a new key, or when nothing
+     * happened in between): an id of its own, not seq, is the key. */
+    "CREATE TABLE audit_checkpoints (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  seq INTEGER NOT NULL CHECK (seq >= 0),\n"
+    "  hash BLOB NOT NULL CHECK (length(hash) = 32),\n"
+    "  ts_ms INTEGER NOT NULL,\n"
+    "  public_key BLOB NOT NULL CHECK (length(public_key) = 32),\n"
+    "  signature BLOB NOT NULL CHECK (length(signature) = 64)\n"
+    ");\n"
+    "CREATE INDEX audit_checkpoints_seq ON audit_checkpoints(seq, id);\n"
+    "CREATE TABLE identity_history (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  identity_id INTEGER NOT NULL,\n"
+    "  person_id INTEGER NOT NULL,\n"
+    "  changed_at INTEGER NOT NULL,\n"
+    "  key_id INTEGER,\n"
+    "  old_json TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX identity_history_person ON identity_history(person_id, id);\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -257,6 +308,13 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     "person_ref, reason, status, decision_reason, decided_key_id, "          \
     "decided_at, created_at"
 #define KEY_COLS "id, tenant, role, label, revoked_at, created_at"
+#define TENANT_COLS                                                           \
+    "code, name, duplicate_policy, created_at, retention_days, "             \
+    "audit_retention_days"
+#define PERSON_COLS "id, tenant, restricted, created_at, erased_at"
+#define AUDIT_COLS                                                            \
+    "seq, ts_ms, key_id, tenant, role, action, target_type, target_id, "     \
+    "purpose, request_id, outcome, prev_hash, hash"
 
 /* X(name, sql): every statement this backend runs, prepared on first use. */
 #define STMTS(X)                                                              \
@@ -277,13 +335,13 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(FOREIGN_KEYS, "PRAGMA foreign_keys = ON")                               \
     X(SECURE_DELETE, "PRAGMA secure_delete = ON")                             \
     X(TENANT_INSERT, "INSERT INTO tenants "                                   \
-                     "(code, name, duplicate_policy, created_at) "            \
-                     "VALUES (?1, ?2, ?3, ?4)")                               \
-    X(TENANT_GET, "SELECT code, name, duplicate_policy, created_at "          \
-                  "FROM tenants WHERE code = ?1")                             \
-    X(TENANT_LIST, "SELECT code, name, duplicate_policy, created_at "         \
-                   "FROM tenants ORDER BY code")                              \
-    X(TENANT_UPDATE, "UPDATE tenants SET name = ?2, duplicate_policy = ?3 "   \
+                     "(code, name, duplicate_policy, created_at, "            \
+                     "retention_days, audit_retention_days) "                 \
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                       \
+    X(TENANT_GET, "SELECT " TENANT_COLS " FROM tenants WHERE code = ?1")      \
+    X(TENANT_LIST, "SELECT " TENANT_COLS " FROM tenants ORDER BY code")       \
+    X(TENANT_UPDATE, "UPDATE tenants SET name = ?2, duplicate_policy = ?3, "  \
+                     "retention_days = ?4, audit_retention_days = ?5 "        \
                      "WHERE code = ?1")                                       \
     X(META_GET, "SELECT value FROM avrr_meta WHERE key = ?1")                 \
     X(META_SET, "INSERT INTO avrr_meta (key, value) VALUES (?1, ?2) "         \
@@ -301,11 +359,10 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
                      "VALUES (?1, ?2, ?3)")                                   \
     X(PERSON_OWNED, "SELECT count(*) FROM persons "                           \
                     "WHERE id = ?1 AND tenant = ?2")                          \
-    X(PERSON_GET, "SELECT id, tenant, restricted, created_at FROM persons "   \
+    X(PERSON_GET, "SELECT " PERSON_COLS " FROM persons "                      \
                   "WHERE id = ?1 AND tenant = ?2")                            \
-    X(PERSON_GET_ANY, "SELECT id, tenant, restricted, created_at "            \
-                      "FROM persons WHERE id = ?1")                           \
-    X(PERSON_LIST, "SELECT id, tenant, restricted, created_at FROM persons "  \
+    X(PERSON_GET_ANY, "SELECT " PERSON_COLS " FROM persons WHERE id = ?1")    \
+    X(PERSON_LIST, "SELECT " PERSON_COLS " FROM persons "                     \
                    "WHERE tenant = ?1 AND id > ?2 ORDER BY id LIMIT ?3")      \
     X(IDENTITY_INSERT,                                                        \
       "INSERT INTO identities (person_id, given_names, surname, full_name, "  \
@@ -406,7 +463,66 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(COUNT_API_KEYS, "SELECT count(*) FROM api_keys")                        \
     X(COUNT_CHECKS, "SELECT count(*) FROM checks")                            \
     X(COUNT_LINKS, "SELECT count(*) FROM links")                              \
-    X(COUNT_DISCLOSURES, "SELECT count(*) FROM disclosures")
+    X(AUDIT_HEAD, "SELECT seq, hash FROM audit_events "                       \
+                  "ORDER BY seq DESC LIMIT 1")                                \
+    X(AUDIT_INSERT,                                                           \
+      "INSERT INTO audit_events (" AUDIT_COLS ") "                            \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")      \
+    X(AUDIT_SCAN, "SELECT " AUDIT_COLS " FROM audit_events "                  \
+                  "WHERE seq > ?1 ORDER BY seq LIMIT ?2")                     \
+    X(AUDIT_LIST_TENANT, "SELECT " AUDIT_COLS " FROM audit_events "           \
+                         "WHERE tenant = ?1 AND seq > ?2 "                    \
+                         "ORDER BY seq LIMIT ?3")                             \
+    /* The newest event older than the cutoff: everything up to it goes,   \
+     * so that no event older than the retention period is kept. */         \
+    X(AUDIT_PURGE_LAST, "SELECT seq, hash FROM audit_events "                 \
+                        "WHERE ts_ms < ?1 ORDER BY seq DESC LIMIT 1")         \
+    X(AUDIT_PURGE, "DELETE FROM audit_events WHERE seq <= ?1")                \
+    X(CHECKPOINT_INSERT,                                                      \
+      "INSERT INTO audit_checkpoints (seq, hash, ts_ms, public_key, "         \
+      "signature) VALUES (?1, ?2, ?3, ?4, ?5)")                               \
+    X(CHECKPOINT_LIST, "SELECT seq, hash, ts_ms, public_key, signature "      \
+                       "FROM audit_checkpoints ORDER BY seq, id")             \
+    /* The person of an identity, when that person is ?2's. */              \
+    X(IDENTITY_PERSON, "SELECT i.person_id FROM identities i "                \
+                       "JOIN persons p ON p.id = i.person_id "                \
+                       "WHERE i.id = ?1 AND p.tenant = ?2")                   \
+    X(IDENTITY_UPDATE,                                                        \
+      "UPDATE identities SET given_names = ?2, surname = ?3, full_name = ?4, " \
+      "sex = ?5, birth_date = ?6, birth_precision = ?7, "                     \
+      "birth_placeholder = ?8, nationality = ?9, birth_place = ?10, "         \
+      "address = ?11, national_ref = ?12, eurodac_ref = ?13 WHERE id = ?1")   \
+    X(DOCUMENTS_DELETE, "DELETE FROM documents WHERE identity_id = ?1")       \
+    X(HISTORY_INSERT,                                                         \
+      "INSERT INTO identity_history (identity_id, person_id, changed_at, "    \
+      "key_id, old_json) VALUES (?1, ?2, ?3, ?4, ?5)")                        \
+    X(HISTORY_OF, "SELECT identity_id, changed_at, key_id, old_json "         \
+                  "FROM identity_history WHERE person_id = ?1 ORDER BY id")   \
+    X(HISTORY_DELETE, "DELETE FROM identity_history WHERE person_id = ?1")    \
+    /* Documents go with their identities (ON DELETE CASCADE). */           \
+    X(IDENTITIES_DELETE, "DELETE FROM identities WHERE person_id = ?1")       \
+    /* A second erasure keeps the time of the first. */                     \
+    X(PERSON_ERASE, "UPDATE persons SET erased_at = coalesce(erased_at, ?2) " \
+                    "WHERE id = ?1")                                          \
+    X(PERSON_RESTRICT, "UPDATE persons SET restricted = ?3 "                  \
+                       "WHERE id = ?1 AND tenant = ?2")                       \
+    /* Partial closing dates count from the end of their year or month. */  \
+    X(PERSONS_DUE,                                                            \
+      "SELECT p.id FROM persons p WHERE p.tenant = ?1 "                       \
+      "AND p.erased_at IS NULL "                                              \
+      "AND EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id) "          \
+      "AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id "       \
+      "AND NOT (c.status IN ('completed', 'withdrawn', 'absconded') "         \
+      "AND c.closed_on <> '' AND CASE length(c.closed_on) "                   \
+      "WHEN 4 THEN c.closed_on || '-12-31' "                                  \
+      "WHEN 7 THEN c.closed_on || '-31' ELSE c.closed_on END < ?2)) "         \
+      "ORDER BY p.id")                                                        \
+    X(CHECKS_FORGET, "UPDATE checks SET request_json = NULL "                 \
+                     "WHERE created_at < ?1 AND request_json IS NOT NULL")    \
+    X(WAL_CHECKPOINT, "PRAGMA wal_checkpoint(TRUNCATE)")                      \
+    X(COUNT_DISCLOSURES, "SELECT count(*) FROM disclosures")                  \
+    X(COUNT_AUDIT_EVENTS, "SELECT count(*) FROM audit_events")                \
+    X(COUNT_IDENTITY_HISTORY, "SELECT count(*) FROM identity_history")
 
 #define STMT_ENUM(name, sql) ST_##name,
 enum stmt_id { STMTS(STMT_ENUM) ST__COUNT };
@@ -426,6 +542,8 @@ static const struct {
     {"tenants", ST_COUNT_TENANTS},     {"api_keys", ST_COUNT_API_KEYS},
     {"checks", ST_COUNT_CHECKS},       {"links", ST_COUNT_LINKS},
     {"disclosures", ST_COUNT_DISCLOSURES},
+    {"audit_events", ST_COUNT_AUDIT_EVENTS},
+    {"identity_history", ST_COUNT_IDENTITY_HISTORY},
 };
 
 /* ---- the backend struct ----------------------------------------------------- */
@@ -1018,6 +1136,20 @@ static void sq_rollback(avrr_store *base)
 
 /* ---- tenants ------------------------------------------------------------------ */
 
+/* The store keeps what the record says (0: never); defaults for new tenants
+ * are the service's. Negative periods are refused here with a field name
+ * rather than by the CHECK constraint. */
+static avrr_err retention_check(const avrr_tenant *t, avrr_error *e)
+{
+    if (t->retention_days < 0)
+        return avrr_error_set(e, AVRR_EINVALID, "retention_days",
+                              "a retention period cannot be negative");
+    if (t->audit_retention_days < 0)
+        return avrr_error_set(e, AVRR_EINVALID, "audit_retention_days",
+                              "a retention period cannot be negative");
+    return AVRR_OK;
+}
+
 static avrr_err sq_tenant_insert(avrr_store *base, avrr_tenant *t,
                                  avrr_error *e)
 {
@@ -1032,6 +1164,9 @@ static avrr_err sq_tenant_insert(avrr_store *base, avrr_tenant *t,
     if (policy == NULL)
         return avrr_error_set(e, AVRR_EINVALID, "duplicate_policy",
                               "unknown duplicate policy");
+    result = retention_check(t, e);
+    if (result != AVRR_OK)
+        return result;
     result = stmt_get(s, ST_TENANT_INSERT, &st, e);
     if (result != AVRR_OK)
         goto out;
@@ -1040,6 +1175,8 @@ static avrr_err sq_tenant_insert(avrr_store *base, avrr_tenant *t,
     bind_text(&rc, st, 2, t->name);
     bind_text(&rc, st, 3, policy);
     bind_int(&rc, st, 4, now);
+    bind_int(&rc, st, 5, t->retention_days);
+    bind_int(&rc, st, 6, t->audit_retention_days);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
@@ -1064,6 +1201,8 @@ static avrr_err read_tenant(sq_store *s, sqlite3_stmt *st, avrr_tenant *t,
                           "duplicate policy", e);
     t->duplicate_policy = (avrr_duplicate_policy)policy;
     t->created_at = sqlite3_column_int64(st, 3);
+    t->retention_days = (int32_t)sqlite3_column_int(st, 4);
+    t->audit_retention_days = (int32_t)sqlite3_column_int(st, 5);
     return result;
 }
 
@@ -1145,12 +1284,17 @@ static avrr_err sq_tenant_update(avrr_store *base, const avrr_tenant *t,
     if (policy == NULL)
         return avrr_error_set(e, AVRR_EINVALID, "duplicate_policy",
                               "unknown duplicate policy");
+    result = retention_check(t, e);
+    if (result != AVRR_OK)
+        return result;
     result = stmt_get(s, ST_TENANT_UPDATE, &st, e);
     if (result != AVRR_OK)
         goto out;
     bind_text(&rc, st, 1, t->code);
     bind_text(&rc, st, 2, t->name);
     bind_text(&rc, st, 3, policy);
+    bind_int(&rc, st, 4, t->retention_days);
+    bind_int(&rc, st, 5, t->audit_retention_days);
     if (rc != SQLITE_OK) {
         result = sq_error(s, rc, NULL, "tenant", e);
         goto out;
@@ -1667,6 +1811,7 @@ static avrr_err read_person(sq_store *s, sqlite3_stmt *st, avrr_person *p,
     p->id = sqlite3_column_int64(st, 0);
     p->restricted = sqlite3_column_int(st, 2) != 0;
     p->created_at = sqlite3_column_int64(st, 3);
+    p->erased_at = sqlite3_column_int64(st, 4); /* NULL: 0 */
     return col_fixed(s, st, 1, p->tenant, sizeof p->tenant, "tenant", e);
 }
 
@@ -2871,6 +3016,853 @@ out:
     return result;
 }
 
+/* ---- privacy: audit log -------------------------------------------------- */
+
+/* The longest text of a fixed buffer (without relying on a NUL in it). */
+static void bind_fixed(int *rc, sqlite3_stmt *st, int i, const char *buf,
+                       size_t size)
+{
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_text(st, i, buf, (int)strnlen(buf, size),
+                                SQLITE_STATIC);
+}
+
+/* A blob column of exactly n bytes (hashes, keys, signatures). */
+static avrr_err col_blob(sq_store *s, sqlite3_stmt *st, int i, uint8_t *out,
+                         size_t n, const char *what, avrr_error *e)
+{
+    const void *p = sqlite3_column_blob(st, i);
+
+    if (p == NULL || (size_t)sqlite3_column_bytes(st, i) != n)
+        return corrupt(s, what, e);
+    memcpy(out, p, n);
+    return AVRR_OK;
+}
+
+#define META_ANCHOR_SEQ "audit_anchor_seq"
+#define META_ANCHOR_HASH "audit_anchor_hash"
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The retention anchor: seq 0 and zeros until a purge set one. */
+static avrr_err read_anchor(sq_store *s, int64_t *seq, uint8_t hash[32],
+                            avrr_error *e)
+{
+    char *seq_text = NULL, *hash_text = NULL, *end = NULL;
+    avrr_error local = {0};
+    avrr_err result;
+
+    *seq = 0;
+    memset(hash, 0, 32);
+    result = sq_meta_get(&s->base, META_ANCHOR_SEQ, &seq_text, &local);
+    if (result == AVRR_ENOTFOUND)
+        return AVRR_OK; /* no purge yet */
+    if (result != AVRR_OK) {
+        if (e != NULL)
+            *e = local;
+        goto out;
+    }
+    result = sq_meta_get(&s->base, META_ANCHOR_HASH, &hash_text, e);
+    if (result == AVRR_ENOTFOUND) {
+        result = corrupt(s, "audit anchor", e);
+        goto out;
+    }
+    if (result != AVRR_OK)
+        goto out;
+    errno = 0;
+    *seq = strtoll(seq_text, &end, 10);
+    if (errno != 0 || end == seq_text || *end != '\0' || *seq < 0 ||
+        strlen(hash_text) != 64) {
+        result = corrupt(s, "audit anchor", e);
+        goto out;
+    }
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hex_value(hash_text[2 * i]);
+        int lo = hex_value(hash_text[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            result = corrupt(s, "audit anchor", e);
+            goto out;
+        }
+        hash[i] = (uint8_t)(hi << 4 | lo);
+    }
+out:
+    if (result != AVRR_OK) {
+        *seq = 0;
+        memset(hash, 0, 32);
+    }
+    avrr_free(seq_text);
+    avrr_free(hash_text);
+    return result;
+}
+
+/* Moves the anchor; the caller holds a write scope. */
+static avrr_err write_anchor(sq_store *s, int64_t seq, const uint8_t hash[32],
+                             avrr_error *e)
+{
+    static const char digits[] = "0123456789abcdef";
+    char seq_text[24], hash_text[65];
+    avrr_err result;
+
+    snprintf(seq_text, sizeof seq_text, "%lld", (long long)seq);
+    for (size_t i = 0; i < 32; i++) {
+        hash_text[2 * i] = digits[hash[i] >> 4];
+        hash_text[2 * i + 1] = digits[hash[i] & 0x0f];
+    }
+    hash_text[64] = '\0';
+    result = sq_meta_set(&s->base, META_ANCHOR_SEQ, seq_text, e);
+    if (result == AVRR_OK)
+        result = sq_meta_set(&s->base, META_ANCHOR_HASH, hash_text, e);
+    return result;
+}
+
+/* The head of the chain: the newest event, or the anchor when retention
+ * removed every event (seq 0 and zeros for a new log). */
+static avrr_err audit_head(sq_store *s, int64_t *seq, uint8_t hash[32],
+                           avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    avrr_err result = stmt_get(s, ST_AUDIT_HEAD, &st, e);
+
+    *seq = 0;
+    memset(hash, 0, 32);
+    if (result != AVRR_OK)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        result = col_blob(s, st, 1, hash, 32, "audit hash", e);
+    } else if (rc == SQLITE_DONE) {
+        stmt_done(st);
+        st = NULL;
+        result = read_anchor(s, seq, hash, e);
+    } else {
+        result = sq_error(s, rc, NULL, "reading the audit log", e);
+    }
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_audit_append(avrr_store *base, avrr_audit_event *ev,
+                                void (*chain)(avrr_audit_event *ev),
+                                avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int64_t head = 0;
+    uint8_t prev[32];
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result;
+
+    if (chain == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, NULL,
+                              "an audit event needs a chain function");
+    if (strnlen(ev->action, sizeof ev->action) == 0)
+        return avrr_error_set(e, AVRR_EINVALID, "action",
+                              "an audit event needs an action");
+    /* BEGIN IMMEDIATE (or the caller's transaction, which began so): the
+     * head is read under the write lock, so that two processes appending
+     * to one file cannot both take seq + 1. */
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    result = audit_head(s, &head, prev, e);
+    if (result != AVRR_OK)
+        goto out;
+    ev->seq = head + 1;
+    memcpy(ev->prev_hash, prev, sizeof ev->prev_hash);
+    chain(ev);
+    result = stmt_get(s, ST_AUDIT_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, ev->seq);
+    bind_int(&rc, st, 2, ev->ts_ms);
+    bind_int(&rc, st, 3, ev->key_id);
+    bind_fixed(&rc, st, 4, ev->tenant, sizeof ev->tenant);
+    bind_fixed(&rc, st, 5, ev->role, sizeof ev->role);
+    bind_fixed(&rc, st, 6, ev->action, sizeof ev->action);
+    bind_fixed(&rc, st, 7, ev->target_type, sizeof ev->target_type);
+    bind_int(&rc, st, 8, ev->target_id);
+    bind_fixed(&rc, st, 9, ev->purpose, sizeof ev->purpose);
+    bind_fixed(&rc, st, 10, ev->request_id, sizeof ev->request_id);
+    bind_fixed(&rc, st, 11, ev->outcome, sizeof ev->outcome);
+    bind_blob(&rc, st, 12, ev->prev_hash, 32);
+    bind_blob(&rc, st, 13, ev->hash, 32);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "audit event", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "audit event", e);
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK)
+        ev->seq = 0;
+    return result;
+}
+
+/* Reads an audit row (AUDIT_COLS) into *ev. */
+static avrr_err read_event(sq_store *s, sqlite3_stmt *st,
+                           avrr_audit_event *ev, avrr_error *e)
+{
+    avrr_err result;
+
+    memset(ev, 0, sizeof *ev);
+    ev->seq = sqlite3_column_int64(st, 0);
+    ev->ts_ms = sqlite3_column_int64(st, 1);
+    ev->key_id = sqlite3_column_int64(st, 2);
+    ev->target_id = sqlite3_column_int64(st, 7);
+    result = col_fixed(s, st, 3, ev->tenant, sizeof ev->tenant,
+                       "audit tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 4, ev->role, sizeof ev->role,
+                           "audit role", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 5, ev->action, sizeof ev->action,
+                           "audit action", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 6, ev->target_type, sizeof ev->target_type,
+                           "audit target type", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 8, ev->purpose, sizeof ev->purpose,
+                           "audit purpose", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 9, ev->request_id, sizeof ev->request_id,
+                           "audit request id", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 10, ev->outcome, sizeof ev->outcome,
+                           "audit outcome", e);
+    if (result == AVRR_OK)
+        result = col_blob(s, st, 11, ev->prev_hash, sizeof ev->prev_hash,
+                          "audit hash", e);
+    if (result == AVRR_OK)
+        result = col_blob(s, st, 12, ev->hash, sizeof ev->hash, "audit hash",
+                          e);
+    return result;
+}
+
+/* Appends the rows of a bound statement of AUDIT_COLS to *arr. */
+static avrr_err read_events(sq_store *s, sqlite3_stmt *st,
+                            avrr_audit_event **arr, size_t *len, size_t *cap,
+                            size_t max, avrr_error *e)
+{
+    int rc = SQLITE_OK;
+
+    while (*len < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_audit_event *p = grow(*arr, cap, *len + 1, sizeof *p);
+        avrr_err result;
+        if (p == NULL)
+            return avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+        *arr = p;
+        result = read_event(s, st, &(*arr)[*len], e);
+        if (result != AVRR_OK)
+            return result;
+        (*len)++;
+    }
+    if (*len < max && rc != SQLITE_DONE)
+        return sq_error(s, rc, NULL, "reading the audit log", e);
+    return AVRR_OK;
+}
+
+static avrr_err sq_audit_scan(avrr_store *base, int64_t after,
+                              int (*cb)(void *arg, const avrr_audit_event *ev),
+                              void *arg, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_audit_event *batch = NULL;
+    size_t len = 0, cap = 0;
+    avrr_err result = AVRR_OK;
+
+    /* As identity_scan: read a batch, release the statement, call back. */
+    for (;;) {
+        int rc = SQLITE_OK;
+
+        len = 0;
+        result = stmt_get(s, ST_AUDIT_SCAN, &st, e);
+        if (result != AVRR_OK)
+            goto out;
+        bind_int(&rc, st, 1, after);
+        bind_int(&rc, st, 2, SCAN_BATCH);
+        if (rc != SQLITE_OK) {
+            result = sq_error(s, rc, NULL, "scanning the audit log", e);
+            goto out;
+        }
+        result = read_events(s, st, &batch, &len, &cap, SCAN_BATCH, e);
+        stmt_done(st);
+        st = NULL;
+        if (result != AVRR_OK)
+            goto out;
+        for (size_t i = 0; i < len; i++) {
+            int stop = cb(arg, &batch[i]);
+            if (stop != 0) {
+                result = (avrr_err)stop;
+                goto out;
+            }
+        }
+        if (len < SCAN_BATCH)
+            break;
+        after = batch[len - 1].seq;
+    }
+out:
+    stmt_done(st);
+    avrr_free(batch);
+    return result;
+}
+
+static avrr_err sq_audit_list(avrr_store *base, const char *tenant,
+                              int64_t after, size_t limit,
+                              avrr_audit_event **out, size_t *n,
+                              avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_audit_event *arr = NULL;
+    size_t len = 0, cap = 0, max = clamp_limit(limit);
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(
+        s, tenant != NULL ? ST_AUDIT_LIST_TENANT : ST_AUDIT_SCAN, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    if (tenant != NULL) {
+        bind_text(&rc, st, 1, tenant);
+        bind_int(&rc, st, 2, after);
+        bind_int(&rc, st, 3, (int64_t)max);
+    } else {
+        bind_int(&rc, st, 1, after);
+        bind_int(&rc, st, 2, (int64_t)max);
+    }
+    if (rc != SQLITE_OK)
+        result = sq_error(s, rc, NULL, "listing audit events", e);
+    else
+        result = read_events(s, st, &arr, &len, &cap, max, e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_free(arr);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+static avrr_err sq_audit_anchor(avrr_store *base, int64_t *seq,
+                                uint8_t hash[32], avrr_error *e)
+{
+    return read_anchor(sq(base), seq, hash, e);
+}
+
+static avrr_err sq_audit_purge(avrr_store *base, int64_t before_ts_ms,
+                               int64_t *n_removed, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int64_t last = 0;
+    uint8_t hash[32];
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result;
+
+    if (n_removed != NULL)
+        *n_removed = 0;
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    result = stmt_get(s, ST_AUDIT_PURGE_LAST, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, before_ts_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        goto out; /* nothing old enough */
+    if (rc != SQLITE_ROW) {
+        result = sq_error(s, rc, NULL, "purging the audit log", e);
+        goto out;
+    }
+    last = sqlite3_column_int64(st, 0);
+    result = col_blob(s, st, 1, hash, sizeof hash, "audit hash", e);
+    stmt_done(st);
+    st = NULL;
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_AUDIT_PURGE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    rc = SQLITE_OK;
+    bind_int(&rc, st, 1, last);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "purging the audit log", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "purging the audit log", e);
+    if (result == AVRR_OK && n_removed != NULL)
+        *n_removed = sqlite3_changes(s->db);
+    stmt_done(st);
+    st = NULL;
+    if (result == AVRR_OK)
+        result = write_anchor(s, last, hash, e);
+out:
+    stmt_done(st);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK && n_removed != NULL)
+        *n_removed = 0;
+    return result;
+}
+
+static avrr_err sq_audit_checkpoint_insert(avrr_store *base,
+                                           const avrr_audit_checkpoint *c,
+                                           avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_CHECKPOINT_INSERT, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, c->seq);
+    bind_blob(&rc, st, 2, c->hash, sizeof c->hash);
+    bind_int(&rc, st, 3, c->ts_ms);
+    bind_blob(&rc, st, 4, c->public_key, sizeof c->public_key);
+    bind_blob(&rc, st, 5, c->signature, sizeof c->signature);
+    if (rc != SQLITE_OK)
+        result = sq_error(s, rc, NULL, "audit checkpoint", e);
+    else
+        result = step_done(s, st, "seq", "audit checkpoint", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_audit_checkpoint_list(avrr_store *base,
+                                         avrr_audit_checkpoint **out,
+                                         size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_audit_checkpoint *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_CHECKPOINT_LIST, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_audit_checkpoint *p = grow(arr, &cap, len + 1, sizeof *p);
+        avrr_audit_checkpoint *c;
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        c = &arr[len++];
+        c->seq = sqlite3_column_int64(st, 0);
+        c->ts_ms = sqlite3_column_int64(st, 2);
+        result = col_blob(s, st, 1, c->hash, sizeof c->hash,
+                          "checkpoint hash", e);
+        if (result == AVRR_OK)
+            result = col_blob(s, st, 3, c->public_key, sizeof c->public_key,
+                              "checkpoint public key", e);
+        if (result == AVRR_OK)
+            result = col_blob(s, st, 4, c->signature, sizeof c->signature,
+                              "checkpoint signature", e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing audit checkpoints", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_free(arr);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* ---- privacy: rectification, erasure, restriction, retention ------------- */
+
+/* The person of identity `id` when that person is `tenant`'s, else
+ * ENOTFOUND (field "id"), exactly as for a missing identity. */
+static avrr_err identity_person(sq_store *s, int64_t id, const char *tenant,
+                                int64_t *person_id, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_IDENTITY_PERSON, &st, e);
+
+    *person_id = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *person_id = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no identity %lld",
+                                (long long)id);
+    else
+        result = sq_error(s, rc, NULL, "reading the identity", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_identity_rectify(avrr_store *base, const char *tenant,
+                                    const avrr_identity *id,
+                                    const char *old_json, int64_t key_id,
+                                    avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *sex = avrr_sex_name((int)id->sex);
+    int64_t person_id = 0;
+    char birth[11];
+    int rc = SQLITE_OK;
+    write_scope w;
+    avrr_err result;
+
+    if (sex == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "sex", "unknown sex");
+    if (old_json == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "old_json",
+                              "a rectification keeps the previous version");
+    avrr_date_format(&id->birth_date, birth);
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    result = identity_person(s, id->id, tenant, &person_id, e);
+    /* id->person_id, when given, must name the same person. */
+    if (result == AVRR_OK && id->person_id > 0 && id->person_id != person_id)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no identity %lld",
+                                (long long)id->id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_HISTORY_INSERT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id->id);
+    bind_int(&rc, st, 2, person_id);
+    bind_int(&rc, st, 3, now_seconds());
+    bind_ref(&rc, st, 4, key_id);
+    bind_text(&rc, st, 5, old_json);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "identity history", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "identity history", e);
+    stmt_done(st);
+    st = NULL;
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_IDENTITY_UPDATE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id->id);
+    bind_text(&rc, st, 2, id->given_names);
+    bind_text(&rc, st, 3, id->surname);
+    bind_text(&rc, st, 4, id->full_name);
+    bind_text(&rc, st, 5, sex);
+    bind_text(&rc, st, 6, birth);
+    bind_int(&rc, st, 7, id->birth_date.precision);
+    bind_int(&rc, st, 8, id->birth_date.placeholder ? 1 : 0);
+    bind_text(&rc, st, 9, id->nationality);
+    bind_text(&rc, st, 10, id->birth_place);
+    bind_text(&rc, st, 11, id->address);
+    bind_text(&rc, st, 12, id->national_ref);
+    bind_text(&rc, st, 13, id->eurodac_ref);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "identity", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "identity", e);
+    stmt_done(st);
+    st = NULL;
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_DOCUMENTS_DELETE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id->id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "documents", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "documents", e);
+    stmt_done(st);
+    st = NULL;
+    if (result == AVRR_OK)
+        result = insert_documents(s, id, e);
+out:
+    stmt_done(st);
+    return scope_end(s, &w, result, e);
+}
+
+static avrr_err sq_identity_history(avrr_store *base, const char *tenant,
+                                    int64_t person_id,
+                                    avrr_identity_change **out, size_t *n,
+                                    avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_identity_change *arr = NULL;
+    size_t len = 0, cap = 0;
+    bool owned = false;
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    *out = NULL;
+    *n = 0;
+    result = owned_by(s, ST_PERSON_OWNED, person_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no person %lld",
+                                (long long)person_id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_HISTORY_OF, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, person_id);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "reading identity history", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_identity_change *p = grow(arr, &cap, len + 1, sizeof *p);
+        avrr_identity_change *c;
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        c = &arr[len++];
+        c->identity_id = sqlite3_column_int64(st, 0);
+        c->changed_at = sqlite3_column_int64(st, 1);
+        c->key_id = sqlite3_column_int64(st, 2);
+        result = col_str(st, 3, &c->old_json, e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "reading identity history", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        for (size_t i = 0; i < len; i++)
+            avrr_identity_change_clear(&arr[i]);
+        avrr_free(arr);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* Runs a statement whose ?1 is a person id (deletes of erasure). */
+static avrr_err run_for_person(sq_store *s, enum stmt_id id,
+                               int64_t person_id, const char *what,
+                               avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, id, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, person_id);
+    if (id == ST_PERSON_ERASE)
+        bind_int(&rc, st, 2, now_seconds());
+    if (rc != SQLITE_OK)
+        result = sq_error(s, rc, NULL, what, e);
+    else
+        result = step_done(s, st, NULL, what, e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_person_erase(avrr_store *base, const char *tenant,
+                                int64_t person_id, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    bool owned = false;
+    write_scope w;
+    avrr_err result = scope_begin(s, &w, e);
+
+    if (result != AVRR_OK)
+        return result;
+    result = owned_by(s, ST_PERSON_OWNED, person_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no person %lld",
+                                (long long)person_id);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_HISTORY_DELETE, person_id,
+                                "erasing identity history", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_IDENTITIES_DELETE, person_id,
+                                "erasing identities", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_PERSON_ERASE, person_id,
+                                "erasing the person", e);
+    return scope_end(s, &w, result, e);
+}
+
+static avrr_err sq_person_set_restricted(avrr_store *base, const char *tenant,
+                                         int64_t person_id, bool restricted,
+                                         avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_PERSON_RESTRICT, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, person_id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    bind_int(&rc, st, 3, restricted ? 1 : 0);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "person", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "person", e);
+    if (result == AVRR_OK && sqlite3_changes(s->db) == 0)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no person %lld",
+                                (long long)person_id);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_persons_due(avrr_store *base, const char *tenant,
+                               const char *closed_before, int64_t **ids,
+                               size_t *n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int64_t *arr = NULL;
+    size_t len = 0, cap = 0;
+    avrr_date cutoff;
+    char text[11];
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    *ids = NULL;
+    *n = 0;
+    result = avrr_date_parse(closed_before != NULL ? closed_before : "",
+                             &cutoff, "closed_before", e);
+    if (result != AVRR_OK)
+        return result;
+    if (cutoff.precision != AVRR_DATE_DAY)
+        return avrr_error_set(e, AVRR_EINVALID, "closed_before",
+                              "the cutoff is a full date (YYYY-MM-DD)");
+    avrr_date_format(&cutoff, text);
+    result = stmt_get(s, ST_PERSONS_DUE, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, tenant != NULL ? tenant : "");
+    bind_text(&rc, st, 2, text);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "finding persons due for erasure", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t *p = grow(arr, &cap, len + 1, sizeof *p);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        arr[len++] = sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "finding persons due for erasure", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_free(arr);
+        return result;
+    }
+    *ids = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+static avrr_err sq_checks_forget(avrr_store *base, int64_t before,
+                                 int64_t *n_cleared, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_CHECKS_FORGET, &st, e);
+
+    if (n_cleared != NULL)
+        *n_cleared = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, before);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "clearing check requests", e);
+        goto out;
+    }
+    result = step_done(s, st, NULL, "clearing check requests", e);
+    if (result == AVRR_OK && n_cleared != NULL)
+        *n_cleared = sqlite3_changes(s->db);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_compact(avrr_store *base, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc;
+    avrr_err result;
+
+    /* Our own open transaction would hold the snapshot the checkpoint must
+     * get past. */
+    if (!sqlite3_get_autocommit(s->db))
+        return avrr_error_set(e, AVRR_ECONFLICT, NULL,
+                              "compact cannot run inside a transaction");
+    result = stmt_get(s, ST_WAL_CHECKPOINT, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    /* One attempt (the busy timeout applies): busy, WAL frames, frames
+     * checkpointed. busy = 1 means another connection's reader or writer
+     * kept it from completing; the caller may try again later. */
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        result = sq_error(s, rc, NULL, "checkpointing the WAL", e);
+        goto out;
+    }
+    if (sqlite3_column_int(st, 0) != 0)
+        result = avrr_error_set(e, AVRR_EDB, "database",
+                                "checkpoint incomplete: another connection "
+                                "is reading %s",
+                                s->path);
+out:
+    stmt_done(st);
+    return result;
+}
+
 /* ---- identity scan and counts ------------------------------------------------------- */
 
 typedef struct scan_item {
@@ -3002,5 +3994,19 @@ static const avrr_store_ops sqlite_ops = {
     .disclosure_get = sq_disclosure_get,
     .disclosure_list = sq_disclosure_list,
     .disclosure_decide = sq_disclosure_decide,
+    .audit_append = sq_audit_append,
+    .audit_scan = sq_audit_scan,
+    .audit_list = sq_audit_list,
+    .audit_anchor = sq_audit_anchor,
+    .audit_purge = sq_audit_purge,
+    .audit_checkpoint_insert = sq_audit_checkpoint_insert,
+    .audit_checkpoint_list = sq_audit_checkpoint_list,
+    .identity_rectify = sq_identity_rectify,
+    .identity_history = sq_identity_history,
+    .person_erase = sq_person_erase,
+    .person_set_restricted = sq_person_set_restricted,
+    .persons_due = sq_persons_due,
+    .checks_forget = sq_checks_forget,
+    .compact = sq_compact,
     .count = sq_count,
 };

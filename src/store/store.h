@@ -27,7 +27,7 @@
 
 /* The schema version this build creates and understands. A registry with a
  * higher version was made by a newer avrr and is refused (AVRR_EVERSION). */
-#define AVRR_SCHEMA_VERSION 2
+#define AVRR_SCHEMA_VERSION 3
 
 typedef struct avrr_store avrr_store;
 
@@ -98,7 +98,10 @@ typedef struct avrr_store_ops {
 
     /* ---- settings and consultation (schema version 2) ---- */
 
-    /* Writes name and duplicate_policy of an existing tenant. */
+    /* Writes name, duplicate_policy, retention_days and
+     * audit_retention_days of an existing tenant. (tenant_insert stores the
+     * record's retention values as given, 0 included: defaults are the
+     * service's.) */
     avrr_err (*tenant_update)(avrr_store *s, const avrr_tenant *t,
                               avrr_error *e);
     /* avrr_meta key/value: *value is a new string (avrr_free); ENOTFOUND
@@ -158,9 +161,78 @@ typedef struct avrr_store_ops {
     avrr_err (*disclosure_decide)(avrr_store *s, avrr_disclosure *d,
                                   avrr_error *e);
 
+    /* ---- privacy (schema version 3) ---- */
+
+    /* Appends an audit event atomically with respect to other writers:
+     * sets ev->seq to the head's seq + 1 and ev->prev_hash to the head's
+     * hash (or the retention anchor's when no event is left, zeros at
+     * first), calls chain(ev) to compute ev->hash, inserts. */
+    avrr_err (*audit_append)(avrr_store *s, avrr_audit_event *ev,
+                             void (*chain)(avrr_audit_event *ev),
+                             avrr_error *e);
+    /* Every event with seq > after, ascending; cb as identity_scan's. */
+    avrr_err (*audit_scan)(avrr_store *s, int64_t after,
+                           int (*cb)(void *arg, const avrr_audit_event *ev),
+                           void *arg, avrr_error *e);
+    /* Events of `tenant` (NULL: all) with seq > after, ascending. */
+    avrr_err (*audit_list)(avrr_store *s, const char *tenant, int64_t after,
+                           size_t limit, avrr_audit_event **out, size_t *n,
+                           avrr_error *e);
+    /* Where the kept chain starts: the seq and hash of the last event that
+     * retention removed (0 and zeros when none was). */
+    avrr_err (*audit_anchor)(avrr_store *s, int64_t *seq, uint8_t hash[32],
+                             avrr_error *e);
+    /* Removes the oldest events with ts_ms < before_ts_ms (a prefix of the
+     * chain) and moves the anchor to the last one removed, in one
+     * transaction. */
+    avrr_err (*audit_purge)(avrr_store *s, int64_t before_ts_ms,
+                            int64_t *n_removed, avrr_error *e);
+    avrr_err (*audit_checkpoint_insert)(avrr_store *s,
+                                        const avrr_audit_checkpoint *c,
+                                        avrr_error *e);
+    /* All checkpoints, ascending by seq. Free *out with avrr_free. */
+    avrr_err (*audit_checkpoint_list)(avrr_store *s,
+                                      avrr_audit_checkpoint **out, size_t *n,
+                                      avrr_error *e);
+
+    /* Rectification with history: stores old_json as the identity's
+     * previous version, then overwrites the identity's fields and
+     * documents with `id` (id->id and id->person_id name it; the person
+     * must be `tenant`'s). */
+    avrr_err (*identity_rectify)(avrr_store *s, const char *tenant,
+                                 const avrr_identity *id, const char *old_json,
+                                 int64_t key_id, avrr_error *e);
+    /* Earlier versions of a person's identities, ascending. */
+    avrr_err (*identity_history)(avrr_store *s, const char *tenant,
+                                 int64_t person_id, avrr_identity_change **out,
+                                 size_t *n, avrr_error *e);
+    /* Erasure: deletes the person's identities, documents and identity
+     * history and sets erased_at; the person row, cases and assistance stay
+     * as anonymous statistics. ENOTFOUND for another tenant's person. */
+    avrr_err (*person_erase)(avrr_store *s, const char *tenant,
+                             int64_t person_id, avrr_error *e);
+    avrr_err (*person_set_restricted)(avrr_store *s, const char *tenant,
+                                      int64_t person_id, bool restricted,
+                                      avrr_error *e);
+    /* Persons of `tenant`, not erased, that have cases and whose every case
+     * is in a final status with closed_on before `closed_before`
+     * ("YYYY-MM-DD"). Free *ids with avrr_free. */
+    avrr_err (*persons_due)(avrr_store *s, const char *tenant,
+                            const char *closed_before, int64_t **ids,
+                            size_t *n, avrr_error *e);
+    /* Clears request_json of checks older than before (unix seconds): the
+     * details a requester sent are personal data too. */
+    avrr_err (*checks_forget)(avrr_store *s, int64_t before,
+                              int64_t *n_cleared, avrr_error *e);
+    /* Makes erased data unrecoverable from the files: checkpoints the WAL
+     * into the database and truncates it (secure_delete already zeroes
+     * freed pages). */
+    avrr_err (*compact)(avrr_store *s, avrr_error *e);
+
     /* Counts rows of a table ("persons", "identities", "cases",
      * "assistance", "tenants", "api_keys", "checks", "links",
-     * "disclosures"); for tests and metrics. */
+     * "disclosures", "audit_events", "identity_history"); for tests and
+     * metrics. */
     avrr_err (*count)(avrr_store *s, const char *table, int64_t *out,
                       avrr_error *e);
 } avrr_store_ops;

@@ -86,6 +86,7 @@ void harness_start(harness *h)
     make_key(h, "BE", "caseworker", h->key_be, sizeof h->key_be);
     make_key(h, "NL", "statistician", h->key_nl_stat, sizeof h->key_nl_stat);
     make_key(h, "NL", "provider", h->key_nl_prov, sizeof h->key_nl_prov);
+    make_key(h, "NL", "dpo", h->key_nl_dpo, sizeof h->key_nl_dpo);
 
     int fds[2];
     if (pipe(fds) != 0)

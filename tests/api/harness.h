@@ -17,6 +17,7 @@ typedef struct harness {
     char key_be[128];      /* BE caseworker */
     char key_nl_stat[128]; /* NL statistician */
     char key_nl_prov[128]; /* NL provider */
+    char key_nl_dpo[128];  /* NL data-protection officer */
 } harness;
 
 typedef struct http_reply {

@@ -282,7 +282,8 @@ static void test_date_levels(void **state)
     assert_int_equal(date_level("1991", "1990-07-23"), 4);
     assert_int_equal(date_level("1990-07-23", "1991-07-23"), 4);
     assert_int_equal(date_level("1990-07-23", "1990-11-02"), 5);
-    assert_int_equal(date_level("1980", "1990-07-23"), 5);
+    assert_int_equal(date_level("1980", "1990-07-23"), 6); /* far apart */
+    assert_int_equal(date_level("1987", "1990-07-23"), 5);
     assert_int_equal(date_level("", "1990-07-23"), AVRR_MATCH_LEVEL_NULL);
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -802,8 +803,18 @@ static void exec_sql(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
 }
 
-/* A registry of schema version 1 (made here by taking version 2 back, as
- * an avrr of version 1 left it) is upgraded at open and keeps its rows. */
+/* Takes a registry of schema version 3 back to version 2, as an avrr of
+ * version 2 left it. */
+#define V3_TO_V2                                                              \
+    "DROP TABLE audit_events; DROP TABLE audit_checkpoints; "                 \
+    "DROP TABLE identity_history; "                                           \
+    "ALTER TABLE persons DROP COLUMN erased_at; "                             \
+    "ALTER TABLE tenants DROP COLUMN retention_days; "                        \
+    "ALTER TABLE tenants DROP COLUMN audit_retention_days; "
+
+/* A registry of schema version 1 (made here by taking the current version
+ * back, as an avrr of version 1 left it) is upgraded at open and keeps its
+ * rows. */
 static void test_migration_from_v1(void **state)
 {
     fixture *f = *state;
@@ -815,7 +826,8 @@ static void test_migration_from_v1(void **state)
     avrr_store_close(f->s);
     f->s = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_sql(db, "DROP TABLE disclosures; DROP TABLE links; "
+    exec_sql(db, V3_TO_V2
+                 "DROP TABLE disclosures; DROP TABLE links; "
                  "DROP TABLE check_hits; DROP TABLE checks; "
                  "ALTER TABLE tenants DROP COLUMN duplicate_policy; "
                  "INSERT INTO tenants (code, name, created_at) "
@@ -824,7 +836,8 @@ static void test_migration_from_v1(void **state)
     sqlite3_close(db);
 
     assert_int_equal(avrr_store_open(f->path, false, &f->s, &e), AVRR_OK);
-    assert_int_equal(pragma_int(f->s, "PRAGMA user_version"), 2);
+    assert_int_equal(pragma_int(f->s, "PRAGMA user_version"),
+                     AVRR_SCHEMA_VERSION);
     assert_int_equal(schema_objects(f->s), fresh);
     assert_int_equal(f->s->ops->tenant_get(f->s, "NL", &t, &e), AVRR_OK);
     assert_string_equal(t.name, "Netherlands");
@@ -890,6 +903,58 @@ static void test_tenant_policy(void **state)
     snprintf(t.code, sizeof t.code, "DE");
     assert_int_equal(s->ops->tenant_insert(s, &t, &e), AVRR_EINVALID);
     assert_int_equal(count(s, "tenants"), 2);
+}
+
+/* Retention periods: the store keeps exactly what the record says (the
+ * service sets the defaults), 0 included; negative ones are refused. */
+static void test_tenant_retention(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_tenant t = {0}, got = {0}, *list = NULL;
+    avrr_error e = {0};
+    size_t n = 0;
+
+    add_tenant(s, "NL", "Netherlands"); /* zeroed: 0 and 0 */
+    snprintf(t.code, sizeof t.code, "BE");
+    t.name = "Belgium";
+    t.retention_days = AVRR_RETENTION_DAYS_DEFAULT;
+    t.audit_retention_days = AVRR_AUDIT_RETENTION_DAYS_DEFAULT;
+    assert_int_equal(s->ops->tenant_insert(s, &t, &e), AVRR_OK);
+
+    assert_int_equal(s->ops->tenant_list(s, &list, &n, &e), AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].retention_days, 730);
+    assert_int_equal(list[0].audit_retention_days, 1095);
+    assert_int_equal(list[1].retention_days, 0);
+    assert_int_equal(list[1].audit_retention_days, 0);
+    avrr_store_free_tenants(list, n);
+
+    t.retention_days = 365;
+    t.audit_retention_days = 30;
+    assert_int_equal(s->ops->tenant_update(s, &t, &e), AVRR_OK);
+    reopen(f);
+    s = f->s;
+    assert_int_equal(s->ops->tenant_get(s, "BE", &got, &e), AVRR_OK);
+    assert_int_equal(got.retention_days, 365);
+    assert_int_equal(got.audit_retention_days, 30);
+    assert_string_equal(got.name, "Belgium");
+    avrr_tenant_clear(&got);
+
+    t.retention_days = -1;
+    assert_int_equal(s->ops->tenant_update(s, &t, &e), AVRR_EINVALID);
+    assert_string_equal(e.field, "retention_days");
+    t.retention_days = 1;
+    t.audit_retention_days = -5;
+    assert_int_equal(s->ops->tenant_update(s, &t, &e), AVRR_EINVALID);
+    assert_string_equal(e.field, "audit_retention_days");
+    snprintf(t.code, sizeof t.code, "FR");
+    t.name = "France";
+    assert_int_equal(s->ops->tenant_insert(s, &t, &e), AVRR_EINVALID);
+    assert_int_equal(count(s, "tenants"), 2);
+    assert_int_equal(s->ops->tenant_get(s, "BE", &got, &e), AVRR_OK);
+    assert_int_equal(got.retention_days, 365); /* unchanged */
+    avrr_tenant_clear(&got);
 }
 
 static void test_meta(void **state)
@@ -1521,6 +1586,785 @@ static void test_count_whitelist(void **state)
     assert_int_equal(count(f->s, "checks"), 0);
     assert_int_equal(count(f->s, "links"), 0);
     assert_int_equal(count(f->s, "disclosures"), 0);
+    assert_int_equal(count(f->s, "audit_events"), 0);
+    assert_int_equal(count(f->s, "identity_history"), 0);
+}
+
+/* ---- privacy (schema version 3) ------------------------------------------ */
+
+/* A registry of schema version 2 gets the privacy schema at open and keeps
+ * its rows; tenants get the default retention periods. */
+static void test_migration_from_v2(void **state)
+{
+    fixture *f = *state;
+    int64_t fresh = schema_objects(f->s);
+    avrr_tenant t = {0};
+    avrr_person p = {0};
+    avrr_error e = {0};
+    sqlite3 *db = NULL;
+
+    avrr_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_sql(db, V3_TO_V2
+                 "INSERT INTO tenants (code, name, duplicate_policy, "
+                 "created_at) VALUES ('NL', 'Netherlands', 'block', "
+                 "1700000000); "
+                 "INSERT INTO persons (id, tenant, restricted, created_at) "
+                 "VALUES (5, 'NL', 1, 1700000001); "
+                 "INSERT INTO identities (person_id, surname, created_at) "
+                 "VALUES (5, 'Old', 1700000001); "
+                 "PRAGMA user_version = 2");
+    sqlite3_close(db);
+
+    assert_int_equal(avrr_store_open(f->path, false, &f->s, &e), AVRR_OK);
+    assert_int_equal(pragma_int(f->s, "PRAGMA user_version"), 3);
+    assert_int_equal(schema_objects(f->s), fresh);
+    assert_int_equal(f->s->ops->tenant_get(f->s, "NL", &t, &e), AVRR_OK);
+    assert_int_equal(t.duplicate_policy, AVRR_DUPLICATE_BLOCK);
+    assert_int_equal(t.retention_days, AVRR_RETENTION_DAYS_DEFAULT);
+    assert_int_equal(t.audit_retention_days,
+                     AVRR_AUDIT_RETENTION_DAYS_DEFAULT);
+    avrr_tenant_clear(&t);
+    assert_int_equal(f->s->ops->person_get(f->s, "NL", 5, &p, &e), AVRR_OK);
+    assert_true(p.restricted);
+    assert_int_equal(p.erased_at, 0);
+    assert_int_equal(p.n_identities, 1);
+    assert_string_equal(p.identities[0].surname, "Old");
+    avrr_person_clear(&p);
+    assert_int_equal(count(f->s, "audit_events"), 0);
+    assert_int_equal(count(f->s, "identity_history"), 0);
+    assert_int_equal(pragma_int(f->s, "SELECT count(*) FROM sqlite_master "
+                                      "WHERE name IN ('audit_events', "
+                                      "'audit_events_tenant', "
+                                      "'audit_checkpoints', "
+                                      "'audit_checkpoints_seq', "
+                                      "'identity_history', "
+                                      "'identity_history_person')"),
+                     6);
+    /* the audit log names tenants and persons but must outlive them */
+    assert_int_equal(pragma_int(f->s, "SELECT count(*) FROM "
+                                      "pragma_foreign_key_list"
+                                      "('audit_events')"),
+                     0);
+    assert_int_equal(pragma_int(f->s, "SELECT count(*) FROM "
+                                      "pragma_foreign_key_list"
+                                      "('identity_history')"),
+                     0);
+    assert_int_equal(pragma_int(f->s, "SELECT count(*) FROM "
+                                      "pragma_foreign_key_check"),
+                     0);
+}
+
+/* A stand-in for the BLAKE2b chain of src/privacy: depends on prev_hash,
+ * seq and action, and counts its calls. */
+static int chain_calls;
+
+static void fake_chain(avrr_audit_event *ev)
+{
+    chain_calls++;
+    for (size_t i = 0; i < sizeof ev->hash; i++)
+        ev->hash[i] = (uint8_t)(ev->prev_hash[i] ^ (uint8_t)(ev->seq * 31 + i) ^
+                                (uint8_t)ev->action[0]);
+}
+
+static avrr_audit_event make_event(const char *tenant, const char *action,
+                                   int64_t ts_ms)
+{
+    avrr_audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts_ms = ts_ms;
+    snprintf(ev.tenant, sizeof ev.tenant, "%s", tenant);
+    snprintf(ev.role, sizeof ev.role, "caseworker");
+    snprintf(ev.action, sizeof ev.action, "%s", action);
+    snprintf(ev.target_type, sizeof ev.target_type, "person");
+    ev.target_id = 42;
+    snprintf(ev.purpose, sizeof ev.purpose, "case_review");
+    snprintf(ev.request_id, sizeof ev.request_id, "req-%lld",
+             (long long)ts_ms);
+    snprintf(ev.outcome, sizeof ev.outcome, "ok");
+    return ev;
+}
+
+static void append(avrr_store *s, avrr_audit_event *ev)
+{
+    avrr_error e = {0};
+    int before = chain_calls;
+    assert_int_equal(s->ops->audit_append(s, ev, fake_chain, &e), AVRR_OK);
+    assert_int_equal(chain_calls, before + 1);
+}
+
+static void assert_event_equal(const avrr_audit_event *a,
+                               const avrr_audit_event *b)
+{
+    assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->ts_ms, b->ts_ms);
+    assert_int_equal(a->key_id, b->key_id);
+    assert_string_equal(a->tenant, b->tenant);
+    assert_string_equal(a->role, b->role);
+    assert_string_equal(a->action, b->action);
+    assert_string_equal(a->target_type, b->target_type);
+    assert_int_equal(a->target_id, b->target_id);
+    assert_string_equal(a->purpose, b->purpose);
+    assert_string_equal(a->request_id, b->request_id);
+    assert_string_equal(a->outcome, b->outcome);
+    assert_memory_equal(a->prev_hash, b->prev_hash, 32);
+    assert_memory_equal(a->hash, b->hash, 32);
+}
+
+typedef struct audit_log {
+    int64_t seqs[600];
+    size_t n;
+    size_t stop_at;
+} audit_log;
+
+static int on_event(void *arg, const avrr_audit_event *ev)
+{
+    audit_log *log = arg;
+    assert_true(log->n < 600);
+    log->seqs[log->n++] = ev->seq;
+    return log->stop_at != 0 && log->n == log->stop_at ? 17 : 0;
+}
+
+static void test_audit_chain(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s, *b = NULL;
+    avrr_audit_event ev[4], *list = NULL;
+    uint8_t zeros[32] = {0};
+    avrr_error e = {0};
+    size_t n = 0;
+
+    chain_calls = 0;
+    ev[0] = make_event("NL", "person.create", 1000);
+    ev[0].key_id = 7;
+    ev[1] = make_event("BE", "check.create", 2000);
+    ev[2] = make_event("", "auth.failed", 3000); /* unknown tenant, role */
+    ev[2].role[0] = '\0';
+    ev[2].target_type[0] = '\0';
+    ev[2].target_id = 0;
+    snprintf(ev[2].outcome, sizeof ev[2].outcome, "unauthorized");
+    /* full buffers come back whole */
+    memset(ev[1].request_id, 'r', sizeof ev[1].request_id - 1);
+    memset(ev[1].action, 'a', sizeof ev[1].action - 1);
+
+    append(s, &ev[0]);
+    /* the second append comes from another handle on the file (another
+     * process, in real life): the head is read from the file */
+    assert_int_equal(avrr_store_open(f->path, false, &b, &e), AVRR_OK);
+    append(b, &ev[1]);
+    append(s, &ev[2]);
+    avrr_store_close(b);
+    assert_int_equal(chain_calls, 3);
+    assert_int_equal(ev[0].seq, 1);
+    assert_int_equal(ev[1].seq, 2);
+    assert_int_equal(ev[2].seq, 3);
+    assert_memory_equal(ev[0].prev_hash, zeros, 32);
+    assert_memory_equal(ev[1].prev_hash, ev[0].hash, 32);
+    assert_memory_equal(ev[2].prev_hash, ev[1].hash, 32);
+
+    /* inside the caller's transaction, an append goes with it */
+    ev[3] = make_event("NL", "person.read", 4000);
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    append(s, &ev[3]);
+    assert_int_equal(ev[3].seq, 4);
+    s->ops->rollback(s);
+    assert_int_equal(count(s, "audit_events"), 3);
+    ev[3] = make_event("NL", "person.read", 4000);
+    append(s, &ev[3]);
+    assert_int_equal(ev[3].seq, 4);
+    assert_memory_equal(ev[3].prev_hash, ev[2].hash, 32);
+
+    reopen(f);
+    s = f->s;
+    assert_int_equal(s->ops->audit_list(s, NULL, 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++)
+        assert_event_equal(&list[i], &ev[i]);
+    avrr_free(list);
+
+    assert_int_equal(s->ops->audit_list(s, "NL", 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].seq, 1);
+    assert_int_equal(list[1].seq, 4);
+    avrr_free(list);
+    assert_int_equal(s->ops->audit_list(s, "NL", 1, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].seq, 4);
+    avrr_free(list);
+    assert_int_equal(s->ops->audit_list(s, "", 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].seq, 3);
+    avrr_free(list);
+    assert_int_equal(s->ops->audit_list(s, NULL, 1, 2, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].seq, 2);
+    assert_int_equal(list[1].seq, 3);
+    avrr_free(list);
+    assert_int_equal(s->ops->audit_list(s, "FR", 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+    assert_null(list);
+
+    /* an event without action is refused before anything is chained */
+    {
+        avrr_audit_event bad = make_event("NL", "", 5000);
+        int calls = chain_calls;
+        assert_int_equal(s->ops->audit_append(s, &bad, fake_chain, &e),
+                         AVRR_EINVALID);
+        assert_int_equal(chain_calls, calls);
+        assert_int_equal(count(s, "audit_events"), 4);
+    }
+}
+
+static void test_audit_scan(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    static audit_log log;
+    avrr_error e = {0};
+    const int events = 300; /* more than one batch */
+
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    for (int i = 0; i < events; i++) {
+        avrr_audit_event ev = make_event(i % 2 ? "NL" : "BE", "x.y", i);
+        append(s, &ev);
+    }
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+
+    memset(&log, 0, sizeof log);
+    assert_int_equal(s->ops->audit_scan(s, 0, on_event, &log, &e), AVRR_OK);
+    assert_int_equal(log.n, events);
+    for (size_t i = 0; i < log.n; i++)
+        assert_int_equal(log.seqs[i], (int64_t)i + 1);
+
+    memset(&log, 0, sizeof log);
+    assert_int_equal(s->ops->audit_scan(s, 290, on_event, &log, &e),
+                     AVRR_OK);
+    assert_int_equal(log.n, 10);
+    assert_int_equal(log.seqs[0], 291);
+
+    memset(&log, 0, sizeof log);
+    log.stop_at = 3;
+    assert_int_equal((int)s->ops->audit_scan(s, 0, on_event, &log, &e), 17);
+    assert_int_equal(log.n, 3);
+}
+
+static void test_audit_purge(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_audit_event ev[8], *list = NULL;
+    uint8_t hash[32], zeros[32] = {0};
+    int64_t seq = -1, removed = -1;
+    avrr_error e = {0};
+    size_t n = 0;
+
+    assert_int_equal(s->ops->audit_anchor(s, &seq, hash, &e), AVRR_OK);
+    assert_int_equal(seq, 0);
+    assert_memory_equal(hash, zeros, 32);
+    /* nothing to purge in an empty log */
+    assert_int_equal(s->ops->audit_purge(s, 1000000, &removed, &e), AVRR_OK);
+    assert_int_equal(removed, 0);
+
+    for (int i = 0; i < 5; i++) {
+        ev[i] = make_event("NL", "person.read", (i + 1) * 1000);
+        append(s, &ev[i]);
+    }
+    assert_int_equal(s->ops->audit_purge(s, 3500, &removed, &e), AVRR_OK);
+    assert_int_equal(removed, 3);
+    assert_int_equal(s->ops->audit_anchor(s, &seq, hash, &e), AVRR_OK);
+    assert_int_equal(seq, 3);
+    assert_memory_equal(hash, ev[2].hash, 32);
+    assert_int_equal(s->ops->audit_list(s, NULL, 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_event_equal(&list[0], &ev[3]);
+    assert_event_equal(&list[1], &ev[4]);
+    avrr_free(list);
+
+    /* nothing older: nothing moves */
+    assert_int_equal(s->ops->audit_purge(s, 3500, &removed, &e), AVRR_OK);
+    assert_int_equal(removed, 0);
+    assert_int_equal(s->ops->audit_anchor(s, &seq, hash, &e), AVRR_OK);
+    assert_int_equal(seq, 3);
+
+    /* the chain goes on from the newest event */
+    ev[5] = make_event("NL", "person.read", 6000);
+    append(s, &ev[5]);
+    assert_int_equal(ev[5].seq, 6);
+    assert_memory_equal(ev[5].prev_hash, ev[4].hash, 32);
+
+    /* everything removed: the chain goes on from the anchor */
+    assert_int_equal(s->ops->audit_purge(s, 100000, &removed, &e), AVRR_OK);
+    assert_int_equal(removed, 3);
+    assert_int_equal(count(s, "audit_events"), 0);
+    reopen(f);
+    s = f->s;
+    assert_int_equal(s->ops->audit_anchor(s, &seq, hash, &e), AVRR_OK);
+    assert_int_equal(seq, 6);
+    assert_memory_equal(hash, ev[5].hash, 32);
+    ev[6] = make_event("NL", "person.read", 7000);
+    append(s, &ev[6]);
+    assert_int_equal(ev[6].seq, 7);
+    assert_memory_equal(ev[6].prev_hash, ev[5].hash, 32);
+
+    /* a corrupted anchor is reported, not silently restarted at zeros */
+    assert_int_equal(s->ops->meta_set(s, "audit_anchor_hash", "zz", &e),
+                     AVRR_OK);
+    assert_int_equal(s->ops->audit_anchor(s, &seq, hash, &e), AVRR_EDB);
+}
+
+static void test_audit_checkpoints(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_audit_checkpoint c[3], *list = NULL;
+    avrr_error e = {0};
+    size_t n = 9;
+
+    assert_int_equal(s->ops->audit_checkpoint_list(s, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+    assert_null(list);
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < 3; i++) {
+        c[i].ts_ms = 1700000000000 + i;
+        memset(c[i].hash, 0x10 + i, sizeof c[i].hash);
+        memset(c[i].public_key, 0x20 + i, sizeof c[i].public_key);
+        memset(c[i].signature, 0x30 + i, sizeof c[i].signature);
+    }
+    c[0].seq = 9;
+    c[1].seq = 4;
+    c[2].seq = 9; /* the same head, signed again */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s->ops->audit_checkpoint_insert(s, &c[i], &e),
+                         AVRR_OK);
+    reopen(f);
+    s = f->s;
+    assert_int_equal(s->ops->audit_checkpoint_list(s, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 3);
+    {
+        const int order[3] = {1, 0, 2};
+        for (int i = 0; i < 3; i++) {
+            const avrr_audit_checkpoint *want = &c[order[i]];
+            assert_int_equal(list[i].seq, want->seq);
+            assert_int_equal(list[i].ts_ms, want->ts_ms);
+            assert_memory_equal(list[i].hash, want->hash, 32);
+            assert_memory_equal(list[i].public_key, want->public_key, 32);
+            assert_memory_equal(list[i].signature, want->signature, 64);
+        }
+    }
+    avrr_free(list);
+}
+
+static void test_identity_rectify(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_document old_docs[] = {
+        {.type = "passport", .number = "P1", .country = "SYR"},
+    };
+    avrr_document new_docs[] = {
+        {.type = "passport", .number = "P2", .country = "SYR"},
+        {.type = "id_card", .number = "ID3", .country = ""},
+    };
+    avrr_identity id = {.given_names = "Mohamed", .surname = "Hasan",
+                        .documents = old_docs, .n_documents = 1};
+    avrr_identity fix = {0};
+    avrr_person p = {.identities = &id, .n_identities = 1}, got = {0};
+    avrr_identity_change *hist = NULL;
+    avrr_error e = {0};
+    uint8_t h[32];
+    int64_t key = 0, other;
+    size_t n = 0;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    snprintf(p.tenant, sizeof p.tenant, "NL");
+    id.birth_date = date("1990");
+    assert_int_equal(s->ops->person_insert(s, &p, &e), AVRR_OK);
+    other = add_person(s, "NL", "Other");
+    memset(h, 0x42, sizeof h);
+    assert_int_equal(s->ops->key_insert(s, "NL", AVRR_ROLE_CASEWORKER, h,
+                                        "desk", &key, &e),
+                     AVRR_OK);
+
+    fix.id = id.id;
+    fix.person_id = p.id;
+    fix.given_names = "Mohammed";
+    fix.surname = "Al-Hassan";
+    fix.full_name = "Mohammed Al-Hassan";
+    fix.sex = AVRR_SEX_MALE;
+    fix.birth_date = date("1990-03-14");
+    snprintf(fix.nationality, sizeof fix.nationality, "SYR");
+    fix.birth_place = "Aleppo";
+    fix.national_ref = "V-1";
+    fix.documents = new_docs;
+    fix.n_documents = 2;
+
+    /* another tenant: as absent as a missing identity; nothing written */
+    assert_int_equal(s->ops->identity_rectify(s, "BE", &fix, "{\"v\":1}",
+                                              key, &e),
+                     AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "id");
+    fix.id = id.id + 100;
+    assert_int_equal(s->ops->identity_rectify(s, "NL", &fix, "{\"v\":1}",
+                                              key, &e),
+                     AVRR_ENOTFOUND);
+    fix.id = id.id;
+    fix.person_id = other; /* names another person of the same tenant */
+    assert_int_equal(s->ops->identity_rectify(s, "NL", &fix, "{\"v\":1}",
+                                              key, &e),
+                     AVRR_ENOTFOUND);
+    fix.person_id = p.id;
+    assert_int_equal(s->ops->identity_rectify(s, "NL", &fix, NULL, key, &e),
+                     AVRR_EINVALID);
+    assert_int_equal(count(s, "identity_history"), 0);
+
+    assert_int_equal(s->ops->identity_rectify(s, "NL", &fix, "{\"v\":1}",
+                                              key, &e),
+                     AVRR_OK);
+    fix.surname = "Alhassan";
+    fix.n_documents = 1;
+    assert_int_equal(s->ops->identity_rectify(s, "NL", &fix, "{\"v\":2}", 0,
+                                              &e),
+                     AVRR_OK);
+
+    reopen(f);
+    s = f->s;
+    assert_int_equal(s->ops->person_get(s, "NL", p.id, &got, &e), AVRR_OK);
+    assert_int_equal(got.n_identities, 1);
+    fix.created_at = id.created_at; /* kept */
+    assert_identity_equal(&got.identities[0], &fix);
+    avrr_person_clear(&got);
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM documents"), 1);
+
+    assert_int_equal(s->ops->identity_history(s, "NL", p.id, &hist, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(hist[0].identity_id, id.id);
+    assert_int_equal(hist[0].key_id, key);
+    assert_true(hist[0].changed_at > 0);
+    assert_string_equal(hist[0].old_json, "{\"v\":1}");
+    assert_int_equal(hist[1].key_id, 0);
+    assert_string_equal(hist[1].old_json, "{\"v\":2}");
+    for (size_t i = 0; i < n; i++)
+        avrr_identity_change_clear(&hist[i]);
+    avrr_free(hist);
+
+    assert_int_equal(s->ops->identity_history(s, "BE", p.id, &hist, &n, &e),
+                     AVRR_ENOTFOUND);
+    assert_null(hist);
+    assert_int_equal(s->ops->identity_history(s, "NL", other, &hist, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_person_erase(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_document docs[] = {{.type = "passport", .number = "P1"}};
+    avrr_identity alias = {.surname = "Alias", .documents = docs,
+                           .n_documents = 1};
+    avrr_identity fix = {.surname = "Fixed", .documents = docs,
+                         .n_documents = 1};
+    avrr_person got = {0}, *list = NULL;
+    avrr_identity_change *hist = NULL;
+    avrr_case c;
+    avrr_assistance a;
+    avrr_error e = {0};
+    static scan_log log;
+    int64_t pid, keep, erased_at;
+    size_t n = 0;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    pid = add_person(s, "NL", "Erase");
+    keep = add_person(s, "NL", "Keep");
+    alias.person_id = pid;
+    assert_int_equal(s->ops->identity_insert(s, "NL", &alias, &e), AVRR_OK);
+    alias.id = 0;
+    alias.person_id = keep;
+    assert_int_equal(s->ops->identity_insert(s, "NL", &alias, &e), AVRR_OK);
+    fix.id = alias.id - 1; /* pid's alias */
+    assert_int_equal(s->ops->identity_rectify(s, "NL", &fix, "{}", 0, &e),
+                     AVRR_OK);
+    fix.id = alias.id; /* keep's alias */
+    assert_int_equal(s->ops->identity_rectify(s, "NL", &fix, "{}", 0, &e),
+                     AVRR_OK);
+    c = make_case("NL", pid);
+    assert_int_equal(s->ops->case_insert(s, &c, &e), AVRR_OK);
+    a = make_grant("NL", c.id, AVRR_KIND_TICKET, 100);
+    assert_int_equal(s->ops->assistance_insert(s, &a, &e), AVRR_OK);
+    assert_int_equal(count(s, "identities"), 4);
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM documents"), 2);
+
+    assert_int_equal(s->ops->person_erase(s, "BE", pid, &e), AVRR_ENOTFOUND);
+    assert_int_equal(s->ops->person_erase(s, "NL", pid + 100, &e),
+                     AVRR_ENOTFOUND);
+    assert_int_equal(count(s, "identities"), 4);
+
+    assert_int_equal(s->ops->person_erase(s, "NL", pid, &e), AVRR_OK);
+    assert_int_equal(count(s, "identities"), 2); /* keep's */
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM documents"), 1);
+    assert_int_equal(count(s, "identity_history"), 1);
+    assert_int_equal(count(s, "persons"), 2);
+    assert_int_equal(count(s, "cases"), 1);
+    assert_int_equal(count(s, "assistance"), 1);
+
+    assert_int_equal(s->ops->person_get(s, "NL", pid, &got, &e), AVRR_OK);
+    assert_int_equal(got.n_identities, 0);
+    assert_null(got.identities);
+    assert_true(got.erased_at > 0);
+    erased_at = got.erased_at;
+    avrr_person_clear(&got);
+    assert_int_equal(s->ops->person_list(s, "NL", 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].erased_at, erased_at);
+    assert_int_equal(list[1].erased_at, 0);
+    assert_int_equal(list[1].n_identities, 2);
+    avrr_store_free_persons(list, n);
+
+    /* again: fine, and the first time stays */
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM persons WHERE "
+                                   "erased_at IS NOT NULL"),
+                     1);
+    exec_sql(avrr__sqlite_db(s),
+             "UPDATE persons SET erased_at = 1000 WHERE erased_at IS NOT NULL");
+    assert_int_equal(s->ops->person_erase(s, "NL", pid, &e), AVRR_OK);
+    assert_int_equal(s->ops->person_get_any(s, pid, &got, &e), AVRR_OK);
+    assert_int_equal(got.erased_at, 1000);
+    avrr_person_clear(&got);
+
+    /* the match index never sees the erased person again */
+    memset(&log, 0, sizeof log);
+    assert_int_equal(s->ops->identity_scan(s, 0, on_identity, &log, &e),
+                     AVRR_OK);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(s->ops->identity_history(s, "NL", pid, &hist, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+    assert_null(hist);
+}
+
+static void test_person_restrict(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_person got = {0};
+    avrr_error e = {0};
+    int64_t pid;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    pid = add_person(s, "NL", "R");
+    assert_int_equal(s->ops->person_set_restricted(s, "NL", pid, true, &e),
+                     AVRR_OK);
+    assert_int_equal(s->ops->person_get(s, "NL", pid, &got, &e), AVRR_OK);
+    assert_true(got.restricted);
+    avrr_person_clear(&got);
+    /* setting it again is no error */
+    assert_int_equal(s->ops->person_set_restricted(s, "NL", pid, true, &e),
+                     AVRR_OK);
+    assert_int_equal(s->ops->person_set_restricted(s, "BE", pid, false, &e),
+                     AVRR_ENOTFOUND);
+    assert_int_equal(s->ops->person_set_restricted(s, "NL", pid + 1, false,
+                                                   &e),
+                     AVRR_ENOTFOUND);
+    assert_int_equal(s->ops->person_get(s, "NL", pid, &got, &e), AVRR_OK);
+    assert_true(got.restricted);
+    avrr_person_clear(&got);
+    assert_int_equal(s->ops->person_set_restricted(s, "NL", pid, false, &e),
+                     AVRR_OK);
+    assert_int_equal(s->ops->person_get(s, "NL", pid, &got, &e), AVRR_OK);
+    assert_false(got.restricted);
+    avrr_person_clear(&got);
+}
+
+/* A person of `tenant` with one case per (status, closed_on) pair. */
+static int64_t person_with_cases(avrr_store *s, const char *tenant,
+                                 const avrr_case_status *status,
+                                 const char *const *closed, size_t n)
+{
+    int64_t pid = add_person(s, tenant, "Due");
+    avrr_error e = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        avrr_case c = make_case(tenant, pid);
+        c.status = status[i];
+        c.closed_on = date(closed[i]);
+        assert_int_equal(s->ops->case_insert(s, &c, &e), AVRR_OK);
+    }
+    return pid;
+}
+
+static void test_persons_due(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    const avrr_case_status done[] = {AVRR_CASE_COMPLETED,
+                                     AVRR_CASE_WITHDRAWN};
+    const avrr_case_status mixed[] = {AVRR_CASE_COMPLETED,
+                                      AVRR_CASE_DEPARTED};
+    const avrr_case_status fled[] = {AVRR_CASE_ABSCONDED};
+    const char *const old2[] = {"2020-01-10", "2019-05-02"};
+    const char *const open2[] = {"2020-01-10", ""};
+    const char *const late[] = {"2022-05-01"};
+    const char *const month[] = {"2020-12"};
+    const char *const none[] = {""};
+    int64_t a, b, c, d, m, x, erased, *ids = NULL;
+    avrr_error e = {0};
+    size_t n = 9;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    a = person_with_cases(s, "NL", done, old2, 2);   /* due */
+    b = person_with_cases(s, "NL", mixed, open2, 2); /* one case open */
+    c = add_person(s, "NL", "No case");              /* no case */
+    d = person_with_cases(s, "NL", fled, late, 1);   /* closed too late */
+    m = person_with_cases(s, "NL", fled, month, 1);  /* "2020-12": 12-31 */
+    x = person_with_cases(s, "NL", done, none, 1);   /* final, no date */
+    erased = person_with_cases(s, "NL", done, old2, 2);
+    assert_int_equal(s->ops->person_erase(s, "NL", erased, &e), AVRR_OK);
+    (void)person_with_cases(s, "BE", done, old2, 2); /* another tenant */
+    (void)b;
+    (void)c;
+    (void)d;
+    (void)x;
+
+    assert_int_equal(s->ops->persons_due(s, "NL", "2021-01-01", &ids, &n,
+                                         &e),
+                     AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], a);
+    assert_int_equal(ids[1], m);
+    avrr_free(ids);
+
+    assert_int_equal(s->ops->persons_due(s, "NL", "2020-12-15", &ids, &n,
+                                         &e),
+                     AVRR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], a);
+    avrr_free(ids);
+
+    assert_int_equal(s->ops->persons_due(s, "NL", "2020-01-10", &ids, &n,
+                                         &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0); /* closed on the cutoff day: not before it */
+    assert_null(ids);
+
+    assert_int_equal(s->ops->persons_due(s, "NL", "2030-01-01", &ids, &n,
+                                         &e),
+                     AVRR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(ids[0], a);
+    assert_int_equal(ids[1], d);
+    assert_int_equal(ids[2], m);
+    avrr_free(ids);
+
+    assert_int_equal(s->ops->persons_due(s, "NL", "2021", &ids, &n, &e),
+                     AVRR_EINVALID);
+    assert_string_equal(e.field, "closed_before");
+    assert_int_equal(s->ops->persons_due(s, "NL", "soon", &ids, &n, &e),
+                     AVRR_EINVALID);
+    assert_int_equal(s->ops->persons_due(s, "NL", NULL, &ids, &n, &e),
+                     AVRR_EINVALID);
+    assert_int_equal(s->ops->persons_due(s, "FR", "2030-01-01", &ids, &n,
+                                         &e),
+                     AVRR_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_checks_forget(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_check got = {0};
+    avrr_error e = {0};
+    int64_t old_check, new_check, cleared = -1;
+    int64_t pid;
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    pid = add_person(s, "BE", "Be");
+    old_check = add_check(s, "NL", 0, "BE", pid);
+    new_check = add_check(s, "NL", 0, "BE", pid);
+    exec_sql(avrr__sqlite_db(s), "UPDATE checks SET created_at = 1000 "
+                                 "WHERE id = (SELECT min(id) FROM checks)");
+
+    assert_int_equal(s->ops->checks_forget(s, 2000, &cleared, &e), AVRR_OK);
+    assert_int_equal(cleared, 1);
+    assert_int_equal(s->ops->check_get(s, "NL", old_check, &got, &e),
+                     AVRR_OK);
+    assert_null(got.request_json);
+    assert_string_equal(got.response_json, "{}");
+    assert_int_equal(got.n_hits, 1);
+    avrr_check_clear(&got);
+    assert_int_equal(s->ops->check_get(s, "NL", new_check, &got, &e),
+                     AVRR_OK);
+    assert_string_equal(got.request_json, "{}");
+    avrr_check_clear(&got);
+    assert_int_equal(s->ops->checks_forget(s, 2000, &cleared, &e), AVRR_OK);
+    assert_int_equal(cleared, 0);
+    assert_int_equal(count(s, "checks"), 2);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (long long)sb.st_size;
+}
+
+static void test_compact(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_error e = {0};
+    sqlite3 *reader = NULL;
+    sqlite3_stmt *st = NULL;
+    char wal[160];
+    int64_t pid;
+
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    add_tenant(s, "NL", "Netherlands");
+    pid = add_person(s, "NL", "Secret");
+    assert_int_equal(s->ops->person_erase(s, "NL", pid, &e), AVRR_OK);
+    assert_true(file_size(wal) > 0);
+
+    /* inside a transaction it cannot work */
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    assert_int_equal(s->ops->compact(s, &e), AVRR_ECONFLICT);
+    s->ops->rollback(s);
+
+    /* another connection reading keeps the WAL in use: reported, once */
+    assert_int_equal(sqlite3_open(f->path, &reader), SQLITE_OK);
+    exec_sql(reader, "BEGIN");
+    assert_int_equal(sqlite3_prepare_v2(reader, "SELECT count(*) FROM "
+                                                "persons",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    sqlite3_busy_timeout(avrr__sqlite_db(s), 50); /* keep the test quick */
+    assert_int_equal(s->ops->compact(s, &e), AVRR_EDB);
+    assert_non_null(strstr(e.message, "checkpoint incomplete"));
+    sqlite3_finalize(st);
+    exec_sql(reader, "COMMIT");
+    sqlite3_close(reader);
+
+    assert_int_equal(s->ops->compact(s, &e), AVRR_OK);
+    assert_int_equal(file_size(wal), 0);
+    assert_int_equal(count(s, "persons"), 1); /* nothing lost */
+    assert_int_equal(count(s, "identities"), 0);
 }
 
 int main(void)
@@ -1565,6 +2409,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_whitelist, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_retention, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_identity_rectify, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_person_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_person_restrict, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_persons_due, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checks_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
