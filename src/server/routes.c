@@ -132,6 +132,55 @@ static json_object *page_json(json_object *items, int64_t next)
     return o;
 }
 
+/* Encodes items[0..n) (each `size` bytes) with fn into a JSON array; NULL
+ * when out of memory. ctx is handed to fn (the request, for views that
+ * depend on who asks). */
+typedef json_object *(*item_json_fn)(const void *item, avrr_http_request *req);
+
+static json_object *items_json(const void *items, size_t n, size_t size, item_json_fn fn,
+                               avrr_http_request *req)
+{
+    json_object *arr = json_object_new_array_ext((int)n);
+    for (size_t i = 0; arr && i < n; i++) {
+        json_object *o = fn((const char *)items + i * size, req);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
+}
+
+static json_object *person_item(const void *p, avrr_http_request *req)
+{
+    (void)req;
+    return avrr_codec_person_to_json(p);
+}
+
+static json_object *case_item(const void *c, avrr_http_request *req)
+{
+    (void)req;
+    return avrr_codec_case_to_json(c);
+}
+
+static json_object *assistance_item(const void *a, avrr_http_request *req)
+{
+    (void)req;
+    return avrr_codec_assistance_to_json(a);
+}
+
+static json_object *audit_item(const void *ev, avrr_http_request *req)
+{
+    (void)req;
+    return avrr_codec_audit_event_to_json(ev);
+}
+
+static json_object *disclosure_item(const void *d, avrr_http_request *req)
+{
+    return avrr_codec_disclosure_to_json(d, req->actor.tenant, NULL);
+}
+
 /* ---- handlers ---------------------------------------------------------------- */
 
 static void h_healthz(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
@@ -185,16 +234,8 @@ static void h_person_list(avrr_http_request *req, const int64_t *params,
         fail(resp, err, &e);
         return;
     }
-    json_object *arr = json_object_new_array_ext((int)n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_object *o = avrr_codec_person_to_json(&items[i]);
-        if (!o || json_object_array_add(arr, o) != 0) {
-            json_object_put(o);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    ok(resp, MHD_HTTP_OK,
+       page_json(items_json(items, n, sizeof *items, person_item, req), next));
     avrr_service_free_persons(items, n);
 }
 
@@ -271,16 +312,8 @@ static void h_case_list(avrr_http_request *req, const int64_t *params,
         fail(resp, err, &e);
         return;
     }
-    json_object *arr = json_object_new_array_ext((int)n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_object *o = avrr_codec_case_to_json(&items[i]);
-        if (!o || json_object_array_add(arr, o) != 0) {
-            json_object_put(o);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    ok(resp, MHD_HTTP_OK,
+       page_json(items_json(items, n, sizeof *items, case_item, req), next));
     avrr_service_free_cases(items, n);
 }
 
@@ -372,16 +405,8 @@ static void h_assistance_list(avrr_http_request *req, const int64_t *params,
         fail(resp, err, &e);
         return;
     }
-    json_object *arr = json_object_new_array_ext((int)n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_object *o = avrr_codec_assistance_to_json(&items[i]);
-        if (!o || json_object_array_add(arr, o) != 0) {
-            json_object_put(o);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    ok(resp, MHD_HTTP_OK, page_json(arr, 0));
+    ok(resp, MHD_HTTP_OK,
+       page_json(items_json(items, n, sizeof *items, assistance_item, req), 0));
     avrr_service_free_assistance(items, n);
 }
 
@@ -460,6 +485,11 @@ static json_object *link_json(avrr_http_request *req, const avrr_link *l)
     return avrr_codec_link_to_json(l, req->actor.tenant, ref);
 }
 
+static json_object *link_item(const void *l, avrr_http_request *req)
+{
+    return link_json(req, l);
+}
+
 static void h_link_list(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
 {
     (void)params;
@@ -479,16 +509,8 @@ static void h_link_list(avrr_http_request *req, const int64_t *params, avrr_http
         fail(resp, err, &e);
         return;
     }
-    json_object *arr = json_object_new_array_ext((int)n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_object *o = link_json(req, &items[i]);
-        if (!o || json_object_array_add(arr, o) != 0) {
-            json_object_put(o);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    ok(resp, MHD_HTTP_OK,
+       page_json(items_json(items, n, sizeof *items, link_item, req), next));
     avrr_service_free_links(items, n);
 }
 
@@ -583,16 +605,8 @@ static void h_disclosure_list(avrr_http_request *req, const int64_t *params,
         fail(resp, err, &e);
         return;
     }
-    json_object *arr = json_object_new_array_ext((int)n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_object *o = avrr_codec_disclosure_to_json(&items[i], req->actor.tenant, NULL);
-        if (!o || json_object_array_add(arr, o) != 0) {
-            json_object_put(o);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    ok(resp, MHD_HTTP_OK,
+       page_json(items_json(items, n, sizeof *items, disclosure_item, req), next));
     avrr_service_free_disclosures(items, n);
 }
 
@@ -658,16 +672,8 @@ static void h_audit_list(avrr_http_request *req, const int64_t *params, avrr_htt
         fail(resp, err, &e);
         return;
     }
-    json_object *arr = json_object_new_array_ext((int)n);
-    for (size_t i = 0; arr && i < n; i++) {
-        json_object *o = avrr_codec_audit_event_to_json(&items[i]);
-        if (!o || json_object_array_add(arr, o) != 0) {
-            json_object_put(o);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    ok(resp, MHD_HTTP_OK, page_json(arr, next));
+    ok(resp, MHD_HTTP_OK,
+       page_json(items_json(items, n, sizeof *items, audit_item, req), next));
     avrr_free(items);
 }
 
