@@ -37,7 +37,7 @@ run: build
 	@mkdir -p var
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	@./$(BUILD)/avrr demo --db $(DEMO_DB)
-	@./$(BUILD)/avrr serve --db $(DEMO_DB) --listen $(LISTEN)
+	@./$(BUILD)/avrr serve --db $(DEMO_DB) --listen $(LISTEN) --web-root web
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

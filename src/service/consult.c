@@ -386,7 +386,7 @@ avrr_err avrr__consult_after_register(avrr_service *svc, const avrr_actor *a,
 
     person_hit *hits = NULL;
     size_t n_hits = 0;
-    result = find_persons(svc, ids, n, person_id, svc->options.possible_threshold,
+    result = find_persons(svc, ids, n, person_id, svc->options.strong_threshold,
                           svc->options.max_hits, &hits, &n_hits, e);
     if (result != AVRR_OK)
         return result;
@@ -514,10 +514,12 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     if (result == AVRR_OK)
         result = svc->store->ops->check_insert(svc->store, &rec, e);
     out->check_id = rec.id;
-    /* Hits on other tenants open yellow links for both to verify. */
+    /* Strong hits on other tenants open yellow links for both to verify;
+     * possible hits are shown to the caseworker but would flood the work
+     * queues of every namesake's owner. */
     for (size_t i = 0; result == AVRR_OK && i < out->n_hits; i++) {
         avrr_hit_view *v = &out->hits[i];
-        if (v->own || v->link_id)
+        if (v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG)
             continue;
         avrr_link l;
         result = open_link(svc, req->person_id, a->tenant, v->hit.person_id, v->hit.tenant,

@@ -61,7 +61,7 @@ avrr_err avrr__service_allow(const avrr_actor *a, avrr_action act, avrr_error *e
 avrr_err avrr__service_page_check(avrr_page *page, avrr_error *e);
 
 /* Called after a person's identities were stored: adds them to the index
- * (when loaded) and opens yellow links to strong or possible hits on other
+ * (when loaded) and opens yellow links to strong hits on other
  * tenants. Failures here never undo the registration; they are returned
  * for logging. */
 avrr_err avrr__consult_after_register(avrr_service *svc, const avrr_actor *a,
