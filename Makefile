@@ -22,13 +22,24 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAVRR_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Every test, twice: a normal build and an ASan+UBSan build.
+# Every test, twice: a normal build and an ASan+UBSan build. The store, API
+# and CLI tests run on both backends: the recipe starts a throw-away
+# PostgreSQL cluster (scripts/pg-test-cluster.sh: a temporary folder, a free
+# port, an unprivileged user) for the *.pg tests and stops it on the way
+# out, pass, fail or Ctrl-C, so that no postgres is left running.
 test: build build-asan
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@pgdir=$$(mktemp -d /tmp/avrr-pg-XXXXXX) || exit 1; \
+	trap './scripts/pg-test-cluster.sh stop "$$pgdir"' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
+	uri=$$(./scripts/pg-test-cluster.sh start "$$pgdir") || exit 1; \
+	echo "avrr: PostgreSQL test cluster at $$uri"; \
+	export AVRR_TEST_PG_URI="$$uri"; \
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) && \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-# The normal build only, for a quick loop while editing.
+# The normal build only, for a quick loop while editing; SQLite only (the
+# *.pg tests skip) unless AVRR_TEST_PG_URI names a cluster.
 test-fast: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 

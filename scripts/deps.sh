@@ -19,9 +19,20 @@ libicu-dev
 libcmocka-dev
 libcurl4-openssl-dev
 curl
+chromium
+libpq-dev
+postgresql
+openssl
 "
 # sqlite3: the CLI, used by tests to inspect and tamper with registries.
 # libcurl + curl: API tests speak HTTP to the real server.
+# chromium: the browser tests (playwright-core, from npm, drives the system
+# chromium; no browser is downloaded). Node.js and npm come with the machine;
+# without them the browser tests report SKIP.
+# libpq-dev: the PostgreSQL backend; postgresql: the server, for the throw-away
+# test cluster of scripts/pg-test-cluster.sh (`make test`).
+# openssl: scripts/tls-selfsigned.sh makes the TLS test's certificate (Debian
+#   marks it optional; a minimal system may lack it).
 
 missing=""
 for p in $PKGS; do

@@ -181,6 +181,9 @@ typedef struct avrr_match_batch_opts {
     size_t n_left;                 /* link: recs[0..n_left) vs the rest; 0: dedup */
     int threads;                   /* 0: number of online CPUs */
     size_t block_cap;              /* 0: AVRR_MATCH_BLOCK_CAP */
+    bool estimate_prior;           /* re-estimate the model's prior (share of
+                                      true pairs among the candidates) on a
+                                      sample of this batch's blocks by EM */
     avrr_match_pair_fn on_pair;
     avrr_match_progress_fn on_progress;
     void *ctx;

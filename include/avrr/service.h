@@ -290,6 +290,40 @@ avrr_err avrr_service_tenant_set_retention(avrr_service *svc, const char *code,
                                            int retention_days, int audit_retention_days,
                                            avrr_error *e);
 
+/* ---- statistics ------------------------------------------------------------------- */
+
+/* One cell: how many persons, cases and grants, and how much money, for one
+ * value of the dimension. For the statistician role a cell of fewer than
+ * AVRR_STATS_MIN_PERSONS persons is suppressed: its counts are -1. */
+#define AVRR_STATS_MIN_PERSONS 5
+typedef struct avrr_stats_cell {
+    char key[64]; /* eurostat keys: "NL,2026-Q1,MAR,voluntary,non_assisted" */
+    int64_t persons, cases, assistance, amount_cents;
+    bool suppressed;
+} avrr_stats_cell;
+
+typedef struct avrr_stats {
+    char by[16];
+    avrr_stats_cell *rows; /* sorted by key */
+    size_t n_rows;
+    int64_t links[AVRR_LINK__COUNT]; /* links by colour: duplicates detected */
+    int64_t red_persons;       /* persons on red links (false identities) */
+    int64_t red_amount_cents;  /* assistance those persons received */
+    bool red_suppressed;
+} avrr_stats;
+void avrr_stats_clear(avrr_stats *s);
+
+/* Counts and sums of returns and assistance by one dimension: "tenant"
+ * (the reporting state), "destination", "return_type", "kind", "funding",
+ * "month", "quarter", or "eurostat" (reporting state, quarter, country of
+ * return, return type, assisted or not: persons who departed, the shape of
+ * Eurostat's return statistics). from/to ("YYYY-MM", may be NULL) bound the
+ * month a case was opened. A statistician sees every tenant with small
+ * cells suppressed; caseworkers and dpos see their own tenant in full. */
+avrr_err avrr_service_stats(avrr_service *svc, const avrr_actor *a, const char *by,
+                            const char *from, const char *to, avrr_stats *out,
+                            avrr_error *e);
+
 /* ---- audit ----------------------------------------------------------------------- */
 
 /* Audit events of the caller's tenant (dpo role only), seq > page.after. */

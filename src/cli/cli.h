@@ -32,6 +32,10 @@ int avrr_cli_person(int argc, char **argv);
 int avrr_cli_case(int argc, char **argv);
 int avrr_cli_assistance(int argc, char **argv);
 int avrr_cli_check(int argc, char **argv);
+int avrr_cli_stats(int argc, char **argv);
+
+/* Encryption at rest: a new data key (cmd_crypt.c). */
+int avrr_cli_rekey(int argc, char **argv);
 
 /* The audit log (cmd_audit.c). */
 int avrr_cli_audit(int argc, char **argv);

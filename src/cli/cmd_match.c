@@ -285,15 +285,16 @@ typedef struct opts {
     const char *in, *left, *right, *out, *model, *clusters;
     double threshold;
     long threads;
-    bool quiet, skip_bad;
+    bool quiet, skip_bad, adapt;
 } opts;
 
 static const char dedup_usage[] =
     "usage: avrr dedup --in FILE --out FILE [--threshold P] [--model FILE]\n"
-    "                  [--clusters FILE] [--threads N] [--skip-bad] [--quiet]\n";
+    "                  [--clusters FILE] [--threads N] [--adapt] [--skip-bad]\n"
+    "                  [--quiet]\n";
 static const char link_usage[] =
     "usage: avrr link --left FILE --right FILE --out FILE [--threshold P]\n"
-    "                 [--model FILE] [--clusters FILE] [--threads N]\n"
+    "                 [--model FILE] [--clusters FILE] [--threads N] [--adapt]\n"
     "                 [--skip-bad] [--quiet]\n";
 static const char train_usage[] =
     "usage: avrr train (--in FILE | --left FILE --right FILE) --out MODEL\n"
@@ -307,8 +308,10 @@ static const char help_text[] =
     "weight, one row per pair with probability >= threshold (default 0.9).\n"
     "--clusters writes rec_id,cluster (link: source,rec_id,cluster), the\n"
     "cluster named by its first record. --model reads a model written by\n"
-    "`avrr train`; without it the shipped defaults are used. Progress and a\n"
-    "summary go to stderr unless --quiet.\n";
+    "`avrr train`; without it the shipped defaults are used. --adapt\n"
+    "re-estimates u from random pairs and the prior from a sample of the\n"
+    "candidates of this run. --skip-bad reports bad rows and goes on.\n"
+    "Progress and a summary go to stderr unless --quiet.\n";
 
 /* Default threshold: 0.9, a pair nine times more likely the same person
  * than not; the benchmarks (docs/BENCHMARKS.md) put best F1 near it. */
@@ -327,6 +330,7 @@ static int parse(int argc, char **argv, const char *usage, opts *o)
         {"threads", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"skip-bad", no_argument, NULL, 's'},
+        {"adapt", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -344,6 +348,7 @@ static int parse(int argc, char **argv, const char *usage, opts *o)
         case 'c': o->clusters = optarg; break;
         case 'q': o->quiet = true; break;
         case 's': o->skip_bad = true; break;
+        case 'a': o->adapt = true; break;
         case 'j':
             if (!cli_parse_long(argv[0], "--threads", optarg, 1, 64,
                                 &o->threads))
@@ -417,6 +422,7 @@ static int run_batch(int argc, char **argv, bool link)
                                 .threshold = o.threshold,
                                 .n_left = n_left,
                                 .threads = (int)o.threads,
+                                .estimate_prior = o.adapt,
                                 .on_pair = on_pair,
                                 .on_progress = on_progress,
                                 .ctx = &out};

@@ -520,3 +520,77 @@ int avrr_cli_check(int argc, char **argv)
     avrr_service_close(svc);
     return err == AVRR_OK ? 0 : 1;
 }
+
+/* ---- statistics ------------------------------------------------------------------ */
+
+int avrr_cli_stats(int argc, char **argv)
+{
+    static const char *usage_line =
+        "avrr stats --db FILE --tenant CODE [--role statistician|caseworker] [--by DIM]\n"
+        "       [--from YYYY-MM] [--to YYYY-MM] [--csv]";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"tenant", required_argument, 0, 't'},
+                                         {"role", required_argument, 0, 'r'},
+                                         {"by", required_argument, 0, 'b'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"to", required_argument, 0, 'u'},
+                                         {"csv", no_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    common c = {0};
+    const char *role = "statistician", *by = "destination", *from = NULL, *to = NULL;
+    bool csv = false;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "d:t:r:b:f:u:ch", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': c.db = optarg; break;
+        case 't': c.tenant = optarg; break;
+        case 'r': role = optarg; break;
+        case 'b': by = optarg; break;
+        case 'f': from = optarg; break;
+        case 'u': to = optarg; break;
+        case 'c': csv = true; break;
+        case 'h':
+            printf("usage: %s\n\n"
+                   "Counts and sums of returns and assistance by one dimension: tenant,\n"
+                   "destination, return_type, kind, funding, month, quarter, or eurostat (the\n"
+                   "quarterly table of departures in Eurostat's shape). As a statistician (the\n"
+                   "default) every tenant is counted and cells under 5 persons are suppressed;\n"
+                   "as a caseworker, only --tenant's own figures, in full.\n", usage_line);
+            return 0;
+        default: return cli_usage("stats", usage_line);
+        }
+    }
+    if (optind != argc || !c.tenant)
+        return cli_usage("stats", usage_line);
+    int r = avrr_role_parse(role);
+    if (r < 0)
+        return cli_fail("stats", "unknown role '%s'", role);
+    avrr_service *svc = cli_open("stats", c.db, false);
+    if (!svc)
+        return 1;
+    avrr_actor actor;
+    avrr_stats st;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 1;
+    if (avrr_service_local_actor(svc, c.tenant, (avrr_role)r, &actor, &e) != AVRR_OK ||
+        avrr_service_stats(svc, &actor, by, from, to, &st, &e) != AVRR_OK) {
+        cli_error("stats", &e);
+        goto out;
+    }
+    if (csv) {
+        char *text = avrr_codec_stats_to_csv(&st);
+        if (text)
+            fputs(text, stdout);
+        avrr_free(text);
+    } else {
+        print_json(avrr_codec_stats_to_json(&st));
+    }
+    avrr_stats_clear(&st);
+    rc = 0;
+out:
+    avrr_service_close(svc);
+    return rc;
+}

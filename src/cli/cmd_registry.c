@@ -1,38 +1,79 @@
 /* cmd_registry.c: `avrr init`, `avrr tenant`, `avrr key`: the operator's
  * commands that set a registry up. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/util.h"
+#include "store/crypt.h"
 
 int avrr_cli_init(int argc, char **argv)
 {
-    static const char *usage_line = "avrr init --db FILE";
+    static const char *usage_line = "avrr init --db FILE [--data-key KEYFILE]";
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"data-key", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *db = NULL;
+    const char *db = NULL, *data_key = NULL;
+    bool made = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:k:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
+        case 'k': data_key = optarg; break;
         case 'h':
             printf("usage: %s\n\nCreates a new registry (an SQLite file) and applies the schema.\n"
                    "An existing registry is only brought up to date; nothing is lost.\n\n"
-                   "  --db FILE   the registry file to create\n", usage_line);
+                   "  --db FILE           the registry file to create\n"
+                   "  --data-key KEYFILE  encrypt the personal fields of the new registry with\n"
+                   "                      this data key, made (mode 0600) when the file does not\n"
+                   "                      exist. Keep it outside the database and back it up;\n"
+                   "                      every later command finds it through AVRR_DATA_KEY.\n"
+                   "                      (A registry created while AVRR_DATA_KEY is set is\n"
+                   "                      encrypted too; to encrypt an existing registry use\n"
+                   "                      avrr rekey.)\n", usage_line);
             return 0;
         default: return cli_usage("init", usage_line);
         }
     }
     if (optind != argc)
         return cli_usage("init", usage_line);
+    if (data_key) {
+        if (!data_key[0])
+            return cli_usage("init", usage_line);
+        if (access(data_key, F_OK) != 0 && errno == ENOENT) {
+            avrr_data_key *k = NULL;
+            avrr_error e;
+            char id[17];
+            avrr_error_clear(&e);
+            if (avrr_data_key_create(data_key, &k, &e) != AVRR_OK) {
+                cli_error("init", &e);
+                return 1;
+            }
+            avrr_data_key_id_hex(k, id);
+            avrr_data_key_free(k);
+            made = true;
+            printf("data key created: %s (key id %s)\n", data_key, id);
+        }
+        /* The store finds the key where every command does (store.h). */
+        if (setenv(AVRR_DATA_KEY_ENV, data_key, 1) != 0) {
+            if (made)
+                unlink(data_key);
+            return cli_fail("init", "cannot set %s: %m", AVRR_DATA_KEY_ENV);
+        }
+    }
     avrr_service *svc = cli_open("init", db, true);
-    if (!svc)
+    if (!svc) {
+        if (made)
+            unlink(data_key); /* no registry uses it */
         return 1;
+    }
     avrr_service_close(svc);
     printf("registry ready: %s\n", db ? db : "");
     return 0;

@@ -24,9 +24,26 @@ typedef struct serve_config {
     long body_limit;
     long log_requests;
     char audit_key[1024];
+    char data_key[1024]; /* overrides AVRR_DATA_KEY */
+    char web_root[1024];
     long checkpoint_seconds;
+    char tls_cert[1024];
+    char tls_key[1024];
+    long rate_limit;
+    long rate_burst;
+    long auth_fail_limit;
     avrr_service_options options;
 } serve_config;
+
+/* Per API key, 50 requests a second with bursts of 100: a caseworker's
+ * screen makes a few requests per action and a national node's batch of
+ * checks a few dozen a second, while one key cannot starve the others of
+ * the worker threads. 20 failed authentications a minute per address: a
+ * mistyped key is retried a handful of times, and key guessing goes no
+ * faster than one try every 3 seconds. */
+#define DEFAULT_RATE_LIMIT 50
+#define DEFAULT_RATE_BURST 100
+#define DEFAULT_AUTH_FAIL_LIMIT 20
 
 static char *trim(char *s)
 {
@@ -85,11 +102,30 @@ static int read_config(const char *path, serve_config *cfg)
                 rc = cli_fail("serve", "%s:%u: bad duplicate_window_days", path, lineno);
             else
                 cfg->options.duplicate_window_days = (int)v;
+        } else if (strcmp(key, "web_root") == 0) {
+            snprintf(cfg->web_root, sizeof cfg->web_root, "%s", val);
         } else if (strcmp(key, "audit_key") == 0) {
             snprintf(cfg->audit_key, sizeof cfg->audit_key, "%s", val);
+        } else if (strcmp(key, "data_key") == 0) {
+            snprintf(cfg->data_key, sizeof cfg->data_key, "%s", val);
         } else if (strcmp(key, "audit_checkpoint_seconds") == 0) {
             if (!cli_parse_long("serve", key, val, 1, 86400, &cfg->checkpoint_seconds))
                 rc = cli_fail("serve", "%s:%u: bad audit_checkpoint_seconds", path, lineno);
+        } else if (strcmp(key, "tls_cert") == 0) {
+            snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "%s", val);
+        } else if (strcmp(key, "tls_key") == 0) {
+            snprintf(cfg->tls_key, sizeof cfg->tls_key, "%s", val);
+        } else if (strcmp(key, "rate_limit") == 0) {
+            if (!cli_parse_long("serve", key, val, 0, 1000000, &cfg->rate_limit))
+                rc = cli_fail("serve", "%s:%u: bad rate_limit (requests a second, 0: none)", path,
+                              lineno);
+        } else if (strcmp(key, "rate_burst") == 0) {
+            if (!cli_parse_long("serve", key, val, 0, 1000000, &cfg->rate_burst))
+                rc = cli_fail("serve", "%s:%u: bad rate_burst", path, lineno);
+        } else if (strcmp(key, "auth_fail_limit") == 0) {
+            if (!cli_parse_long("serve", key, val, 0, 100000, &cfg->auth_fail_limit))
+                rc = cli_fail("serve", "%s:%u: bad auth_fail_limit (failures a minute, 0: none)",
+                              path, lineno);
         } else if (strcmp(key, "log_requests") == 0) {
             if (!cli_parse_long("serve", "log_requests", val, 0, 1, &cfg->log_requests))
                 rc = cli_fail("serve", "%s:%u: log_requests must be 0 or 1", path, lineno);
@@ -136,25 +172,34 @@ static void checkpoint(avrr_service *svc, const char *key_file)
 int avrr_cli_serve(int argc, char **argv)
 {
     static const char *usage_line =
-        "avrr serve --db FILE [--listen HOST:PORT] [--threads N] [--config FILE] [--quiet]";
+        "avrr serve --db FILE [--listen HOST:PORT] [--threads N] [--config FILE]\n"
+        "           [--tls-cert FILE --tls-key FILE] [--rate-limit N] [--web-root DIR] [--quiet]";
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"listen", required_argument, 0, 'l'},
                                          {"threads", required_argument, 0, 't'},
                                          {"config", required_argument, 0, 'c'},
+                                         {"tls-cert", required_argument, 0, 'C'},
+                                         {"tls-key", required_argument, 0, 'K'},
+                                         {"rate-limit", required_argument, 0, 'r'},
                                          {"quiet", no_argument, 0, 'q'},
+                                         {"web-root", required_argument, 0, 'w'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     /* Checkpoints every 5 minutes: a rewrite of the log can hide at most the
      * last few minutes, at the cost of one signature per interval. */
     serve_config cfg = {.listen = "127.0.0.1:8080", .threads = 4, .log_requests = 1,
-                        .checkpoint_seconds = 300};
+                        .checkpoint_seconds = 300, .rate_limit = DEFAULT_RATE_LIMIT,
+                        .rate_burst = DEFAULT_RATE_BURST,
+                        .auth_fail_limit = DEFAULT_AUTH_FAIL_LIMIT};
     avrr_service_options_default(&cfg.options);
-    const char *db = NULL, *listen = NULL, *config = NULL;
+    const char *db = NULL, *listen = NULL, *config = NULL, *web = NULL;
+    const char *tls_cert = NULL, *tls_key = NULL;
+    long rate_limit = -1;
     long threads = 0;
     bool quiet = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:t:c:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:t:c:C:K:r:qw:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'l': listen = optarg; break;
@@ -163,7 +208,14 @@ int avrr_cli_serve(int argc, char **argv)
                 return 2;
             break;
         case 'c': config = optarg; break;
+        case 'C': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
+        case 'r':
+            if (!cli_parse_long("serve", "--rate-limit", optarg, 0, 1000000, &rate_limit))
+                return 2;
+            break;
         case 'q': quiet = true; break;
+        case 'w': web = optarg; break;
         case 'h':
             printf("usage: %s\n\n"
                    "Serves the HTTP/JSON API (docs/openapi.yaml) until SIGINT or SIGTERM.\n\n"
@@ -174,10 +226,22 @@ int avrr_cli_serve(int argc, char **argv)
                    "                     threads, body_limit, log_requests, strong_threshold\n"
                    "                     (0.9), possible_threshold (0.5), duplicate_window_days\n"
                    "                     (730), audit_key (Ed25519 key file for signed\n"
-                   "                     checkpoints, see avrr audit key),\n"
-                   "                     audit_checkpoint_seconds (300)\n"
-                   "  --quiet            no request log on stderr\n\n"
-                   "Prints 'avrr: serving http://HOST:PORT/' on stdout once it accepts requests.\n"
+                   "                     checkpoints, see avrr audit key), data_key (key\n"
+                   "                     file of an encrypted registry; default\n"
+                   "                     AVRR_DATA_KEY, see avrr rekey),\n"
+                   "                     audit_checkpoint_seconds (300), web_root (folder\n"
+                   "                     of the web pages, served under /app/), tls_cert,\n"
+                   "                     tls_key, rate_limit (50 requests/s per API key;\n"
+                   "                     0: none), rate_burst (100), auth_fail_limit (20\n"
+                   "                     failed authentications per client address a\n"
+                   "                     minute; 0: none)\n"
+                   "  --tls-cert FILE    serve HTTPS with this PEM certificate (chain)\n"
+                   "  --tls-key FILE     and this PEM private key (mode 600 or stricter)\n"
+                   "  --rate-limit N     requests/s per API key (default 50; 0: none)\n"
+                   "  --quiet            no request log on stderr\n"
+                   "  --web-root DIR     serve the web pages in DIR under /app/\n\n"
+                   "Prints 'avrr: serving http[s]://HOST:PORT/' on stdout once it serves.\n"
+                   "Over a rate limit the answer is 429 with a Retry-After header.\n"
                    "Request logs are JSON lines on stderr.\n", usage_line);
             return 0;
         default: return cli_usage("serve", usage_line);
@@ -195,7 +259,22 @@ int avrr_cli_serve(int argc, char **argv)
         cfg.threads = threads;
     if (quiet)
         cfg.log_requests = 0;
+    if (web)
+        snprintf(cfg.web_root, sizeof cfg.web_root, "%s", web);
+    if (tls_cert)
+        snprintf(cfg.tls_cert, sizeof cfg.tls_cert, "%s", tls_cert);
+    if (tls_key)
+        snprintf(cfg.tls_key, sizeof cfg.tls_key, "%s", tls_key);
+    if (rate_limit >= 0)
+        cfg.rate_limit = rate_limit;
+    /* Checked before the registry is opened and indexed, which can take a
+     * while; the server checks the files themselves when it starts. */
+    if (!cfg.tls_cert[0] != !cfg.tls_key[0])
+        return cli_fail("serve", "tls_cert and tls_key go together: set both or neither");
 
+    /* The store finds the data key through AVRR_DATA_KEY (store.h). */
+    if (cfg.data_key[0] && setenv("AVRR_DATA_KEY", cfg.data_key, 1) != 0)
+        return cli_fail("serve", "cannot set AVRR_DATA_KEY: %m");
     avrr_service *svc = cli_open("serve", cfg.db[0] ? cfg.db : NULL, false);
     if (!svc)
         return 1;
@@ -229,7 +308,13 @@ int avrr_cli_serve(int argc, char **argv)
     avrr_server_config sc = {.listen = cfg.listen,
                              .threads = (unsigned)cfg.threads,
                              .body_max = (size_t)cfg.body_limit,
-                             .log_requests = (int)cfg.log_requests};
+                             .log_requests = (int)cfg.log_requests,
+                             .web_root = cfg.web_root[0] ? cfg.web_root : NULL,
+                             .tls_cert = cfg.tls_cert[0] ? cfg.tls_cert : NULL,
+                             .tls_key = cfg.tls_key[0] ? cfg.tls_key : NULL,
+                             .rate_limit = (unsigned)cfg.rate_limit,
+                             .rate_burst = (unsigned)cfg.rate_burst,
+                             .auth_fail_limit = (unsigned)cfg.auth_fail_limit};
     /* The first retention run before the first request, then daily. */
     purge(svc);
     avrr_server *srv = NULL;
@@ -243,7 +328,8 @@ int avrr_cli_serve(int argc, char **argv)
     char *colon = strrchr(host, ':');
     if (colon)
         *colon = '\0';
-    printf("avrr: serving http://%s:%u/ (registry %s)\n", host, avrr_server_port(srv), cfg.db);
+    printf("avrr: serving %s://%s:%u/ (registry %s)\n", avrr_server_tls(srv) ? "https" : "http",
+           host, avrr_server_port(srv), cfg.db);
     fflush(stdout);
 
     /* Wait for a stop signal; between signals, sign the audit chain's head

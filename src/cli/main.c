@@ -12,10 +12,12 @@ static const avrr_cli_command commands[] = {
     {"case", "open return cases, move them along, show and list them", avrr_cli_case},
     {"assistance", "record assistance on a case and list it", avrr_cli_assistance},
     {"check", "consult the whole registry for a person (hit / no hit)", avrr_cli_check},
+    {"stats", "counts and sums of returns and assistance; Eurostat table", avrr_cli_stats},
     {"import", "import persons from CSV or JSON lines", avrr_cli_import},
     {"export", "export a tenant's persons, cases and assistance as JSON lines", avrr_cli_export},
     {"audit", "verify the audit log, sign its head, list events", avrr_cli_audit},
     {"purge", "apply retention: erase expired personal data, old audit events", avrr_cli_purge},
+    {"rekey", "re-encrypt personal fields under a new data key", avrr_cli_rekey},
     {"serve", "run the HTTP/JSON API", avrr_cli_serve},
     {"demo", "fill a new registry with demo tenants, keys and persons", avrr_cli_demo},
 };

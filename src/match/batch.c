@@ -276,6 +276,7 @@ typedef struct run {
     pthread_mutex_t lock;
     /* training: pattern counts instead of output */
     double *patterns;
+    size_t stride; /* pattern runs: only every stride-th block (sampling) */
 } run;
 
 /* Mixed-radix index of a level vector, the null level counted as one more. */
@@ -328,6 +329,8 @@ static void *worker(void *arg)
         size_t bl = atomic_fetch_add(&r->next_block, 1);
         if (bl >= b->n_blocks || atomic_load(&r->stop))
             break;
+        if (r->stride > 1 && bl % r->stride != 0)
+            continue;
         const kent *e = b->ent + b->bstart[bl];
         size_t sz = b->bsize[bl];
         size_t split = 0;
@@ -375,6 +378,67 @@ static void *worker(void *arg)
         avrr_free(pat);
     }
     return NULL;
+}
+
+static void em_session(avrr_match_model *m, const double *patterns, size_t np,
+                       bool (*sel)(const int *), const bool *upd,
+                       bool upd_prior);
+static bool sel_all(const int *lev);
+static avrr_err run_all(run *r, int threads);
+
+/* Blocks sampled for the prior of an untrained batch: one in eight keeps the
+ * cost near a tenth of the scoring and still sees tens of thousands of pairs
+ * on the smallest benchmark. */
+#define PRIOR_STRIDE 8
+/* Random pairs for u in an untrained batch: 300,000 cost about a tenth of a
+ * second and pin the common levels to a few per cent. */
+#define BATCH_U_SAMPLES 300000
+static void sample_u(avrr_match_rec *const *recs, size_t n, size_t n_left,
+                     uint64_t seed, size_t samples, avrr_match_model *m);
+
+/* The share of true pairs among the candidates depends on the data and the
+ * blocking, not on how fields err: with m and u fixed, EM over a sample of
+ * the candidate pairs estimates it (one parameter, well identified). */
+static avrr_err estimate_prior(avrr_match_rec *const *recs, size_t n,
+                               size_t n_left, const blocking *b, int threads,
+                               const avrr_match_model *start,
+                               avrr_match_model **out)
+{
+    avrr_err result = avrr_match_model_copy(start, out);
+    size_t np = pattern_count();
+    run *r = NULL;
+    if (result != AVRR_OK)
+        return result;
+    sample_u(recs, n, n_left, 1, BATCH_U_SAMPLES, *out);
+    r = avrr_calloc(1, sizeof *r);
+    if (r)
+        r->patterns = avrr_calloc(np, sizeof *r->patterns);
+    if (!r || !r->patterns) {
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    r->recs = recs;
+    r->n = n;
+    r->n_left = n_left;
+    r->b = b;
+    r->model = *out;
+    r->stride = PRIOR_STRIDE;
+    pthread_mutex_init(&r->lock, NULL);
+    result = run_all(r, threads);
+    pthread_mutex_destroy(&r->lock);
+    if (result == AVRR_OK) {
+        bool none[AVRR_MF__COUNT] = {false};
+        em_session(*out, r->patterns, np, sel_all, none, true);
+    }
+out:
+    if (r)
+        avrr_free(r->patterns);
+    avrr_free(r);
+    if (result != AVRR_OK) {
+        avrr_match_model_free(*out);
+        *out = NULL;
+    }
+    return result;
 }
 
 static double now(void)
@@ -430,6 +494,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     avrr_err result = AVRR_OK;
     blocking b = {0};
     avrr_match_tf *own_tf = NULL;
+    avrr_match_model *est = NULL;
     run *r = NULL;
     double t0 = now();
     size_t cap = opts->block_cap ? opts->block_cap : AVRR_MATCH_BLOCK_CAP;
@@ -448,6 +513,12 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
         if (result != AVRR_OK)
             goto out;
     }
+    if (opts->estimate_prior && b.n_blocks > 0) {
+        result = estimate_prior(recs, n, opts->n_left, &b, opts->threads,
+                                opts->model, &est);
+        if (result != AVRR_OK)
+            goto out;
+    }
     double t1 = now();
     r = avrr_calloc(1, sizeof *r);
     if (!r) {
@@ -458,7 +529,8 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     r->n = n;
     r->n_left = opts->n_left;
     r->b = &b;
-    r->model = opts->model ? opts->model : avrr_match_model_default();
+    r->model = est ? est : opts->model ? opts->model
+                                       : avrr_match_model_default();
     r->tf = opts->tf ? opts->tf : own_tf;
     r->threshold = opts->threshold;
     r->opts = opts;
@@ -477,6 +549,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
 out:
     avrr_free(r);
     avrr_match_tf_free(own_tf);
+    avrr_match_model_free(est);
     blocking_free(&b);
     return result;
 }
@@ -495,6 +568,42 @@ static uint64_t rng_next(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+/* u of every field from random pairs: the share of each level among pairs
+ * that are almost all of different persons. */
+static void sample_u(avrr_match_rec *const *recs, size_t n, size_t n_left,
+                     uint64_t seed, size_t samples, avrr_match_model *m)
+{
+    double cnt[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {{0}};
+    uint64_t s = seed ? seed : 0x5eed;
+    for (size_t k = 0; k < samples; k++) {
+        size_t i, j;
+        if (n_left) {
+            i = rng_next(&s) % n_left;
+            j = n_left + rng_next(&s) % (n - n_left);
+        } else {
+            i = rng_next(&s) % n;
+            j = rng_next(&s) % n;
+            if (i == j)
+                continue;
+        }
+        avrr__mlevels lv;
+        avrr__match_levels(recs[i], recs[j], &lv);
+        for (int f = 0; f < AVRR_MF__COUNT; f++)
+            if (lv.level[f] != AVRR_MATCH_LEVEL_NULL)
+                cnt[f][lv.level[f]] += 1;
+    }
+    for (int f = 0; f < AVRR_MF__COUNT; f++) {
+        double tot = 0;
+        for (int l = 0; l < avrr__mf_levels[f]; l++)
+            tot += cnt[f][l];
+        if (tot < 100)
+            continue; /* field absent from the data: keep the start value */
+        for (int l = 0; l < avrr__mf_levels[f]; l++)
+            m->u[f][l] = (cnt[f][l] + 0.5) / (tot + 0.5 * avrr__mf_levels[f]);
+    }
+    avrr__match_model_derive(m);
 }
 
 static void levels_of_pattern(size_t p, int *lev)
@@ -600,7 +709,6 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     blocking b = {0};
     run *r = NULL;
     size_t np = pattern_count();
-    double cnt[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {{0}};
 
     *out = NULL;
     if (n < 2 || (n_left && (n_left >= n)))
@@ -609,33 +717,7 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     if (result != AVRR_OK)
         goto out;
     /* u from random pairs */
-    uint64_t s = seed ? seed : 0x5eed;
-    for (size_t k = 0; k < U_SAMPLES; k++) {
-        size_t i, j;
-        if (n_left) {
-            i = rng_next(&s) % n_left;
-            j = n_left + rng_next(&s) % (n - n_left);
-        } else {
-            i = rng_next(&s) % n;
-            j = rng_next(&s) % n;
-            if (i == j)
-                continue;
-        }
-        avrr__mlevels lv;
-        avrr__match_levels(recs[i], recs[j], &lv);
-        for (int f = 0; f < AVRR_MF__COUNT; f++)
-            if (lv.level[f] != AVRR_MATCH_LEVEL_NULL)
-                cnt[f][lv.level[f]] += 1;
-    }
-    for (int f = 0; f < AVRR_MF__COUNT; f++) {
-        double tot = 0;
-        for (int l = 0; l < avrr__mf_levels[f]; l++)
-            tot += cnt[f][l];
-        if (tot < 100)
-            continue; /* field absent from the data: keep the start value */
-        for (int l = 0; l < avrr__mf_levels[f]; l++)
-            m->u[f][l] = (cnt[f][l] + 0.5) / (tot + 0.5 * avrr__mf_levels[f]);
-    }
+    sample_u(recs, n, n_left, seed, U_SAMPLES, m);
     /* m and the prior by EM over the candidate pairs */
     result = blocking_build(recs, n, n_left, AVRR_MATCH_BLOCK_CAP, &b);
     if (result != AVRR_OK)

@@ -71,18 +71,30 @@ static double jw(const char *a, size_t na, const char *b, size_t nb)
     return avrr_match_jaro_winkler(a, na, b, nb);
 }
 
+/* The highest Jaro-Winkler two lengths allow: all of the shorter string
+ * matched, no transpositions, a full 4-character prefix. */
+static double jw_bound(size_t na, size_t nb)
+{
+    double lo = (double)(na < nb ? na : nb), hi = (double)(na < nb ? nb : na);
+    double j = (1.0 + lo / hi + 1.0) / 3.0;
+    return j + 0.4 * (1.0 - j);
+}
+
 static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
                       const avrr__mtok *y)
 {
     if (x->hash == y->hash && x->len == y->len &&
         memcmp(ba + x->off, bb + y->off, x->len) == 0)
         return 1.0;
-    double s = jw(ba + x->off, x->len, bb + y->off, y->len);
-    if (s < TOK_CLOSE) {
-        double t = jw(ba + x->sp_off, x->sp_len, bb + y->sp_off, y->sp_len);
-        s = t > s ? t : s;
-    }
     bool keq = x->key == y->key;
+    double s = 0;
+    /* The spelling-normalised forms carry the raw forms' similarity and
+     * more (yusef = yusef); one kernel call instead of two. Pairs whose
+     * lengths already rule out a weak agreement are not compared at all,
+     * unless their keys agree. */
+    if (keq || x->alt_len || y->alt_len ||
+        jw_bound(x->sp_len, y->sp_len) >= TOK_WEAK)
+        s = jw(ba + x->sp_off, x->sp_len, bb + y->sp_off, y->sp_len);
     if (x->alt_len && s < TOK_CLOSE) {
         double t = jw(ba + x->alt_off, x->alt_len, bb + y->off, y->len);
         s = t > s ? t : s;
@@ -259,7 +271,7 @@ static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
 /* Regions within which a claimed nationality is often a neighbour's: the
  * origin groups of returnees (a Moroccan registering as Algerian, an Eritrean
  * as Ethiopian). */
-static int region_of(const char *c)
+int avrr__match_region(const char *c)
 {
     static const char *const regions[] = {
         "MAR DZA TUN LBY MRT ESH EGY",
@@ -285,8 +297,7 @@ static int nat_level(const avrr_match_rec *a, const avrr_match_rec *b)
         return AVRR_MATCH_LEVEL_NULL;
     if (memcmp(a->nat, b->nat, 3) == 0)
         return CL_SAME;
-    int ra = region_of(a->nat);
-    if (ra >= 0 && ra == region_of(b->nat))
+    if (a->region >= 0 && a->region == b->region)
         return CL_NEIGHBOUR;
     return CL_DIFF;
 }

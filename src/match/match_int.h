@@ -48,6 +48,7 @@ struct avrr_match_rec {
     bool placeholder;
     uint8_t sex;              /* avrr_sex */
     char nat[4];
+    int8_t region;            /* neighbour group of nat, -1 when none */
     uint16_t place_off, place_len; /* normalised birth place */
     uint16_t doc_off, doc_len;     /* OCR-canonical first document */
     uint16_t doc2_off, doc2_len;   /* second document, when any */
@@ -107,6 +108,9 @@ double avrr__match_tf_freq(const avrr_match_tf *tf, uint32_t key);
  * orthographies of Dutch, French, German and English written alike
  * (joessef, youssef, jussuf -> yusef, yusef, yusuf). Returns the length. */
 size_t avrr__match_spelling(const char *t, size_t n, char *out, size_t cap);
+
+/* The neighbour group of an alpha-3 nationality, -1 when it has none. */
+int avrr__match_region(const char *alpha3);
 
 /* 32- and 64-bit FNV-1a. */
 uint32_t avrr__hash32(const void *p, size_t n);

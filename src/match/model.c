@@ -25,7 +25,7 @@
 static const double def_prior = 0.02;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
-    {0.50, 0.05, 0.08, 0.19, 0.08, 0.03, 0.01}, /* birth date */
+    {0.50, 0.05, 0.08, 0.19, 0.08, 0.038, 0.002}, /* birth date */
     {0.97, 0.03},                              /* sex */
     {0.88, 0.07, 0.05},                        /* nationality */
     {0.60, 0.20, 0.20},                        /* birth place */

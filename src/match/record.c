@@ -233,6 +233,7 @@ avrr_err avrr_match_rec_new(const avrr_identity *id, avrr_match_rec **out)
     proto.sex = (uint8_t)id->sex;
     memcpy(proto.nat, id->nationality, 4);
     proto.nat[3] = '\0';
+    proto.region = (int8_t)(proto.nat[0] ? avrr__match_region(proto.nat) : -1);
 
     if (id->birth_place && id->birth_place[0]) {
         result = avrr_match_normalize(id->birth_place, tmp, sizeof tmp, &tl);

@@ -6,13 +6,15 @@
  * provider: records progress and delivered assistance on cases it handles
  *   (referral across tenants comes with the return-process issue; until then
  *   a provider works on its own tenant's cases only) and reads them.
- * statistician, dpo, admin: no personal data through these actions; they get
- *   aggregated statistics, the audit log and tenant management elsewhere. */
+ * statistician: aggregated statistics only, small cells suppressed.
+ * dpo: its tenant's audit log and data-subject requests.
+ * admin: no personal data; tenants and keys are managed with the CLI. */
 #include "policy.h"
 
 #define C (1u << AVRR_ROLE_CASEWORKER)
 #define P (1u << AVRR_ROLE_PROVIDER)
 #define D (1u << AVRR_ROLE_DPO)
+#define S (1u << AVRR_ROLE_STATISTICIAN)
 
 static const unsigned allowed[AVRR_ACT__COUNT] = {
     [AVRR_ACT_PERSON_WRITE] = C,
@@ -30,6 +32,9 @@ static const unsigned allowed[AVRR_ACT__COUNT] = {
     /* Data-subject requests are handled by the controller's caseworkers
      * and its data-protection officer. */
     [AVRR_ACT_SUBJECT_RIGHTS] = C | D,
+    /* Statisticians see all tenants with small cells suppressed; a
+     * tenant's own caseworkers and dpo see its own figures in full. */
+    [AVRR_ACT_STATS] = S | C | D,
 };
 
 static const char *const names[AVRR_ACT__COUNT] = {
@@ -46,6 +51,7 @@ static const char *const names[AVRR_ACT__COUNT] = {
     [AVRR_ACT_DISCLOSURE] = "disclosure",
     [AVRR_ACT_AUDIT_READ] = "audit_read",
     [AVRR_ACT_SUBJECT_RIGHTS] = "subject_rights",
+    [AVRR_ACT_STATS] = "stats",
 };
 
 bool avrr_policy_allows(avrr_role role, avrr_action action)

@@ -24,6 +24,7 @@ typedef enum avrr_action {
     AVRR_ACT_DISCLOSURE,     /* ask for, decide on, read disclosures */
     AVRR_ACT_AUDIT_READ,     /* read the tenant's audit events */
     AVRR_ACT_SUBJECT_RIGHTS, /* export, rectify, erase, restrict a person */
+    AVRR_ACT_STATS,          /* aggregated statistics */
     AVRR_ACT__COUNT
 } avrr_action;
 

@@ -195,6 +195,20 @@ static void h_healthz(avrr_http_request *req, const int64_t *params, avrr_http_r
 
 static void h_metrics(avrr_http_request *req, const int64_t *params, avrr_http_response *resp);
 
+/* Who the key belongs to, so that the web pages can show the tenant and
+ * offer only what the role may do. Nothing personal: no audit event. */
+static void h_me(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    (void)params;
+    json_object *o = json_object_new_object();
+    if (o) {
+        json_object_object_add(o, "tenant", json_object_new_string(req->actor.tenant));
+        json_object_object_add(o, "role", json_object_new_string(avrr_role_name(req->actor.role)));
+        json_object_object_add(o, "key_id", json_object_new_int64(req->actor.key_id));
+    }
+    ok(resp, MHD_HTTP_OK, o);
+}
+
 static void h_person_create(avrr_http_request *req, const int64_t *params,
                             avrr_http_response *resp)
 {
@@ -768,11 +782,50 @@ out:
     json_object_put(body);
 }
 
+/* ---- statistics ------------------------------------------------------------------ */
+
+static void h_stats(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    (void)params;
+    avrr_stats st;
+    avrr_error e;
+    avrr_error_clear(&e);
+    const char *by = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "by");
+    const char *from = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "from");
+    const char *to = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "to");
+    const char *format = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "format");
+    if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+        fail_msg(resp, AVRR_EINVALID, "format", "format must be json or csv");
+        return;
+    }
+    avrr_err err = avrr_service_stats(req->srv_svc, &req->actor, by ? by : "destination", from,
+                                      to, &st, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    if (format && strcmp(format, "csv") == 0) {
+        char *csv = avrr_codec_stats_to_csv(&st);
+        if (csv) {
+            resp->status = MHD_HTTP_OK;
+            resp->text = csv;
+            resp->text_len = strlen(csv);
+            resp->content_type = "text/csv; charset=utf-8";
+        } else {
+            ok(resp, MHD_HTTP_OK, NULL);
+        }
+    } else {
+        ok(resp, MHD_HTTP_OK, avrr_codec_stats_to_json(&st));
+    }
+    avrr_stats_clear(&st);
+}
+
 /* ---- the table ------------------------------------------------------------------ */
 
 static const route routes[] = {
     {"GET", "/healthz", false, h_healthz},
     {"GET", "/metrics", false, h_metrics},
+    {"GET", "/v1/me", true, h_me},
     {"POST", "/v1/persons", true, h_person_create},
     {"GET", "/v1/persons", true, h_person_list},
     {"GET", "/v1/persons/{id}", true, h_person_get},
@@ -797,6 +850,7 @@ static const route routes[] = {
     {"GET", "/v1/links/{id}", true, h_link_get},
     {"POST", "/v1/links/{id}/resolve", true, h_link_resolve},
     {"GET", "/v1/audit", true, h_audit_list},
+    {"GET", "/v1/stats", true, h_stats},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(N_ROUTES <= AVRR_MAX_ROUTES, "raise AVRR_MAX_ROUTES");
@@ -870,12 +924,40 @@ static bool authenticate(avrr_http_request *req, avrr_http_response *resp)
         snprintf(req->actor.purpose, sizeof req->actor.purpose, "%s",
                  avrr_purpose_name(avrr_purpose_parse(purpose)));
     }
+    /* An address that has spent its failed authentications is refused
+     * before its key is looked at, so that guessing keys from it is slow
+     * whatever it sends; the check and the count are in the server layer,
+     * not the service, because only the server knows the address. */
+    avrr__limits *lim = req->limits;
+    uint8_t addr[AVRR__LIMIT_KEY];
+    bool by_addr = false;
+    if (lim && lim->auth_fail) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        by_addr = ci && avrr__limit_key_addr(ci->client_addr, addr);
+    }
+    double now = avrr__limit_now();
+    if (by_addr && !avrr__limiter_peek(lim->auth_fail, addr, now, &resp->retry_after)) {
+        fail_msg(resp, AVRR_ELIMIT, NULL,
+                 "too many failed authentications from this address; retry later");
+        return false;
+    }
     avrr_err err = avrr_service_authenticate(req->srv_svc, key, &req->actor, &e);
     if (err != AVRR_OK) {
+        /* Only a presented key counts: a request without one guesses nothing. */
+        if (err == AVRR_EUNAUTHORIZED && key && by_addr)
+            avrr__limiter_take(lim->auth_fail, addr, now, NULL);
         fail(resp, err, &e);
         return false;
     }
     req->actor_set = true;
+    uint8_t id[AVRR__LIMIT_KEY];
+    avrr__limit_key_id(req->actor.key_id, id);
+    if (lim && lim->per_key && !avrr__limiter_take(lim->per_key, id, now, &resp->retry_after)) {
+        fail_msg(resp, AVRR_ELIMIT, NULL,
+                 "request rate limit of this API key reached; retry later");
+        return false;
+    }
     return true;
 }
 
@@ -885,6 +967,8 @@ void avrr_route_dispatch(avrr_http_request *req, avrr_http_response *resp)
     bool path_known = false;
 
     resp->route_index = AVRR_MAX_ROUTES;
+    if (avrr__static_serve(req->web_root, req->method, req->url, resp))
+        return;
     for (size_t i = 0; i < N_ROUTES; i++) {
         if (!match_path(routes[i].pattern, req->url, params))
             continue;

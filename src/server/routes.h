@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "avrr/service.h"
+#include "server/limit.h"
 
 struct MHD_Connection;
 
@@ -41,6 +42,8 @@ typedef struct avrr_http_request {
     size_t body_max;
     avrr_metrics *metrics;
     const char *request_id;
+    const char *web_root;     /* folder of the web pages, NULL: none */
+    avrr__limits *limits; /* rate limits applied around authentication */
     bool actor_set;
     avrr_actor actor;
 } avrr_http_request;
@@ -53,9 +56,15 @@ typedef struct avrr_http_response {
     const char *content_type; /* for text */
     const char *route;        /* the matched pattern, NULL when none */
     int route_index;          /* index into metrics, AVRR_MAX_ROUTES if none */
+    unsigned retry_after;     /* seconds for a Retry-After header; 0: none */
 } avrr_http_response;
 
 void avrr_route_dispatch(avrr_http_request *req, avrr_http_response *resp);
+
+/* Serves a web page under /app/ (and / itself) from web_root; false when
+ * the request is not for a page (static.c). */
+bool avrr__static_serve(const char *web_root, const char *method, const char *url,
+                        avrr_http_response *resp);
 
 void avrr_metrics_init(avrr_metrics *m);
 void avrr_metrics_observe(avrr_metrics *m, int route_index, unsigned status, double secs);

@@ -1,6 +1,7 @@
 /* codec.c: JSON <-> model records, strict on input (see codec.h). */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "avrr/service.h"
@@ -793,4 +794,90 @@ json_object *avrr_codec_audit_event_to_json(const avrr_audit_event *ev)
         return NULL;
     }
     return o;
+}
+
+/* ---- statistics ---------------------------------------------------------------- */
+
+static json_object *count_or_null(int64_t v)
+{
+    return v < 0 ? NULL : json_object_new_int64(v);
+}
+
+json_object *avrr_codec_stats_to_json(const avrr_stats *st)
+{
+    json_object *o = json_object_new_object(), *rows = json_object_new_array(),
+                *dup = json_object_new_object(), *by_status = json_object_new_object();
+    bool ok = o && rows && dup && by_status;
+    for (size_t i = 0; ok && i < st->n_rows; i++) {
+        const avrr_stats_cell *c = &st->rows[i];
+        json_object *r = json_object_new_object();
+        ok = r && put_str(r, "key", c->key) &&
+             json_object_object_add(r, "persons", count_or_null(c->persons)) == 0 &&
+             json_object_object_add(r, "cases", count_or_null(c->cases)) == 0 &&
+             json_object_object_add(r, "assistance", count_or_null(c->assistance)) == 0 &&
+             json_object_object_add(r, "amount_cents", count_or_null(c->amount_cents)) == 0 &&
+             put(r, "suppressed", json_object_new_boolean(c->suppressed)) &&
+             json_object_array_add(rows, r) == 0;
+        if (!ok)
+            json_object_put(r);
+    }
+    int64_t total = 0;
+    for (int k = 0; ok && k < AVRR_LINK__COUNT; k++) {
+        total += st->links[k];
+        ok = put(by_status, avrr_link_status_name(k), json_object_new_int64(st->links[k]));
+    }
+    ok = ok && put(dup, "links", json_object_new_int64(total)) &&
+         put(dup, "red", json_object_new_int64(st->links[AVRR_LINK_RED])) &&
+         put(dup, "by_status", by_status) && (by_status = NULL, true) &&
+         json_object_object_add(dup, "persons", count_or_null(st->red_persons)) == 0 &&
+         json_object_object_add(dup, "amount_cents", count_or_null(st->red_amount_cents)) == 0 &&
+         put(dup, "suppressed", json_object_new_boolean(st->red_suppressed)) &&
+         put_str(o, "by", st->by) && put(o, "rows", rows) && (rows = NULL, true) &&
+         put(o, "duplicates", dup) && (dup = NULL, true);
+    json_object_put(by_status);
+    json_object_put(rows);
+    json_object_put(dup);
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *avrr_codec_stats_to_csv(const avrr_stats *st)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    bool eurostat = strcmp(st->by, "eurostat") == 0;
+    fputs(eurostat ? "geo,time,destination,return_type,assistance,persons\n"
+                   : "key,persons,cases,assistance,amount_cents,suppressed\n",
+          f);
+    for (size_t i = 0; i < st->n_rows; i++) {
+        const avrr_stats_cell *c = &st->rows[i];
+        if (eurostat) {
+            /* The key is already the first five columns, comma-separated. */
+            if (c->suppressed)
+                fprintf(f, "%s,:\n", c->key); /* ':' is Eurostat's "not available" */
+            else
+                fprintf(f, "%s,%lld\n", c->key, (long long)c->persons);
+        } else if (c->suppressed) {
+            fprintf(f, "%s,,,,,true\n", c->key);
+        } else {
+            fprintf(f, "%s,%lld,%lld,%lld,%lld,false\n", c->key, (long long)c->persons,
+                    (long long)c->cases, (long long)c->assistance, (long long)c->amount_cents);
+        }
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    /* Hand the text over through avrr's allocator, like every body. */
+    char *copy = avrr_malloc(len + 1);
+    if (copy)
+        memcpy(copy, text, len + 1);
+    free(text);
+    return copy;
 }

@@ -63,6 +63,14 @@ json_object *avrr_codec_link_to_json(const avrr_link *l, const char *viewer,
 json_object *avrr_codec_disclosure_to_json(const avrr_disclosure *d, const char *viewer,
                                            const avrr_person *details);
 
+/* Statistics as JSON: {"by", "rows": [...], "duplicates": {...}};
+ * suppressed counts are null. */
+struct avrr_stats;
+json_object *avrr_codec_stats_to_json(const struct avrr_stats *s);
+/* The same as CSV text (avrr_free); the Eurostat table gets its own
+ * columns: geo,time,destination,return_type,assistance,persons. */
+char *avrr_codec_stats_to_csv(const struct avrr_stats *s);
+
 /* An audit event with its hashes in hex. */
 json_object *avrr_codec_audit_event_to_json(const avrr_audit_event *ev);
 

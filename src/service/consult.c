@@ -326,9 +326,6 @@ static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenan
 static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hit *h,
                          avrr_hit_view *v, avrr_error *e)
 {
-    avrr_person p = {0};
-    avrr_link *links = NULL;
-    size_t n_links = 0;
     const avrr_service_options *o = &svc->options;
 
     memset(v, 0, sizeof *v);
@@ -341,15 +338,10 @@ static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hi
     v->explanation = h->explanation;
     v->own = strcmp(h->tenant, a->tenant) == 0;
 
-    avrr_err result = svc->store->ops->person_get_any(svc->store, h->person_id, &p, e);
-    if (result == AVRR_OK)
-        v->restricted = p.restricted && !v->own;
-    avrr_person_clear(&p);
-    if (result == AVRR_OK)
-        result = svc->store->ops->links_of_person(svc->store, h->person_id, &links, &n_links, e);
-    for (size_t i = 0; result == AVRR_OK && i < n_links; i++)
-        v->red_link = v->red_link || links[i].status == AVRR_LINK_RED;
-    avrr_store_free_links(links, n_links);
+    bool restricted = false;
+    avrr_err result = svc->store->ops->person_flags(svc->store, h->person_id, &restricted,
+                                                    &v->red_link, e);
+    v->restricted = restricted && !v->own;
     if (result == AVRR_OK && !v->restricted)
         result = svc->store->ops->person_assistance(svc->store, h->person_id, &v->assistance,
                                                     &v->n_assistance, e);

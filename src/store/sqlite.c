@@ -15,8 +15,19 @@
  * Writes that take several statements run inside a savepoint (or their own
  * BEGIN IMMEDIATE transaction when the caller has none open), so that a
  * failure halfway leaves nothing behind.
+ *
+ * Encryption at rest (crypt.h): in a registry created with a data key, the
+ * personal columns (identities: names, birth date, birth place, address,
+ * national and Eurodac references; documents.number;
+ * identity_history.old_json; checks.request_json) hold sealed BLOBs.
+ * bind_secret() seals on the way in and col_secret() opens on the way out,
+ * so the rest of this file sees plaintext. No statement searches those
+ * columns (matching runs in memory over identity_scan), so no blind index is
+ * needed. avrr_meta records 'data_encryption', 'data_key_id' and
+ * 'data_key_check' (a sealed constant that proves the key), never the key.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,8 +36,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
+#include "store/crypt.h"
 #include "store/store.h"
 
 /* How long a writer waits for another process's lock before failing with
@@ -42,6 +55,18 @@
  * then calls back, so that callbacks may use the store and no read
  * transaction stays open for the whole scan. */
 #define SCAN_BATCH 256
+
+/* rekey re-seals this many rows at a time: it reads a batch, releases the
+ * statement, then updates, so that no updated row comes back to the read. */
+#define REKEY_BATCH 256
+
+/* What avrr_meta says about encryption (see the top of the file). */
+#define META_ENCRYPTION "data_encryption"
+#define META_KEY_ID "data_key_id"
+#define META_KEY_CHECK "data_key_check"
+#define ENCRYPTION_NAME "xchacha20poly1305-ietf-v1"
+/* The plaintext sealed as 'data_key_check'. */
+#define KEY_CHECK_TEXT "avrr data key check"
 
 /* ---- schema ---------------------------------------------------------------- */
 
@@ -455,6 +480,26 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "UPDATE disclosures SET status = ?3, decision_reason = ?4, "            \
       "decided_key_id = ?5, decided_at = ?6 WHERE id = ?1 AND "               \
       "(?2 = '' OR owner = ?2) AND status = 'pending'")                       \
+    X(STATS_SCAN,                                                             \
+      "SELECT c.tenant, c.person_id, c.id, c.destination_country, "           \
+      "c.return_type, c.status, c.opened_on, a.kind, a.amount_cents, "        \
+      "a.cash, a.funding, a.granted_on, a.status "                            \
+      "FROM cases c LEFT JOIN assistance a ON a.case_id = c.id "              \
+      "WHERE ?1 IS NULL OR c.tenant = ?1 ORDER BY c.id, a.id")                \
+    X(LINK_STATS, "SELECT status, count(*) FROM links WHERE ?1 IS NULL "      \
+                  "OR tenant_a = ?1 OR tenant_b = ?1 GROUP BY status")        \
+    X(RED_STATS,                                                              \
+      "WITH red AS (SELECT person_a AS p FROM links WHERE status = 'red' "    \
+      "AND person_a IS NOT NULL AND (?1 IS NULL OR tenant_a = ?1 OR "         \
+      "tenant_b = ?1) UNION SELECT person_b FROM links WHERE status = 'red' " \
+      "AND (?1 IS NULL OR tenant_a = ?1 OR tenant_b = ?1)) "                  \
+      "SELECT (SELECT count(*) FROM red), "                                   \
+      "(SELECT coalesce(sum(a.amount_cents), 0) FROM assistance a "           \
+      "JOIN cases c ON c.id = a.case_id WHERE a.status <> 'cancelled' "       \
+      "AND c.person_id IN (SELECT p FROM red))")                              \
+    X(PERSON_FLAGS,                                                           \
+      "SELECT restricted, EXISTS (SELECT 1 FROM links WHERE status = 'red' "  \
+      "AND (person_a = ?1 OR person_b = ?1)) FROM persons WHERE id = ?1")     \
     X(COUNT_PERSONS, "SELECT count(*) FROM persons")                          \
     X(COUNT_IDENTITIES, "SELECT count(*) FROM identities")                    \
     X(COUNT_CASES, "SELECT count(*) FROM cases")                              \
@@ -522,7 +567,28 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(WAL_CHECKPOINT, "PRAGMA wal_checkpoint(TRUNCATE)")                      \
     X(COUNT_DISCLOSURES, "SELECT count(*) FROM disclosures")                  \
     X(COUNT_AUDIT_EVENTS, "SELECT count(*) FROM audit_events")                \
-    X(COUNT_IDENTITY_HISTORY, "SELECT count(*) FROM identity_history")
+    X(COUNT_IDENTITY_HISTORY, "SELECT count(*) FROM identity_history")       \
+    /* rekey: id, the sealing context, then the personal columns. */        \
+    X(REKEY_IDENTITIES,                                                       \
+      "SELECT id, person_id, given_names, surname, full_name, birth_date, "   \
+      "birth_place, address, national_ref, eurodac_ref FROM identities "      \
+      "WHERE id > ?1 ORDER BY id LIMIT ?2")                                   \
+    X(REKEY_IDENTITIES_SET,                                                   \
+      "UPDATE identities SET given_names = ?2, surname = ?3, full_name = ?4, " \
+      "birth_date = ?5, birth_place = ?6, address = ?7, national_ref = ?8, "  \
+      "eurodac_ref = ?9 WHERE id = ?1")                                       \
+    X(REKEY_DOCUMENTS, "SELECT id, identity_id, number FROM documents "       \
+                       "WHERE id > ?1 ORDER BY id LIMIT ?2")                  \
+    X(REKEY_DOCUMENTS_SET, "UPDATE documents SET number = ?2 WHERE id = ?1")  \
+    X(REKEY_HISTORY, "SELECT id, person_id, old_json FROM identity_history "  \
+                     "WHERE id > ?1 ORDER BY id LIMIT ?2")                    \
+    X(REKEY_HISTORY_SET, "UPDATE identity_history SET old_json = ?2 "         \
+                         "WHERE id = ?1")                                     \
+    X(REKEY_CHECKS, "SELECT id, tenant, request_json FROM checks "            \
+                    "WHERE id > ?1 ORDER BY id LIMIT ?2")                     \
+    X(REKEY_CHECKS_SET, "UPDATE checks SET request_json = ?2 WHERE id = ?1")  \
+    /* Rewrites the file: no page keeps an old value after a rekey. */      \
+    X(VACUUM, "VACUUM")
 
 #define STMT_ENUM(name, sql) ST_##name,
 enum stmt_id { STMTS(STMT_ENUM) ST__COUNT };
@@ -552,6 +618,7 @@ typedef struct sq_store {
     avrr_store base; /* first: an sq_store * is an avrr_store * */
     sqlite3 *db;
     char *path; /* for messages */
+    avrr_data_key *key; /* NULL: a plain registry */
     sqlite3_stmt *stmts[ST__COUNT];
 } sq_store;
 
@@ -673,6 +740,53 @@ static void bind_blob(int *rc, sqlite3_stmt *st, int i, const void *p,
         *rc = sqlite3_bind_blob(st, i, p, n, SQLITE_STATIC);
 }
 
+/* The sealing context of a row owned by an integer id (crypt.h). */
+static const char *ctx_id(char buf[24], int64_t id)
+{
+    snprintf(buf, 24, "%lld", (long long)id);
+    return buf;
+}
+
+/* A personal value sealed under `key` for `column` ("table.column") and
+ * `context`, or the text itself when key is NULL; NULL stays NULL. The
+ * sealed copy is handed to SQLite, which frees it. Out of memory sets *rc
+ * to SQLITE_NOMEM (AVRR_ENOMEM through sq_error). */
+static void bind_sealed(const avrr_data_key *key, int *rc, sqlite3_stmt *st,
+                        int i, const char *column, const char *context,
+                        const char *v)
+{
+    uint8_t *buf;
+    size_t n;
+
+    if (*rc != SQLITE_OK)
+        return;
+    if (v == NULL || key == NULL) {
+        bind_text(rc, st, i, v);
+        return;
+    }
+    n = strlen(v);
+    if (n > (size_t)INT_MAX - AVRR_SEAL_OVERHEAD) {
+        *rc = SQLITE_TOOBIG;
+        return;
+    }
+    buf = avrr_malloc(n + AVRR_SEAL_OVERHEAD);
+    if (buf == NULL) {
+        *rc = SQLITE_NOMEM;
+        return;
+    }
+    avrr__seal(key, column, context, v, n, buf);
+    *rc = sqlite3_bind_blob(st, i, buf, (int)(n + AVRR_SEAL_OVERHEAD),
+                            avrr_free);
+}
+
+/* A personal value under the registry's key (plain without one). */
+static void bind_secret(sq_store *s, int *rc, sqlite3_stmt *st, int i,
+                        const char *column, const char *context,
+                        const char *v)
+{
+    bind_sealed(s->key, rc, st, i, column, context, v);
+}
+
 /* ---- reading columns ------------------------------------------------------ */
 
 static avrr_err corrupt(sq_store *s, const char *what, avrr_error *e)
@@ -756,6 +870,93 @@ static avrr_err col_date(sq_store *s, sqlite3_stmt *st, int i,
         AVRR_OK)
         return corrupt(s, what, e);
     return AVRR_OK;
+}
+
+/* A personal value (bind_secret's) as a new string, NULL for SQL NULL.
+ * In an encrypted registry the value must be a sealed BLOB that opens under
+ * the key for this column and context: anything else (changed, moved from
+ * another column or person, sealed under another key, left in the clear)
+ * is an error, never garbage. */
+static avrr_err col_secret(sq_store *s, sqlite3_stmt *st, int i,
+                           const char *column, const char *context,
+                           char **out, avrr_error *e)
+{
+    int type = sqlite3_column_type(st, i);
+    const uint8_t *sealed;
+    size_t n, plain_n = 0;
+    bool other_key = false;
+    char *plain;
+
+    *out = NULL;
+    if (type == SQLITE_NULL)
+        return AVRR_OK;
+    if (s->key == NULL) {
+        if (type == SQLITE_BLOB)
+            return avrr_error_set(e, AVRR_EDB, NULL,
+                                  "registry %s holds an encrypted %s but "
+                                  "is not marked as encrypted",
+                                  s->path, column);
+        return col_str(st, i, out, e);
+    }
+    if (type != SQLITE_BLOB)
+        return avrr_error_set(e, AVRR_EDB, NULL,
+                              "registry %s is encrypted but holds %s in "
+                              "the clear",
+                              s->path, column);
+    sealed = sqlite3_column_blob(st, i);
+    n = (size_t)sqlite3_column_bytes(st, i);
+    if (n < AVRR_SEAL_OVERHEAD)
+        return avrr_error_set(e, AVRR_EDB, NULL,
+                              "registry %s holds a damaged encrypted %s",
+                              s->path, column);
+    if (sealed == NULL)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+    plain = avrr_malloc(n - AVRR_SEAL_OVERHEAD + 1);
+    if (plain == NULL)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+    if (avrr__unseal(s->key, column, context, sealed, n, (uint8_t *)plain,
+                     &plain_n, &other_key) != AVRR_OK) {
+        avrr_free(plain);
+        return avrr_error_set(e, AVRR_EDB, NULL,
+                              other_key
+                                  ? "registry %s holds %s sealed under "
+                                    "another data key"
+                                  : "registry %s: an encrypted %s does not "
+                                    "open (changed, or moved from another "
+                                    "row or column)",
+                              s->path, column);
+    }
+    plain[plain_n] = '\0';
+    *out = plain;
+    return AVRR_OK;
+}
+
+/* Zeroes and frees a decrypted value. Safe with NULL. */
+static void secret_free(char *p)
+{
+    if (p != NULL) {
+        sodium_memzero(p, strlen(p));
+        avrr_free(p);
+    }
+}
+
+/* A personal date (bind_secret's canonical text). */
+static avrr_err col_secret_date(sq_store *s, sqlite3_stmt *st, int i,
+                                const char *column, const char *context,
+                                avrr_date *out, const char *what,
+                                avrr_error *e)
+{
+    char *text = NULL;
+    avrr_err result;
+
+    if (s->key == NULL)
+        return col_date(s, st, i, out, what, e);
+    result = col_secret(s, st, i, column, context, &text, e);
+    if (result == AVRR_OK &&
+        avrr_date_parse(text != NULL ? text : "", out, what, NULL) != AVRR_OK)
+        result = corrupt(s, what, e);
+    secret_free(text);
+    return result;
 }
 
 /* Grows an array of `size`-byte elements to hold `need`, zeroing the new
@@ -871,10 +1072,27 @@ typedef struct write_scope {
     bool own_tx;
 } write_scope;
 
+static avrr_err key_unchanged(sq_store *s, avrr_error *e);
+
+/* BEGIN IMMEDIATE, then the check that nobody re-keyed the registry since
+ * we opened it (we would seal under a key it no longer names). */
+static avrr_err begin_write(sq_store *s, const char *what, avrr_error *e)
+{
+    avrr_err result = run(s, ST_BEGIN, what, e);
+    if (result == AVRR_OK) {
+        result = key_unchanged(s, e);
+        if (result != AVRR_OK)
+            (void)run(s, ST_ROLLBACK, "rolling back", NULL);
+    }
+    return result;
+}
+
 static avrr_err scope_begin(sq_store *s, write_scope *w, avrr_error *e)
 {
     w->own_tx = sqlite3_get_autocommit(s->db) != 0;
-    return run(s, w->own_tx ? ST_BEGIN : ST_SAVEPOINT, "starting a write", e);
+    if (w->own_tx)
+        return begin_write(s, "starting a write", e);
+    return run(s, ST_SAVEPOINT, "starting a write", e);
 }
 
 /* Ends the scope: keeps the work when result is AVRR_OK, else undoes it.
@@ -910,6 +1128,7 @@ static void sq_close(avrr_store *base)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
     sqlite3_close(s->db);
+    avrr_data_key_free(s->key);
     avrr_free(s->path);
     avrr_free(s);
 }
@@ -966,16 +1185,20 @@ out:
 }
 
 /* Checks that the file is an avrr registry this build can use, or an empty
- * file that we were asked to make one. Changes nothing in the file. */
-static avrr_err check_registry(sq_store *s, bool create, avrr_error *e)
+ * file that we were asked to make one (*fresh). Changes nothing in the
+ * file. */
+static avrr_err check_registry(sq_store *s, bool create, bool *fresh,
+                               avrr_error *e)
 {
     int64_t objects = 0, has_meta = 0, is_avrr = 0, version = 0;
     avrr_err result;
 
+    *fresh = false;
     result = query_int(s, ST_OBJECT_COUNT, &objects, "reading the schema", e);
     if (result != AVRR_OK)
         return result;
     if (objects == 0) {
+        *fresh = create;
         if (!create)
             return avrr_error_set(e, AVRR_ENOTFOUND, "database",
                                   "no registry at %s (create one with "
@@ -1040,12 +1263,224 @@ out:
     return result;
 }
 
-avrr_err avrr__sqlite_open(const char *path, bool create, avrr_store **out,
+/* ---- encryption at rest ------------------------------------------------------ */
+
+/* A setting of avrr_meta, NULL when absent (no error then). */
+static avrr_err meta_read(sq_store *s, const char *key, char **value,
+                          avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_META_GET, &st, e);
+
+    *value = NULL;
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, key);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = col_str(st, 0, value, e);
+    else if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "reading a setting", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* Inserts or replaces a setting, read-only ones included. */
+static avrr_err meta_write(sq_store *s, const char *key, const char *value,
                            avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_META_SET, &st, e);
+
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, key);
+    bind_text(&rc, st, 2, value);
+    if (rc != SQLITE_OK)
+        result = sq_error(s, rc, "key", "setting", e);
+    else
+        result = step_done(s, st, "key", "setting", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* Fails when avrr_meta names another key than the one this handle opened
+ * the registry with (or any key, for a handle without one): another process
+ * re-keyed it. Called with the write lock held, so the answer holds until
+ * the commit. */
+static avrr_err key_unchanged(sq_store *s, avrr_error *e)
+{
+    char *id = NULL, have[17] = "";
+    avrr_err result = meta_read(s, META_KEY_ID, &id, e);
+
+    if (s->key != NULL)
+        avrr_data_key_id_hex(s->key, have);
+    if (result == AVRR_OK && (id == NULL ? s->key != NULL
+                                         : strcmp(id, have) != 0))
+        result = avrr_error_set(e, AVRR_ECONFLICT, "data_key",
+                                "registry %s was re-keyed since it was "
+                                "opened (data key now %s): restart with "
+                                "AVRR_DATA_KEY naming the new key file",
+                                s->path, id != NULL ? id : "none");
+    avrr_free(id);
+    return result;
+}
+
+/* Records in avrr_meta that the registry is sealed under `key`: the
+ * algorithm, the key id and the check value (KEY_CHECK_TEXT sealed for
+ * "avrr_meta.data_key_check" and the key id, in hex). The caller holds a
+ * transaction. */
+static avrr_err meta_write_key(sq_store *s, const avrr_data_key *key,
+                               avrr_error *e)
+{
+    uint8_t sealed[sizeof KEY_CHECK_TEXT - 1 + AVRR_SEAL_OVERHEAD];
+    char hex[2 * sizeof sealed + 1], id[17];
+    avrr_err result;
+
+    avrr_data_key_id_hex(key, id);
+    avrr__seal(key, "avrr_meta." META_KEY_CHECK, id, KEY_CHECK_TEXT,
+               sizeof KEY_CHECK_TEXT - 1, sealed);
+    sodium_bin2hex(hex, sizeof hex, sealed, sizeof sealed);
+    result = meta_write(s, META_ENCRYPTION, ENCRYPTION_NAME, e);
+    if (result == AVRR_OK)
+        result = meta_write(s, META_KEY_ID, id, e);
+    if (result == AVRR_OK)
+        result = meta_write(s, META_KEY_CHECK, hex, e);
+    return result;
+}
+
+/* True when the check value in hex opens under key as KEY_CHECK_TEXT. */
+static bool key_check_holds(const avrr_data_key *key, const char *hex)
+{
+    uint8_t sealed[sizeof KEY_CHECK_TEXT - 1 + AVRR_SEAL_OVERHEAD];
+    uint8_t plain[sizeof KEY_CHECK_TEXT - 1];
+    size_t bin = 0, n = 0;
+    bool other_key = false;
+    char id[17];
+
+    if (hex == NULL ||
+        sodium_hex2bin(sealed, sizeof sealed, hex, strlen(hex), NULL, &bin,
+                       NULL) != 0 ||
+        bin != sizeof sealed)
+        return false;
+    avrr_data_key_id_hex(key, id);
+    return avrr__unseal(key, "avrr_meta." META_KEY_CHECK, id, sealed,
+                        sizeof sealed, plain, &n, &other_key) == AVRR_OK &&
+           n == sizeof plain &&
+           memcmp(plain, KEY_CHECK_TEXT, sizeof plain) == 0;
+}
+
+/* Loads the key file for a registry, naming AVRR_DATA_KEY in errors. */
+static avrr_err load_key(sq_store *s, const char *path, avrr_data_key **out,
+                         avrr_error *e)
+{
+    avrr_error why;
+    avrr_err result;
+
+    avrr_error_clear(&why);
+    result = avrr_data_key_load(path, out, &why);
+    if (result != AVRR_OK)
+        result = avrr_error_set(e, result, "data_key",
+                                "%s (data key for %s; AVRR_DATA_KEY names "
+                                "its file)",
+                                why.message, s->path);
+    return result;
+}
+
+/* Makes s->key the registry's data key, or leaves it NULL for a plain
+ * registry opened without one. See avrr_store_options for the rules. A
+ * fresh registry (just created) given a key is marked encrypted here. */
+static avrr_err crypt_open(sq_store *s, const char *key_path, bool fresh,
+                           avrr_error *e)
+{
+    bool want = key_path != NULL && key_path[0] != '\0';
+    char *key_id = NULL, *check = NULL;
+    avrr_data_key *key = NULL;
+    char have[17];
+    avrr_err result = meta_read(s, META_KEY_ID, &key_id, e);
+
+    if (result != AVRR_OK || (key_id == NULL && !want))
+        goto out;
+    if (key_id == NULL && !fresh) {
+        result = avrr_error_set(e, AVRR_EINVALID, "data_key",
+                                "registry %s is not encrypted, but a data "
+                                "key was given (AVRR_DATA_KEY=%s): encrypt "
+                                "it with `avrr rekey --db %s --new-data-key "
+                                "FILE`, or unset AVRR_DATA_KEY",
+                                s->path, key_path, s->path);
+        goto out;
+    }
+    if (!want) {
+        result = avrr_error_set(e, AVRR_EINVALID, "data_key",
+                                "registry %s is encrypted (data key %s): set "
+                                "AVRR_DATA_KEY to the path of its key file",
+                                s->path, key_id);
+        goto out;
+    }
+    result = load_key(s, key_path, &key, e);
+    if (result != AVRR_OK)
+        goto out;
+    avrr_data_key_id_hex(key, have);
+    if (key_id == NULL) {
+        /* A new registry: mark it, unless another process did first. */
+        result = run(s, ST_BEGIN, "marking the registry encrypted", e);
+        if (result == AVRR_OK)
+            result = meta_read(s, META_KEY_ID, &key_id, e);
+        if (result == AVRR_OK && key_id == NULL) {
+            result = meta_write_key(s, key, e);
+            if (result == AVRR_OK)
+                result = meta_read(s, META_KEY_ID, &key_id, e);
+        }
+        if (result == AVRR_OK)
+            result = run(s, ST_COMMIT, "marking the registry encrypted", e);
+        if (result != AVRR_OK) {
+            if (!sqlite3_get_autocommit(s->db))
+                (void)run(s, ST_ROLLBACK, "rolling back", NULL);
+            goto out;
+        }
+    }
+    if (key_id == NULL || strcmp(key_id, have) != 0) {
+        result = avrr_error_set(e, AVRR_EINVALID, "data_key",
+                                "registry %s is encrypted with data key %s, "
+                                "but AVRR_DATA_KEY (%s) holds key %s",
+                                s->path, key_id != NULL ? key_id : "?",
+                                key_path, have);
+        goto out;
+    }
+    result = meta_read(s, META_KEY_CHECK, &check, e);
+    if (result == AVRR_OK && !key_check_holds(key, check))
+        result = avrr_error_set(e, AVRR_EINVALID, "data_key",
+                                "the data key in %s (AVRR_DATA_KEY) does not "
+                                "open registry %s: wrong key",
+                                key_path, s->path);
+    if (result == AVRR_OK) {
+        s->key = key;
+        key = NULL;
+    }
+out:
+    avrr_data_key_free(key);
+    avrr_free(key_id);
+    avrr_free(check);
+    return result;
+}
+
+bool avrr__sqlite_encrypted(avrr_store *s)
+{
+    return s != NULL && s->ops == &sqlite_ops && sq(s)->key != NULL;
+}
+
+avrr_err avrr__sqlite_open(const char *path, const avrr_store_options *opt,
+                           avrr_store **out, avrr_error *e)
 {
     sq_store *s = NULL;
     struct stat sb;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    bool create = opt->create, fresh = false;
     int rc;
     avrr_err result = AVRR_OK;
 
@@ -1091,11 +1526,13 @@ avrr_err avrr__sqlite_open(const char *path, bool create, avrr_store **out,
      * from SQL. */
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 
-    result = check_registry(s, create, e);
+    result = check_registry(s, create, &fresh, e);
     if (result == AVRR_OK)
         result = configure(s, e);
     if (result == AVRR_OK)
         result = migrate(s, e);
+    if (result == AVRR_OK)
+        result = crypt_open(s, opt->data_key, fresh, e);
     if (result != AVRR_OK)
         goto out;
 
@@ -1119,7 +1556,7 @@ void *avrr__sqlite_db(avrr_store *s)
 
 static avrr_err sq_begin(avrr_store *base, avrr_error *e)
 {
-    return run(sq(base), ST_BEGIN, "starting a transaction", e);
+    return begin_write(sq(base), "starting a transaction", e);
 }
 
 static avrr_err sq_commit(avrr_store *base, avrr_error *e)
@@ -1347,9 +1784,12 @@ static avrr_err sq_meta_set(avrr_store *base, const char *key,
     if (key == NULL || key[0] == '\0' || value == NULL)
         return avrr_error_set(e, AVRR_EINVALID, "key",
                               "a setting needs a key and a value");
-    /* 'application' is how open() recognises a registry: changing it would
-     * lock everyone out of the file. */
-    if (strcmp(key, "application") == 0)
+    /* 'application' is how open() recognises a registry, the data_*
+     * settings how it opens an encrypted one: changing them would lock
+     * everyone out of the file. */
+    if (strcmp(key, "application") == 0 ||
+        strcmp(key, META_ENCRYPTION) == 0 || strcmp(key, META_KEY_ID) == 0 ||
+        strcmp(key, META_KEY_CHECK) == 0)
         return avrr_error_set(e, AVRR_EINVALID, "key",
                               "the setting %s is read-only", key);
     result = stmt_get(s, ST_META_SET, &st, e);
@@ -1532,15 +1972,17 @@ static avrr_err insert_documents(sq_store *s, const avrr_identity *id,
                                  avrr_error *e)
 {
     sqlite3_stmt *st = NULL;
+    char ctx[24];
     avrr_err result = stmt_get(s, ST_DOCUMENT_INSERT, &st, e);
 
+    ctx_id(ctx, id->id);
     for (size_t i = 0; result == AVRR_OK && i < id->n_documents; i++) {
         const avrr_document *d = &id->documents[i];
         int rc = SQLITE_OK;
 
         bind_int(&rc, st, 1, id->id);
         bind_text(&rc, st, 2, d->type);
-        bind_text(&rc, st, 3, d->number);
+        bind_secret(s, &rc, st, 3, "documents.number", ctx, d->number);
         bind_text(&rc, st, 4, d->country);
         if (rc != SQLITE_OK)
             result = sq_error(s, rc, NULL, "document", e);
@@ -1556,6 +1998,31 @@ static avrr_err insert_documents(sq_store *s, const avrr_identity *id,
     return result;
 }
 
+/* The personal columns of an identity as IDENTITY_INSERT and
+ * IDENTITY_UPDATE number them (given_names at `first`, surname and
+ * full_name after it, birth_date at first + 4, birth_place to eurodac_ref
+ * at first + 8 to first + 11), sealed for the person in ctx. */
+static void bind_identity_secrets(sq_store *s, int *rc, sqlite3_stmt *st,
+                                  int first, const char *ctx,
+                                  const avrr_identity *id, const char *birth)
+{
+    bind_secret(s, rc, st, first, "identities.given_names", ctx,
+                id->given_names);
+    bind_secret(s, rc, st, first + 1, "identities.surname", ctx,
+                id->surname);
+    bind_secret(s, rc, st, first + 2, "identities.full_name", ctx,
+                id->full_name);
+    bind_secret(s, rc, st, first + 4, "identities.birth_date", ctx, birth);
+    bind_secret(s, rc, st, first + 8, "identities.birth_place", ctx,
+                id->birth_place);
+    bind_secret(s, rc, st, first + 9, "identities.address", ctx,
+                id->address);
+    bind_secret(s, rc, st, first + 10, "identities.national_ref", ctx,
+                id->national_ref);
+    bind_secret(s, rc, st, first + 11, "identities.eurodac_ref", ctx,
+                id->eurodac_ref);
+}
+
 /* Inserts one identity and its documents; writes back id, person_id and
  * created_at. The caller holds a write scope. */
 static avrr_err insert_identity(sq_store *s, int64_t person_id,
@@ -1564,29 +2031,23 @@ static avrr_err insert_identity(sq_store *s, int64_t person_id,
 {
     sqlite3_stmt *st = NULL;
     const char *sex = avrr_sex_name((int)id->sex);
-    char birth[11];
+    char birth[11], ctx[24];
     int rc = SQLITE_OK;
     avrr_err result;
 
     if (sex == NULL)
         return avrr_error_set(e, AVRR_EINVALID, "sex", "unknown sex");
     avrr_date_format(&id->birth_date, birth);
+    ctx_id(ctx, person_id);
     result = stmt_get(s, ST_IDENTITY_INSERT, &st, e);
     if (result != AVRR_OK)
         goto out;
     bind_int(&rc, st, 1, person_id);
-    bind_text(&rc, st, 2, id->given_names);
-    bind_text(&rc, st, 3, id->surname);
-    bind_text(&rc, st, 4, id->full_name);
+    bind_identity_secrets(s, &rc, st, 2, ctx, id, birth);
     bind_text(&rc, st, 5, sex);
-    bind_text(&rc, st, 6, birth);
     bind_int(&rc, st, 7, id->birth_date.precision);
     bind_int(&rc, st, 8, id->birth_date.placeholder ? 1 : 0);
     bind_text(&rc, st, 9, id->nationality);
-    bind_text(&rc, st, 10, id->birth_place);
-    bind_text(&rc, st, 11, id->address);
-    bind_text(&rc, st, 12, id->national_ref);
-    bind_text(&rc, st, 13, id->eurodac_ref);
     bind_int(&rc, st, 14, now);
     if (rc != SQLITE_OK) {
         result = sq_error(s, rc, NULL, "identity", e);
@@ -1690,20 +2151,26 @@ static avrr_err read_identity(sq_store *s, sqlite3_stmt *st,
                               avrr_identity *id, avrr_error *e)
 {
     int sex = 0;
+    char ctx[24];
     avrr_err result;
 
     id->id = sqlite3_column_int64(st, 0);
     id->person_id = sqlite3_column_int64(st, 1);
-    result = col_str(st, 2, &id->given_names, e);
+    ctx_id(ctx, id->person_id);
+    result = col_secret(s, st, 2, "identities.given_names", ctx,
+                        &id->given_names, e);
     if (result == AVRR_OK)
-        result = col_str(st, 3, &id->surname, e);
+        result = col_secret(s, st, 3, "identities.surname", ctx,
+                            &id->surname, e);
     if (result == AVRR_OK)
-        result = col_str(st, 4, &id->full_name, e);
+        result = col_secret(s, st, 4, "identities.full_name", ctx,
+                            &id->full_name, e);
     if (result == AVRR_OK)
         result = col_enum(s, st, 5, avrr_sex_parse, &sex, "sex", e);
     id->sex = (avrr_sex)sex;
     if (result == AVRR_OK)
-        result = col_date(s, st, 6, &id->birth_date, "birth date", e);
+        result = col_secret_date(s, st, 6, "identities.birth_date", ctx,
+                                 &id->birth_date, "birth date", e);
     if (result == AVRR_OK) {
         /* The text cannot say "1990-00-00" apart from "1990". */
         id->birth_date.precision = (uint8_t)sqlite3_column_int(st, 7);
@@ -1712,13 +2179,17 @@ static avrr_err read_identity(sq_store *s, sqlite3_stmt *st,
                            sizeof id->nationality, "nationality", e);
     }
     if (result == AVRR_OK)
-        result = col_str(st, 10, &id->birth_place, e);
+        result = col_secret(s, st, 10, "identities.birth_place", ctx,
+                            &id->birth_place, e);
     if (result == AVRR_OK)
-        result = col_str(st, 11, &id->address, e);
+        result = col_secret(s, st, 11, "identities.address", ctx,
+                            &id->address, e);
     if (result == AVRR_OK)
-        result = col_str(st, 12, &id->national_ref, e);
+        result = col_secret(s, st, 12, "identities.national_ref", ctx,
+                            &id->national_ref, e);
     if (result == AVRR_OK)
-        result = col_str(st, 13, &id->eurodac_ref, e);
+        result = col_secret(s, st, 13, "identities.eurodac_ref", ctx,
+                            &id->eurodac_ref, e);
     id->created_at = sqlite3_column_int64(st, 14);
     return result;
 }
@@ -1729,9 +2200,11 @@ static avrr_err load_documents(sq_store *s, avrr_identity *id,
 {
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
+    char ctx[24];
     int rc = SQLITE_OK;
     avrr_err result = stmt_get(s, ST_DOCUMENTS_OF, &st, e);
 
+    ctx_id(ctx, id->id);
     if (result != AVRR_OK)
         goto out;
     bind_int(&rc, st, 1, id->id);
@@ -1751,7 +2224,8 @@ static avrr_err load_documents(sq_store *s, avrr_identity *id,
         d = &id->documents[id->n_documents++];
         result = col_str(st, 0, &d->type, e);
         if (result == AVRR_OK)
-            result = col_str(st, 1, &d->number, e);
+            result = col_secret(s, st, 1, "documents.number", ctx,
+                                &d->number, e);
         if (result == AVRR_OK)
             result = col_fixed(s, st, 2, d->country, sizeof d->country,
                                "document country", e);
@@ -2399,7 +2873,8 @@ static avrr_err sq_check_insert(avrr_store *base, avrr_check *c,
     bind_ref(&rc, st, 2, c->key_id);
     bind_text(&rc, st, 3, purpose);
     bind_ref(&rc, st, 4, c->person_id);
-    bind_text(&rc, st, 5, c->request_json);
+    bind_secret(s, &rc, st, 5, "checks.request_json", c->tenant,
+                c->request_json);
     bind_text(&rc, st, 6, c->response_json);
     bind_int(&rc, st, 7, now);
     if (rc != SQLITE_OK) {
@@ -2505,7 +2980,8 @@ static avrr_err sq_check_get(avrr_store *base, const char *tenant,
                           e);
     out->purpose = (avrr_purpose)purpose;
     if (result == AVRR_OK)
-        result = col_str(st, 5, &out->request_json, e);
+        result = col_secret(s, st, 5, "checks.request_json", out->tenant,
+                            &out->request_json, e);
     if (result == AVRR_OK)
         result = col_str(st, 6, &out->response_json, e);
     stmt_done(st);
@@ -3538,7 +4014,7 @@ static avrr_err sq_identity_rectify(avrr_store *base, const char *tenant,
     sqlite3_stmt *st = NULL;
     const char *sex = avrr_sex_name((int)id->sex);
     int64_t person_id = 0;
-    char birth[11];
+    char birth[11], ctx[24];
     int rc = SQLITE_OK;
     write_scope w;
     avrr_err result;
@@ -3561,11 +4037,12 @@ static avrr_err sq_identity_rectify(avrr_store *base, const char *tenant,
         result = stmt_get(s, ST_HISTORY_INSERT, &st, e);
     if (result != AVRR_OK)
         goto out;
+    ctx_id(ctx, person_id);
     bind_int(&rc, st, 1, id->id);
     bind_int(&rc, st, 2, person_id);
     bind_int(&rc, st, 3, now_seconds());
     bind_ref(&rc, st, 4, key_id);
-    bind_text(&rc, st, 5, old_json);
+    bind_secret(s, &rc, st, 5, "identity_history.old_json", ctx, old_json);
     if (rc != SQLITE_OK) {
         result = sq_error(s, rc, NULL, "identity history", e);
         goto out;
@@ -3578,18 +4055,11 @@ static avrr_err sq_identity_rectify(avrr_store *base, const char *tenant,
     if (result != AVRR_OK)
         goto out;
     bind_int(&rc, st, 1, id->id);
-    bind_text(&rc, st, 2, id->given_names);
-    bind_text(&rc, st, 3, id->surname);
-    bind_text(&rc, st, 4, id->full_name);
+    bind_identity_secrets(s, &rc, st, 2, ctx, id, birth);
     bind_text(&rc, st, 5, sex);
-    bind_text(&rc, st, 6, birth);
     bind_int(&rc, st, 7, id->birth_date.precision);
     bind_int(&rc, st, 8, id->birth_date.placeholder ? 1 : 0);
     bind_text(&rc, st, 9, id->nationality);
-    bind_text(&rc, st, 10, id->birth_place);
-    bind_text(&rc, st, 11, id->address);
-    bind_text(&rc, st, 12, id->national_ref);
-    bind_text(&rc, st, 13, id->eurodac_ref);
     if (rc != SQLITE_OK) {
         result = sq_error(s, rc, NULL, "identity", e);
         goto out;
@@ -3625,6 +4095,7 @@ static avrr_err sq_identity_history(avrr_store *base, const char *tenant,
     sqlite3_stmt *st = NULL;
     avrr_identity_change *arr = NULL;
     size_t len = 0, cap = 0;
+    char ctx[24];
     bool owned = false;
     int rc = SQLITE_OK;
     avrr_err result;
@@ -3644,6 +4115,7 @@ static avrr_err sq_identity_history(avrr_store *base, const char *tenant,
         result = sq_error(s, rc, NULL, "reading identity history", e);
         goto out;
     }
+    ctx_id(ctx, person_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         avrr_identity_change *p = grow(arr, &cap, len + 1, sizeof *p);
         avrr_identity_change *c;
@@ -3656,7 +4128,8 @@ static avrr_err sq_identity_history(avrr_store *base, const char *tenant,
         c->identity_id = sqlite3_column_int64(st, 0);
         c->changed_at = sqlite3_column_int64(st, 1);
         c->key_id = sqlite3_column_int64(st, 2);
-        result = col_str(st, 3, &c->old_json, e);
+        result = col_secret(s, st, 3, "identity_history.old_json", ctx,
+                            &c->old_json, e);
         if (result != AVRR_OK)
             goto out;
     }
@@ -3954,6 +4427,322 @@ static avrr_err sq_count(avrr_store *base, const char *table, int64_t *out,
                           table != NULL ? table : "(null)");
 }
 
+/* ---- statistics ---------------------------------------------------------- */
+
+static avrr_err sq_stats_scan(avrr_store *base, const char *tenant,
+                              int (*cb)(void *arg, const avrr_stats_row *r),
+                              void *arg, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_STATS_SCAN, &st, e);
+    if (result != AVRR_OK)
+        return result;
+    bind_code(&rc, st, 1, tenant);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "reading statistics", e);
+        goto out;
+    }
+    while (result == AVRR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_stats_row r;
+        int rt = 0, cs = 0;
+        memset(&r, 0, sizeof r);
+        r.kind = r.funding = r.assistance_status = -1;
+        result = col_fixed(s, st, 0, r.tenant, sizeof r.tenant, "tenant", e);
+        r.person_id = sqlite3_column_int64(st, 1);
+        r.case_id = sqlite3_column_int64(st, 2);
+        if (result == AVRR_OK)
+            result = col_fixed(s, st, 3, r.destination, sizeof r.destination,
+                               "destination", e);
+        if (result == AVRR_OK)
+            result = col_enum(s, st, 4, avrr_return_type_parse, &rt,
+                              "return type", e);
+        if (result == AVRR_OK)
+            result = col_enum(s, st, 5, avrr_case_status_parse, &cs,
+                              "case status", e);
+        if (result == AVRR_OK)
+            result = col_date(s, st, 6, &r.opened_on, "opened_on", e);
+        if (result == AVRR_OK && sqlite3_column_type(st, 7) != SQLITE_NULL) {
+            result = col_enum(s, st, 7, avrr_assistance_kind_parse, &r.kind,
+                              "assistance kind", e);
+            r.amount_cents = sqlite3_column_int64(st, 8);
+            r.cash = sqlite3_column_int(st, 9) != 0;
+            if (result == AVRR_OK)
+                result = col_enum(s, st, 10, avrr_funding_parse, &r.funding,
+                                  "funding", e);
+            if (result == AVRR_OK)
+                result = col_date(s, st, 11, &r.granted_on, "granted_on", e);
+            if (result == AVRR_OK)
+                result = col_enum(s, st, 12, avrr_assistance_status_parse,
+                                  &r.assistance_status, "assistance status", e);
+        }
+        r.return_type = (avrr_return_type)rt;
+        r.status = (avrr_case_status)cs;
+        if (result == AVRR_OK && cb(arg, &r) != 0)
+            break;
+    }
+    if (result == AVRR_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "reading statistics", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_link_stats(avrr_store *base, const char *tenant,
+                              int64_t counts[AVRR_LINK__COUNT],
+                              int64_t *red_persons, int64_t *red_amount_cents,
+                              avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    memset(counts, 0, sizeof(int64_t) * AVRR_LINK__COUNT);
+    *red_persons = *red_amount_cents = 0;
+    avrr_err result = stmt_get(s, ST_LINK_STATS, &st, e);
+    if (result != AVRR_OK)
+        return result;
+    bind_code(&rc, st, 1, tenant);
+    while (rc == SQLITE_OK && result == AVRR_OK &&
+           (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int status = 0;
+        result = col_enum(s, st, 0, avrr_link_status_parse, &status,
+                          "link status", e);
+        if (result == AVRR_OK)
+            counts[status] = sqlite3_column_int64(st, 1);
+        rc = SQLITE_OK;
+    }
+    if (result == AVRR_OK && rc != SQLITE_OK && rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "counting links", e);
+    stmt_done(st);
+    st = NULL;
+    rc = SQLITE_OK;
+    if (result == AVRR_OK)
+        result = stmt_get(s, ST_RED_STATS, &st, e);
+    if (result == AVRR_OK) {
+        bind_code(&rc, st, 1, tenant);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            *red_persons = sqlite3_column_int64(st, 0);
+            *red_amount_cents = sqlite3_column_int64(st, 1);
+        } else {
+            result = sq_error(s, rc, NULL, "counting red links", e);
+        }
+    }
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_person_flags(avrr_store *base, int64_t person_id,
+                                bool *restricted, bool *red_link, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    *restricted = *red_link = false;
+    avrr_err result = stmt_get(s, ST_PERSON_FLAGS, &st, e);
+    if (result != AVRR_OK)
+        return result;
+    bind_int(&rc, st, 1, person_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *restricted = sqlite3_column_int(st, 0) != 0;
+        *red_link = sqlite3_column_int(st, 1) != 0;
+    } else if (rc == SQLITE_DONE) {
+        result = avrr_error_set(e, AVRR_ENOTFOUND, NULL, "no person %lld",
+                                (long long)person_id);
+    } else {
+        result = sq_error(s, rc, NULL, "reading a person", e);
+    }
+    stmt_done(st);
+    return result;
+}
+
+/* ---- rekey ------------------------------------------------------------------ */
+
+/* The personal columns of one table as rekey walks them: `select` returns
+ * id, the sealing context (an integer id, or text when text_context), then
+ * the columns; `update` takes the id as ?1 and the columns from ?2. */
+typedef struct rekey_table {
+    enum stmt_id select, update;
+    bool text_context;
+    int n;
+    const char *columns[8];
+} rekey_table;
+
+static const rekey_table rekey_tables[] = {
+    {ST_REKEY_IDENTITIES, ST_REKEY_IDENTITIES_SET, false, 8,
+     {"identities.given_names", "identities.surname", "identities.full_name",
+      "identities.birth_date", "identities.birth_place", "identities.address",
+      "identities.national_ref", "identities.eurodac_ref"}},
+    {ST_REKEY_DOCUMENTS, ST_REKEY_DOCUMENTS_SET, false, 1,
+     {"documents.number"}},
+    {ST_REKEY_HISTORY, ST_REKEY_HISTORY_SET, false, 1,
+     {"identity_history.old_json"}},
+    {ST_REKEY_CHECKS, ST_REKEY_CHECKS_SET, true, 1, {"checks.request_json"}},
+};
+
+typedef struct rekey_row {
+    int64_t id;
+    char ctx[24];
+    char *values[8]; /* plaintext, zeroed when freed */
+} rekey_row;
+
+static void rekey_rows_clear(rekey_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (int j = 0; j < 8; j++)
+            secret_free(rows[i].values[j]);
+        memset(&rows[i], 0, sizeof rows[i]);
+    }
+}
+
+/* Reads up to REKEY_BATCH rows of t with id > after, opened under s->key
+ * (or as plaintext). */
+static avrr_err rekey_read(sq_store *s, const rekey_table *t, int64_t after,
+                           rekey_row *rows, size_t *n, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, t->select, &st, e);
+
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, after);
+    bind_int(&rc, st, 2, REKEY_BATCH);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "reading values to re-encrypt", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rekey_row *r = &rows[(*n)++];
+        r->id = sqlite3_column_int64(st, 0);
+        if (t->text_context)
+            result = col_fixed(s, st, 1, r->ctx, sizeof r->ctx, "tenant", e);
+        else
+            ctx_id(r->ctx, sqlite3_column_int64(st, 1));
+        for (int j = 0; result == AVRR_OK && j < t->n; j++)
+            result = col_secret(s, st, 2 + j, t->columns[j], r->ctx,
+                                &r->values[j], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "reading values to re-encrypt", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
+/* Writes the rows back sealed under key; counts the values in *n_values. */
+static avrr_err rekey_write(sq_store *s, const rekey_table *t,
+                            const avrr_data_key *key, const rekey_row *rows,
+                            size_t n, int64_t *n_values, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    avrr_err result = stmt_get(s, t->update, &st, e);
+
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        int rc = SQLITE_OK;
+        bind_int(&rc, st, 1, rows[i].id);
+        for (int j = 0; j < t->n; j++) {
+            bind_sealed(key, &rc, st, 2 + j, t->columns[j], rows[i].ctx,
+                        rows[i].values[j]);
+            *n_values += rows[i].values[j] != NULL;
+        }
+        if (rc != SQLITE_OK)
+            result = sq_error(s, rc, NULL, "re-encrypting", e);
+        else
+            result = step_done(s, st, NULL, "re-encrypting", e);
+        stmt_done(st);
+    }
+    return result;
+}
+
+static avrr_err sq_rekey(avrr_store *base, const char *new_key_path,
+                         int64_t *n_values, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    avrr_data_key *key = NULL;
+    rekey_row *rows = NULL;
+    int64_t sealed = 0;
+    size_t n = 0;
+    avrr_err result;
+
+    if (n_values != NULL)
+        *n_values = 0;
+    if (!sqlite3_get_autocommit(s->db))
+        return avrr_error_set(e, AVRR_ECONFLICT, NULL,
+                              "rekey cannot run inside a transaction");
+    result = avrr_data_key_load(new_key_path, &key, e);
+    if (result != AVRR_OK)
+        return result;
+    if (s->key != NULL &&
+        sodium_memcmp(avrr_data_key_id(s->key), avrr_data_key_id(key),
+                      AVRR_DATA_KEY_ID_BYTES) == 0) {
+        result = avrr_error_set(e, AVRR_EINVALID, "new_data_key",
+                                "%s is the data key in use: make a new one",
+                                new_key_path);
+        goto out;
+    }
+    rows = avrr_calloc(REKEY_BATCH, sizeof *rows);
+    if (rows == NULL) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    result = run(s, ST_BEGIN, "starting the rekey", e);
+    if (result != AVRR_OK)
+        goto out;
+    for (size_t t = 0; result == AVRR_OK &&
+                       t < sizeof rekey_tables / sizeof rekey_tables[0];
+         t++) {
+        int64_t after = 0;
+        do {
+            result = rekey_read(s, &rekey_tables[t], after, rows, &n, e);
+            if (result == AVRR_OK && n > 0) {
+                result = rekey_write(s, &rekey_tables[t], key, rows, n,
+                                     &sealed, e);
+                after = rows[n - 1].id;
+            }
+            rekey_rows_clear(rows, REKEY_BATCH);
+        } while (result == AVRR_OK && n == REKEY_BATCH);
+    }
+    if (result == AVRR_OK)
+        result = meta_write_key(s, key, e);
+    if (result == AVRR_OK)
+        result = run(s, ST_COMMIT, "committing the rekey", e);
+    if (result != AVRR_OK) {
+        if (!sqlite3_get_autocommit(s->db))
+            (void)run(s, ST_ROLLBACK, "rolling back", NULL);
+        goto out;
+    }
+    /* Committed: from here on the registry opens only with the new key. */
+    avrr_data_key_free(s->key);
+    s->key = key;
+    key = NULL;
+    if (n_values != NULL)
+        *n_values = sealed;
+    /* The old values may live on in the WAL and in freed or moved parts of
+     * pages: rewrite the file, then empty the WAL. */
+    result = run(s, ST_VACUUM, "rewriting the registry after the rekey", e);
+    if (result == AVRR_OK)
+        result = sq_compact(base, e);
+    if (result != AVRR_OK && e != NULL) {
+        avrr_error why = *e;
+        avrr_error_set(e, result, NULL,
+                       "%s is re-encrypted under the new key, but the old "
+                       "values are not yet wiped from its files (%s): stop "
+                       "other users of the registry and run `avrr rekey` "
+                       "again, from the new key to another",
+                       s->path, why.message);
+    }
+out:
+    avrr_free(rows);
+    avrr_data_key_free(key);
+    return result;
+}
+
 static const avrr_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -4009,4 +4798,8 @@ static const avrr_store_ops sqlite_ops = {
     .checks_forget = sq_checks_forget,
     .compact = sq_compact,
     .count = sq_count,
+    .rekey = sq_rekey,
+    .stats_scan = sq_stats_scan,
+    .link_stats = sq_link_stats,
+    .person_flags = sq_person_flags,
 };

@@ -1,15 +1,20 @@
 /* src/store/store.c: the backend-independent part of the store interface.
  *
- * avrr_store_open() picks a backend from the URI, avrr_store_close() checks
+ * avrr_store_open() picks a backend from the URI (and the data key from
+ * AVRR_DATA_KEY), avrr_store_close() checks
  * the handle's magic before handing it back to its backend, and the
  * avrr_store_free_*() helpers free the arrays that list operations return.
- * Everything a backend needs on its own lives in its file (sqlite.c).
+ * Everything a backend needs on its own lives in its file (sqlite.c,
+ * postgres.c).
  */
 #include <assert.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "store/crypt.h"
 #include "store/store.h"
+
 
 /* True when uri names a PostgreSQL server (libpq's two URI schemes). */
 static bool is_postgres_uri(const char *uri)
@@ -25,6 +30,43 @@ static bool is_postgres_uri(const char *uri)
 avrr_err avrr_store_open(const char *uri, bool create, avrr_store **out,
                          avrr_error *e)
 {
+    avrr_store_options opt = {.create = create,
+                              .data_key = getenv(AVRR_DATA_KEY_ENV)};
+    return avrr_store_open_ex(uri, &opt, out, e);
+}
+
+avrr_err avrr_store_rekey(const char *uri, const char *old_key_path,
+                          const char *new_key_path, int64_t *n_values,
+                          avrr_error *e)
+{
+    avrr_store_options opt = {.create = false, .data_key = old_key_path};
+    avrr_store *s = NULL;
+    avrr_err result = avrr_store_open_ex(uri, &opt, &s, e);
+
+    if (n_values != NULL)
+        *n_values = 0;
+    if (result != AVRR_OK)
+        return result;
+    if (s->ops->rekey == NULL)
+        result = avrr_error_set(e, AVRR_EINVALID, "database",
+                                "the %s backend cannot encrypt personal "
+                                "fields",
+                                s->ops->name);
+    else
+        result = s->ops->rekey(s, new_key_path, n_values, e);
+    avrr_store_close(s);
+    return result;
+}
+
+bool avrr_store_encrypted(avrr_store *s)
+{
+    return avrr__sqlite_encrypted(s);
+}
+
+avrr_err avrr_store_open_ex(const char *uri, const avrr_store_options *opt,
+                            avrr_store **out, avrr_error *e)
+{
+    static const avrr_store_options none = {0};
     avrr_err result;
 
     if (out != NULL)
@@ -33,10 +75,9 @@ avrr_err avrr_store_open(const char *uri, bool create, avrr_store **out,
         return avrr_error_set(e, AVRR_EINVALID, "database",
                               "no registry location given");
     if (is_postgres_uri(uri))
-        return avrr_error_set(e, AVRR_EINVALID, "database",
-                              "PostgreSQL support is not built yet");
-
-    result = avrr__sqlite_open(uri, create, out, e);
+        result = avrr__postgres_open(uri, opt != NULL ? opt : &none, out, e);
+    else
+        result = avrr__sqlite_open(uri, opt != NULL ? opt : &none, out, e);
     assert(result != AVRR_OK || (*out != NULL &&
                                  (*out)->magic == AVRR_STORE_MAGIC));
     return result;

@@ -37,6 +37,24 @@ typedef struct avrr_store avrr_store;
 typedef int (*avrr_identity_cb)(void *arg, const char *tenant,
                                 const avrr_identity *id);
 
+/* One row of the statistics scan: a case with one of its grants (a case
+ * without assistance gives one row with kind -1). No personal data. */
+typedef struct avrr_stats_row {
+    char tenant[17];
+    int64_t person_id;
+    int64_t case_id;
+    char destination[4];
+    avrr_return_type return_type;
+    avrr_case_status status;
+    avrr_date opened_on;
+    int kind;            /* avrr_assistance_kind, -1: no assistance */
+    int64_t amount_cents;
+    bool cash;
+    int funding;         /* avrr_funding, -1 with no assistance */
+    avrr_date granted_on;
+    int assistance_status; /* avrr_assistance_status, -1 with none */
+} avrr_stats_row;
+
 typedef struct avrr_store_ops {
     const char *name;
     void (*close)(avrr_store *s);
@@ -235,6 +253,37 @@ typedef struct avrr_store_ops {
      * metrics. */
     avrr_err (*count)(avrr_store *s, const char *table, int64_t *out,
                       avrr_error *e);
+
+    /* ---- encryption at rest (crypt.h) ---- */
+
+    /* Re-seals every personal value under the data key in new_key_path
+     * (or seals a plain registry's for the first time) and records the new
+     * key id, in one transaction; then rewrites the file (VACUUM) and
+     * truncates the WAL so that the old ciphertexts (or plaintexts) leave
+     * the files. Afterwards only the new key opens the registry. Must run
+     * outside a transaction; *n_values (may be NULL) counts the values
+     * sealed. AVRR_EINVALID when the new key is the one in use. */
+    avrr_err (*rekey)(avrr_store *s, const char *new_key_path,
+                      int64_t *n_values, avrr_error *e);
+
+    /* ---- statistics and cheap flags ---- */
+
+    /* Every case of `tenant` (NULL: all) with each of its grants, ordered
+     * by case id; cb as identity_scan's. */
+    avrr_err (*stats_scan)(avrr_store *s, const char *tenant,
+                           int (*cb)(void *arg, const avrr_stats_row *r),
+                           void *arg, avrr_error *e);
+    /* Links by status where `tenant` (NULL: any) is a party; *red_persons
+     * and *red_amount_cents: the persons on red links and the assistance
+     * (not cancelled) they received. */
+    avrr_err (*link_stats)(avrr_store *s, const char *tenant,
+                           int64_t counts[AVRR_LINK__COUNT],
+                           int64_t *red_persons, int64_t *red_amount_cents,
+                           avrr_error *e);
+    /* Two flags of a person of any tenant, without loading it: restricted,
+     * and whether a red link names it. ENOTFOUND when it does not exist. */
+    avrr_err (*person_flags)(avrr_store *s, int64_t person_id,
+                             bool *restricted, bool *red_link, avrr_error *e);
 } avrr_store_ops;
 
 /* The handle every backend's struct starts with. */
@@ -244,16 +293,50 @@ struct avrr_store {
 };
 #define AVRR_STORE_MAGIC 0x5a7e5a7eu
 
-/* Opens (creating when `create` is true and it does not exist) the registry
- * at uri and applies pending migrations. Refuses a registry whose schema is
- * newer than AVRR_SCHEMA_VERSION with AVRR_EVERSION. */
+/* How to open a registry (avrr_store_open_ex). Zero-initialise, then set
+ * what you need. */
+typedef struct avrr_store_options {
+    /* Create the registry when it does not exist. */
+    bool create;
+    /* Path of the data key file (crypt.h), NULL or "" for none.
+     *  - An encrypted registry opens only with its key: without one, or
+     *    with another, the open fails (AVRR_EINVALID, field "data_key",
+     *    the message naming AVRR_DATA_KEY).
+     *  - A registry created by this open with a key is encrypted with it.
+     *  - An existing plain registry with a key given is refused
+     *    (AVRR_EINVALID): the caller believes the data encrypted and it is
+     *    not; `avrr rekey` encrypts it. */
+    const char *data_key;
+} avrr_store_options;
+
+/* Opens (creating when opt->create is true and it does not exist) the
+ * registry at uri and applies pending migrations. Refuses a registry whose
+ * schema is newer than AVRR_SCHEMA_VERSION with AVRR_EVERSION. */
+avrr_err avrr_store_open_ex(const char *uri, const avrr_store_options *opt,
+                            avrr_store **out, avrr_error *e);
+
+/* avrr_store_open_ex with the data key named by the environment variable
+ * AVRR_DATA_KEY (unset or empty: none), so that every program and command
+ * finds the key the same way. */
 avrr_err avrr_store_open(const char *uri, bool create, avrr_store **out,
                          avrr_error *e);
 void avrr_store_close(avrr_store *s);
 
-/* Backend constructors; avrr_store_open() chooses. */
-avrr_err avrr__sqlite_open(const char *path, bool create, avrr_store **out,
-                           avrr_error *e);
+/* Opens the registry at uri with old_key_path (NULL: a plain registry),
+ * calls ops->rekey with new_key_path, and closes it. */
+avrr_err avrr_store_rekey(const char *uri, const char *old_key_path,
+                          const char *new_key_path, int64_t *n_values,
+                          avrr_error *e);
+
+/* True when the open registry seals personal fields. */
+bool avrr_store_encrypted(avrr_store *s);
+
+/* Backend constructors; avrr_store_open_ex() chooses. */
+avrr_err avrr__sqlite_open(const char *path, const avrr_store_options *opt,
+                           avrr_store **out, avrr_error *e);
+avrr_err avrr__postgres_open(const char *uri, const avrr_store_options *opt,
+                             avrr_store **out, avrr_error *e);
+bool avrr__sqlite_encrypted(avrr_store *s);
 
 /* The sqlite3 * connection behind an SQLite store, for tests and
  * diagnostics (PRAGMA checks); NULL for a store of another backend. Typed

@@ -347,6 +347,9 @@ static void test_openapi_matches_routes(void **state)
  *   key nl|be|stat|prov|none|bad
  *   body TEXT                  (rest of line; \xHH escapes, \0 for NUL)
  *   body-repeat N TEXT         (TEXT repeated N times: oversized bodies)
+ *   body-append TEXT           (like body; body lines of a case add up, so
+ *                               that "body PREFIX", "body-repeat N X",
+ *                               "body-append SUFFIX" make a 64 KiB name)
  *   status N
  *   code X                     (error.code)
  *   field X                    (error.field)
@@ -400,6 +403,17 @@ static size_t unescape(const char *in, char *out)
         }
     }
     return o;
+}
+
+/* Appends n bytes to the case's body (a NUL is kept after them). */
+static void body_add(test_case *tc, const char *p, size_t n)
+{
+    char *b = realloc(tc->body, tc->body_len + n + 1);
+    assert_non_null(b);
+    memcpy(b + tc->body_len, p, n);
+    tc->body = b;
+    tc->body_len += n;
+    tc->body[tc->body_len] = '\0';
 }
 
 static const char *key_for(const char *name)
@@ -511,19 +525,23 @@ static void test_cases(void **state)
                 expand(p, tc.path, sizeof tc.path);
             } else if (strncmp(line, "key ", 4) == 0) {
                 snprintf(tc.key, sizeof tc.key, "%s", line + 4);
-            } else if (strncmp(line, "body ", 5) == 0) {
-                expand(line + 5, tmp, sizeof tmp);
-                tc.body = malloc(strlen(tmp) + 1);
-                tc.body_len = unescape(tmp, tc.body);
+            } else if (strncmp(line, "body ", 5) == 0 ||
+                       strncmp(line, "body-append ", 12) == 0) {
+                char raw[8192];
+                expand(strchr(line, ' ') + 1, tmp, sizeof tmp);
+                body_add(&tc, raw, unescape(tmp, raw));
             } else if (strncmp(line, "body-repeat ", 12) == 0) {
                 char *rest;
                 long times = strtol(line + 12, &rest, 10);
                 rest++;
-                size_t rl = strlen(rest);
-                tc.body = malloc(rl * (size_t)times + 1);
+                size_t rl = strlen(rest), at = tc.body_len;
+                char *b = realloc(tc.body, at + rl * (size_t)times + 1);
+                assert_non_null(b);
+                tc.body = b;
                 for (long i = 0; i < times; i++)
-                    memcpy(tc.body + rl * (size_t)i, rest, rl);
-                tc.body_len = rl * (size_t)times;
+                    memcpy(tc.body + at + rl * (size_t)i, rest, rl);
+                tc.body_len = at + rl * (size_t)times;
+                tc.body[tc.body_len] = '\0';
             } else if (strncmp(line, "status ", 7) == 0) {
                 tc.status = strtol(line + 7, NULL, 10);
             } else if (strncmp(line, "code ", 5) == 0) {

@@ -51,6 +51,7 @@ typedef struct fixture {
 } fixture;
 
 static const route_case CASES[] = {
+    {"GET", "/v1/me", "/v1/me", NULL, CW | PROV | STAT | DPO | ADMIN, 200, 0, 0, 0},
     {"POST", "/v1/persons", "/v1/persons", "{\"identities\":[{\"surname\":\"Haile\"}]}", CW, 201, 0, 0, 0},
     {"GET", "/v1/persons", "/v1/persons", NULL, CW | PROV, 200, 0, 0, 0},
     {"GET", "/v1/persons/{id}", "/v1/persons/$P", NULL, CW | PROV, 200, 404, 404, 0},
@@ -89,6 +90,7 @@ static const route_case CASES[] = {
     {"POST", "/v1/links/{id}/resolve", "/v1/links/$L/resolve",
      "{\"decision\":\"green\",\"reason\":\"different persons\"}", CW, 200, 200, 404, 0},
     {"GET", "/v1/audit", "/v1/audit", NULL, DPO, 200, 0, 0, 0},
+    {"GET", "/v1/stats", "/v1/stats?by=kind", NULL, CW | DPO | STAT, 200, 0, 0, 0},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 

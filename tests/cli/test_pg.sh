@@ -1,0 +1,166 @@
+#!/bin/sh
+# The `avrr` command on a PostgreSQL registry: init, tenants, keys, import,
+# export, check, case and assistance, audit checkpoint and verify, purge, and
+# the refusals (no registry yet, a database of another application, a newer
+# schema). Runs on the cluster named by AVRR_TEST_PG_URI (`make test` starts
+# one with scripts/pg-test-cluster.sh), in a database of its own that it
+# drops at the end; without AVRR_TEST_PG_URI it says so and passes.
+#
+# The other CLI tests (test_cli.sh, test_audit.sh) stay on SQLite: they read
+# and tamper with the registry file through the sqlite3 program. Here psql
+# plays that part where a test needs to look behind the program.
+set -u
+AVRR=${AVRR_BIN:?AVRR_BIN not set}
+if [ -z "${AVRR_TEST_PG_URI:-}" ]; then
+    echo "test_pg: AVRR_TEST_PG_URI is not set: skipped (make test starts a" \
+         "PostgreSQL cluster with scripts/pg-test-cluster.sh)"
+    exit 0
+fi
+if ! command -v psql >/dev/null 2>&1; then
+    echo "test_pg: psql not found (Debian package postgresql-client)" >&2
+    exit 1
+fi
+
+T=$(mktemp -d /tmp/avrr-clipg-XXXXXX)
+NAME=avrr_t_cli_$$
+OTHER=avrr_t_cli_other_$$
+admin() { psql -X -q -v ON_ERROR_STOP=1 -d "$AVRR_TEST_PG_URI" -c "$1" >/dev/null; }
+cleanup() {
+    admin "DROP DATABASE IF EXISTS $NAME WITH (FORCE)" || true
+    admin "DROP DATABASE IF EXISTS $OTHER WITH (FORCE)" || true
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# The cluster's URI with another database name:
+# scheme://[userinfo@][host][:port][/dbname][?params]
+with_db() {
+    printf '%s\n' "$AVRR_TEST_PG_URI" |
+        sed -e "s|^\([a-z]*://[^/?]*\)[^?]*|\1/$1|"
+}
+DB=$(with_db "$NAME")
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+expect() {
+    want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "exit $got (want $want): $* :: $(cat "$T/err")"
+}
+contains() { grep -q -- "$2" "$1" || fail "'$2' not in $1: $(cat "$1")"; }
+sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
+count() { sql "SELECT count(*) FROM $1"; }
+
+admin "CREATE DATABASE $NAME"
+
+# no registry until `avrr init`, which is idempotent
+expect 1 "$AVRR" tenant list --db "$DB"
+contains "$T/err" "avrr init"
+expect 0 "$AVRR" init --db "$DB"
+expect 0 "$AVRR" init --db "$DB"
+[ "$(sql "SELECT max(version) FROM schema_migrations")" -ge 3 ] || fail "migrations recorded"
+
+# tenants and keys
+expect 0 "$AVRR" tenant add --db "$DB" --code NL --name "Netherlands"
+expect 1 "$AVRR" tenant add --db "$DB" --code NL --name "Again"
+contains "$T/err" "exists"
+expect 0 "$AVRR" tenant add --db "$DB" --code BE --name "Belgium"
+expect 0 "$AVRR" tenant list --db "$DB"
+contains "$T/out" "BE	Belgium"
+contains "$T/out" "NL	Netherlands"
+expect 0 "$AVRR" key create --db "$DB" --tenant NL --role caseworker
+key=$(tail -n 1 "$T/out")
+case "$key" in avrr_*) ;; *) fail "key create: last line is not a key: $key" ;; esac
+[ "$(sql "SELECT count(*) FROM api_keys WHERE length(hash) = 32")" -eq 1 ] || fail "one key row"
+expect 1 "$AVRR" key create --db "$DB" --tenant XX --role caseworker
+expect 0 "$AVRR" key list --db "$DB" --tenant NL
+contains "$T/out" "caseworker"
+
+# import: a good file in one transaction, a bad one stores nothing
+cat >"$T/good.csv" <<'CSV'
+rec_id,given_names,surname,full_name,sex,birth_date,nationality,birth_place,document_no,extra
+nl-1,Youssef,El Amrani,,m,1990-03-14,MA,Casablanca,UZ4411720,ignored
+nl-2,Tesfamariam,Ghebremedhin,,m,1988,ERI,Asmara,,
+nl-3,,,"Олександр Шевченко",m,1979-00-00,UKR,"Kharkiv, ""Oblast""",,
+CSV
+expect 0 "$AVRR" import --db "$DB" --tenant NL "$T/good.csv"
+contains "$T/out" "imported 3"
+[ "$(count persons)" -eq 3 ] || fail "3 persons after the good import"
+[ "$(sql "SELECT birth_place FROM identities WHERE national_ref='nl-3'")" = 'Kharkiv, "Oblast"' ] ||
+    fail "quoted field"
+[ "$(sql "SELECT full_name FROM identities WHERE national_ref='nl-3'")" = 'Олександр Шевченко' ] ||
+    fail "UTF-8 round trip"
+cat >"$T/bad.csv" <<'CSV'
+rec_id,given_names,surname,sex,birth_date,nationality
+nl-4,Hamza,Benali,m,1995-02-30,MAR
+nl-5,Amina,Tahiri,f,1999-05-05,MAR
+CSV
+expect 1 "$AVRR" import --db "$DB" --tenant NL "$T/bad.csv"
+contains "$T/err" "nothing was imported"
+[ "$(count persons)" -eq 3 ] || fail "a bad file stores nothing"
+
+# a person, a case, assistance
+cat >"$T/person.json" <<'JSON'
+{"identities":[{"given_names":"Giorgi","surname":"Beridze","birth_date":"1984-06-02","nationality":"GE"},
+               {"given_names":"Georgi","surname":"Beridse"}]}
+JSON
+expect 0 "$AVRR" person add --db "$DB" --tenant NL "$T/person.json"
+pid=$(sed -n 's/^  "id": \([0-9]*\),$/\1/p' "$T/out" | head -n 1)
+[ -n "$pid" ] || fail "person add prints the id: $(cat "$T/out")"
+[ "$(sql "SELECT count(*) FROM identities WHERE person_id=${pid:-0}")" -eq 2 ] || fail "with 2 identities"
+expect 0 "$AVRR" case open --db "$DB" --tenant NL --person "${pid:-0}" --destination ge --return-type voluntary
+cid=$(sed -n 's/^  "id": \([0-9]*\),$/\1/p' "$T/out" | head -n 1)
+expect 0 "$AVRR" assistance add --db "$DB" --tenant NL --case "${cid:-0}" --kind reintegration_business --amount-cents 200000 --funding amif --provider IOM
+expect 0 "$AVRR" assistance list --db "$DB" --tenant NL --case "${cid:-0}"
+contains "$T/out" '"amount_cents": 200000'
+expect 1 "$AVRR" person show --db "$DB" --tenant BE --id "${pid:-0}"
+
+# consultation: Belgium finds the Dutch person, learns nothing personal
+cat >"$T/check.json" <<'JSON'
+{"purpose":"assistance_decision","identity":{"given_names":"Joessef","surname":"Elamrani","birth_date":"1990"}}
+JSON
+expect 0 "$AVRR" check --db "$DB" --tenant BE "$T/check.json"
+contains "$T/out" '"tenant": "NL"'
+contains "$T/out" '"band": "strong"'
+grep -q "El Amrani\|UZ4411720\|1990-03-14" "$T/out" && fail "check output shows NL's personal details"
+[ "$(count checks)" -eq 1 ] || fail "the check is recorded"
+
+# export
+expect 0 "$AVRR" export --db "$DB" --tenant NL --out "$T/export.jsonl"
+[ "$(wc -l <"$T/export.jsonl")" -eq 4 ] || fail "export has 4 lines"
+contains "$T/export.jsonl" '"surname":"El Amrani"'
+contains "$T/export.jsonl" '"kind":"reintegration_business"'
+
+# the audit chain: recorded, signed, verified; tampering is found
+[ "$(sql "SELECT max(seq) - count(*) FROM audit_events")" -eq 0 ] || fail "sequence without gaps"
+expect 0 "$AVRR" audit verify --db "$DB"
+expect 0 "$AVRR" audit key --out "$T/audit.key"
+pub=$(tail -n 1 "$T/out")
+expect 0 "$AVRR" audit checkpoint --db "$DB" --key "$T/audit.key"
+expect 0 "$AVRR" audit verify --db "$DB" --public-key "$pub"
+was=$(sql "SELECT outcome FROM audit_events WHERE seq = 2")
+sql "UPDATE audit_events SET outcome = 'tampered' WHERE seq = 2" >/dev/null
+expect 1 "$AVRR" audit verify --db "$DB"
+contains "$T/err" "event 2"
+sql "UPDATE audit_events SET outcome = '$was' WHERE seq = 2" >/dev/null
+expect 0 "$AVRR" audit verify --db "$DB"
+
+# retention: purge runs and the chain still verifies
+expect 0 "$AVRR" purge --db "$DB"
+expect 0 "$AVRR" audit verify --db "$DB"
+
+# refusals: another application's database, a newer schema
+admin "CREATE DATABASE $OTHER"
+psql -X -q -d "$(with_db "$OTHER")" -c "CREATE TABLE notes (t TEXT)" >/dev/null
+expect 1 "$AVRR" init --db "$(with_db "$OTHER")"
+contains "$T/err" "not an avrr registry"
+sql "INSERT INTO schema_migrations VALUES (99, 0)" >/dev/null
+expect 1 "$AVRR" tenant list --db "$DB"
+contains "$T/err" "upgrade avrr"
+
+if [ "$failures" -ne 0 ]; then
+    echo "test_pg: $failures failure(s)" >&2
+    exit 1
+fi
+echo "test_pg: all passed"
