@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN     ?= 127.0.0.1:8080
 DEMO_DB    ?= var/demo.db
 
-.PHONY: all deps build build-asan test test-fast run demo clean
+.PHONY: all deps build build-asan test test-fast run demo clean soak soak-asan
 
 all: build
 
@@ -49,6 +49,14 @@ run: build
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	@./$(BUILD)/avrr demo --db $(DEMO_DB)
 	@./$(BUILD)/avrr serve --db $(DEMO_DB) --listen $(LISTEN) --web-root web
+
+# The soak test (not part of `make test`): 64 connections for 60 s over reads,
+# writes and checks against `avrr demo --persons 2000`; prints a Markdown summary.
+soak: build
+	@./bench/soak/run.sh $(BUILD)
+# The same against the ASan+UBSan server (LeakSanitizer checks it at exit).
+soak-asan: build-asan
+	@./bench/soak/run.sh $(ASAN_BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

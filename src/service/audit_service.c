@@ -35,7 +35,7 @@ avrr_err avrr_service_audit_list(avrr_service *svc, const avrr_actor *a, avrr_pa
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "audit.read", "audit");
-    avrr_err result = audit_list_impl(svc, a, page, out, n, next, e);
+    avrr_err result = sc.error ? sc.error : audit_list_impl(svc, a, page, out, n, next, e);
     result = avrr__audit_end(&sc, result, 0, e);
     if (result != AVRR_OK) {
         avrr_free(*out);

@@ -568,7 +568,7 @@ avrr_err avrr_service_check_get(avrr_service *svc, const avrr_actor *a, int64_t 
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "check.read", "check");
-    avrr_err result = check_get_impl(svc, a, check_id, out, e);
+    avrr_err result = sc.error ? sc.error : check_get_impl(svc, a, check_id, out, e);
     return avrr__audit_end(&sc, result, check_id, e);
 }
 
@@ -702,7 +702,7 @@ avrr_err avrr_service_link_list(avrr_service *svc, const avrr_actor *a, int stat
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "link.list", "link");
-    avrr_err result = link_list_impl(svc, a, status, page, out, n, next, e);
+    avrr_err result = sc.error ? sc.error : link_list_impl(svc, a, status, page, out, n, next, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
 
@@ -723,7 +723,7 @@ avrr_err avrr_service_link_get(avrr_service *svc, const avrr_actor *a, int64_t l
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "link.read", "link");
-    avrr_err result = link_get_impl(svc, a, link_id, out, e);
+    avrr_err result = sc.error ? sc.error : link_get_impl(svc, a, link_id, out, e);
     return avrr__audit_end(&sc, result, link_id, e);
 }
 
@@ -770,7 +770,7 @@ avrr_err avrr_service_link_resolve(avrr_service *svc, const avrr_actor *a, int64
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "link.resolve", "link");
-    avrr_err result = link_resolve_impl(svc, a, link_id, decision, reason, out, e);
+    avrr_err result = sc.error ? sc.error : link_resolve_impl(svc, a, link_id, decision, reason, out, e);
     return avrr__audit_end(&sc, result, link_id, e);
 }
 
@@ -830,7 +830,7 @@ avrr_err avrr_service_disclosure_request(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "disclosure.create", "disclosure");
-    avrr_err result = disclosure_request_impl(svc, a, check_id, person_ref, reason, out, e);
+    avrr_err result = sc.error ? sc.error : disclosure_request_impl(svc, a, check_id, person_ref, reason, out, e);
     return avrr__audit_end(&sc, result, out->id, e);
 }
 
@@ -879,7 +879,7 @@ avrr_err avrr_service_disclosure_decide(avrr_service *svc, const avrr_actor *a, 
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "disclosure.decide", "disclosure");
-    avrr_err result = disclosure_decide_impl(svc, a, id, decision, reason, out, e);
+    avrr_err result = sc.error ? sc.error : disclosure_decide_impl(svc, a, id, decision, reason, out, e);
     return avrr__audit_end(&sc, result, id, e);
 }
 
@@ -909,7 +909,7 @@ avrr_err avrr_service_disclosure_get(avrr_service *svc, const avrr_actor *a, int
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "disclosure.read", "disclosure");
-    avrr_err result = disclosure_get_impl(svc, a, id, out, details, e);
+    avrr_err result = sc.error ? sc.error : disclosure_get_impl(svc, a, id, out, details, e);
     return avrr__audit_end(&sc, result, id, e);
 }
 
@@ -943,7 +943,7 @@ avrr_err avrr_service_disclosure_list(avrr_service *svc, const avrr_actor *a, in
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "disclosure.list", "disclosure");
-    avrr_err result = disclosure_list_impl(svc, a, status, page, out, n, next, e);
+    avrr_err result = sc.error ? sc.error : disclosure_list_impl(svc, a, status, page, out, n, next, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
 
@@ -975,6 +975,6 @@ avrr_err avrr_service_tenant_set_policy(avrr_service *svc, const char *code, con
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, NULL, "tenant.update", "tenant");
-    avrr_err result = tenant_set_policy_impl(svc, code, policy, e);
+    avrr_err result = sc.error ? sc.error : tenant_set_policy_impl(svc, code, policy, e);
     return avrr__audit_end(&sc, result, 0, e);
 }

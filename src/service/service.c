@@ -117,7 +117,7 @@ avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, NULL, "tenant.create", "tenant");
-    avrr_err result = tenant_add_impl(svc, code, name, e);
+    avrr_err result = sc.error ? sc.error : tenant_add_impl(svc, code, name, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
 
@@ -135,7 +135,7 @@ avrr_err avrr_service_tenant_list(avrr_service *svc, avrr_tenant **out,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, NULL, "tenant.list", "tenant");
-    avrr_err result = tenant_list_impl(svc, out, n, e);
+    avrr_err result = sc.error ? sc.error : tenant_list_impl(svc, out, n, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
 
@@ -202,7 +202,7 @@ avrr_err avrr_service_key_create(avrr_service *svc, const char *tenant,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, NULL, "key.create", "key");
-    avrr_err result = key_create_impl(svc, tenant, role, label, key_out, id_out, e);
+    avrr_err result = sc.error ? sc.error : key_create_impl(svc, tenant, role, label, key_out, id_out, e);
     result = avrr__audit_end(&sc, result, result == AVRR_OK ? *id_out : 0, e);
     if (result != AVRR_OK && *key_out) { /* not stored after all: never shown */
         sodium_memzero(*key_out, strlen(*key_out));
@@ -226,7 +226,7 @@ avrr_err avrr_service_key_list(avrr_service *svc, const char *tenant,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, NULL, "key.list", "key");
-    avrr_err result = key_list_impl(svc, tenant, out, n, e);
+    avrr_err result = sc.error ? sc.error : key_list_impl(svc, tenant, out, n, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
 
@@ -242,7 +242,7 @@ avrr_err avrr_service_key_revoke(avrr_service *svc, int64_t key_id, avrr_error *
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, NULL, "key.revoke", "key");
-    avrr_err result = key_revoke_impl(svc, key_id, e);
+    avrr_err result = sc.error ? sc.error : key_revoke_impl(svc, key_id, e);
     return avrr__audit_end(&sc, result, key_id, e);
 }
 
@@ -345,7 +345,7 @@ avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "person.create", "person");
-    avrr_err result = person_register_impl(svc, a, p, e);
+    avrr_err result = sc.error ? sc.error : person_register_impl(svc, a, p, e);
     return avrr__audit_end(&sc, result, p->id, e);
 }
 
@@ -374,7 +374,7 @@ avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "identity.create", "person");
-    avrr_err result = identity_add_impl(svc, a, person_id, id, e);
+    avrr_err result = sc.error ? sc.error : identity_add_impl(svc, a, person_id, id, e);
     return avrr__audit_end(&sc, result, person_id, e);
 }
 
@@ -397,7 +397,7 @@ avrr_err avrr_service_person_get(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "person.read", "person");
-    avrr_err result = person_get_impl(svc, a, person_id, out, e);
+    avrr_err result = sc.error ? sc.error : person_get_impl(svc, a, person_id, out, e);
     return avrr__audit_end(&sc, result, person_id, e);
 }
 
@@ -442,7 +442,7 @@ avrr_err avrr_service_person_list(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "person.list", "person");
-    avrr_err result = person_list_impl(svc, a, page, out, n, next, e);
+    avrr_err result = sc.error ? sc.error : person_list_impl(svc, a, page, out, n, next, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
 
@@ -490,7 +490,7 @@ avrr_err avrr_service_case_open(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "case.create", "case");
-    avrr_err result = case_open_impl(svc, a, c, e);
+    avrr_err result = sc.error ? sc.error : case_open_impl(svc, a, c, e);
     return avrr__audit_end(&sc, result, c->id, e);
 }
 
@@ -511,7 +511,7 @@ avrr_err avrr_service_case_get(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "case.read", "case");
-    avrr_err result = case_get_impl(svc, a, case_id, out, e);
+    avrr_err result = sc.error ? sc.error : case_get_impl(svc, a, case_id, out, e);
     return avrr__audit_end(&sc, result, case_id, e);
 }
 
@@ -545,7 +545,7 @@ avrr_err avrr_service_case_list(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "case.list", "case");
-    avrr_err result = case_list_impl(svc, a, person_id, page, out, n, next, e);
+    avrr_err result = sc.error ? sc.error : case_list_impl(svc, a, person_id, page, out, n, next, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
 
@@ -585,7 +585,7 @@ avrr_err avrr_service_case_set_status(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "case.status", "case");
-    avrr_err result = case_set_status_impl(svc, a, case_id, status, out, e);
+    avrr_err result = sc.error ? sc.error : case_set_status_impl(svc, a, case_id, status, out, e);
     return avrr__audit_end(&sc, result, case_id, e);
 }
 
@@ -630,7 +630,7 @@ avrr_err avrr_service_assistance_add(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "assistance.create", "assistance");
-    avrr_err result = assistance_add_impl(svc, a, case_id, as, warnings, e);
+    avrr_err result = sc.error ? sc.error : assistance_add_impl(svc, a, case_id, as, warnings, e);
     return avrr__audit_end(&sc, result, as->id, e);
 }
 
@@ -658,7 +658,7 @@ avrr_err avrr_service_assistance_list(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "assistance.list", "case");
-    avrr_err result = assistance_list_impl(svc, a, case_id, out, n, e);
+    avrr_err result = sc.error ? sc.error : assistance_list_impl(svc, a, case_id, out, n, e);
     return avrr__audit_end(&sc, result, case_id, e);
 }
 
@@ -737,9 +737,14 @@ void avrr__audit_begin(audit_scope *sc, avrr_service *svc, const avrr_actor *a,
     sc->action = action;
     sc->target_type = target_type;
     lock(svc);
+    sc->error = AVRR_OK;
     sc->began = svc->txn_depth == 0;
-    if (sc->began && svc->store->ops->begin(svc->store, NULL) != AVRR_OK)
-        sc->began = false; /* the use case still runs; its writes are atomic alone */
+    if (sc->began) {
+        /* Without its transaction a write could be stored without its audit
+         * event: then the use case does not run at all. */
+        sc->error = svc->store->ops->begin(svc->store, NULL);
+        sc->began = sc->error == AVRR_OK;
+    }
     svc->txn_depth++;
 }
 
@@ -747,6 +752,9 @@ avrr_err avrr__audit_end(audit_scope *sc, avrr_err result, int64_t target_id, av
 {
     avrr_service *svc = sc->svc;
     bool audit_failed = false;
+    if (sc->error != AVRR_OK)
+        result = avrr_error_set(e, sc->error, NULL,
+                                "the registry is busy or unavailable: try again");
     if (result == AVRR_OK) {
         result = avrr__audit_event(svc, sc->actor, sc->action, sc->target_type, target_id,
                                    AVRR_OK, e);

@@ -40,6 +40,7 @@ typedef struct audit_scope {
     const char *action;
     const char *target_type;
     bool began;
+    avrr_err error; /* the transaction could not begin: the use case must not run */
 } audit_scope;
 void avrr__audit_begin(audit_scope *sc, avrr_service *svc, const avrr_actor *a,
                        const char *action, const char *target_type);

@@ -269,7 +269,7 @@ avrr_err avrr_service_stats(avrr_service *svc, const avrr_actor *a, const char *
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "stats.read", "stats");
-    avrr_err result = stats_impl(svc, a, by, from, to, out, e);
+    avrr_err result = sc.error ? sc.error : stats_impl(svc, a, by, from, to, out, e);
     result = avrr__audit_end(&sc, result, 0, e);
     if (result != AVRR_OK)
         avrr_stats_clear(out);

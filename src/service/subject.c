@@ -125,7 +125,7 @@ avrr_err avrr_service_person_export(avrr_service *svc, const avrr_actor *a, int6
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "person.export", "person");
-    avrr_err result = export_impl(svc, a, person_id, json, e);
+    avrr_err result = sc.error ? sc.error : export_impl(svc, a, person_id, json, e);
     result = avrr__audit_end(&sc, result, person_id, e);
     if (result != AVRR_OK) {
         avrr_free(*json);
@@ -191,7 +191,7 @@ avrr_err avrr_service_identity_rectify(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "identity.rectify", "person");
-    avrr_err result = rectify_impl(svc, a, person_id, identity_id, id, e);
+    avrr_err result = sc.error ? sc.error : rectify_impl(svc, a, person_id, identity_id, id, e);
     return avrr__audit_end(&sc, result, person_id, e);
 }
 
@@ -232,7 +232,7 @@ avrr_err avrr_service_person_erase(avrr_service *svc, const avrr_actor *a, int64
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, "person.erase", "person");
-    avrr_err result = erase_impl(svc, a, person_id, e);
+    avrr_err result = sc.error ? sc.error : erase_impl(svc, a, person_id, e);
     result = avrr__audit_end(&sc, result, person_id, e);
     if (result == AVRR_OK) {
         /* After the commit: fold the journal into the database so that the
@@ -263,7 +263,7 @@ avrr_err avrr_service_person_restrict(avrr_service *svc, const avrr_actor *a,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, a, restricted ? "person.restrict" : "person.unrestrict", "person");
-    avrr_err result = restrict_impl(svc, a, person_id, restricted, e);
+    avrr_err result = sc.error ? sc.error : restrict_impl(svc, a, person_id, restricted, e);
     return avrr__audit_end(&sc, result, person_id, e);
 }
 
@@ -390,6 +390,6 @@ avrr_err avrr_service_tenant_set_retention(avrr_service *svc, const char *code,
 {
     audit_scope sc;
     avrr__audit_begin(&sc, svc, NULL, "tenant.retention", "tenant");
-    avrr_err result = set_retention_impl(svc, code, retention_days, audit_retention_days, e);
+    avrr_err result = sc.error ? sc.error : set_retention_impl(svc, code, retention_days, audit_retention_days, e);
     return avrr__audit_end(&sc, result, 0, e);
 }
