@@ -6,8 +6,12 @@ MAKEFLAGS += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN     ?= 127.0.0.1:8080
 DEMO_DB    ?= var/demo.db
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_LONG_SECONDS ?= 600
+VG_BUILD   ?= build-vg
 
-.PHONY: all deps build build-asan test test-fast run demo clean soak soak-asan
+.PHONY: all deps build build-asan test test-fast run demo clean soak soak-asan fuzz fuzz-long valgrind
 
 all: build
 
@@ -37,6 +41,7 @@ test: build build-asan
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) && \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+	@$(MAKE) fuzz
 
 # The normal build only, for a quick loop while editing; SQLite only (the
 # *.pg tests skip) unless AVRR_TEST_PG_URI names a cluster.
@@ -58,5 +63,21 @@ soak: build
 soak-asan: build-asan
 	@./bench/soak/run.sh $(ASAN_BUILD)
 
+# Every libFuzzer target for FUZZ_SECONDS (clang, ASan+UBSan, in build-fuzz);
+# `make test` ends with this short run.
+fuzz: deps
+	@AVRR_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Long runs: 10 min per target (about 1 h on 2 CPUs); FUZZ_LONG_SECONDS=3600
+# for an hour each. Crashes land in build-fuzz/fuzz-artifacts/.
+fuzz-long: deps
+	@AVRR_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) tests/fuzz/run.sh $(FUZZ_LONG_SECONDS)
+
+# Unit and API tests under valgrind memcheck, on a build without sanitizers.
+valgrind: deps
+	@cmake -S . -B $(VG_BUILD) -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(VG_BUILD) -j $(JOBS)
+	@tests/valgrind.sh $(VG_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(VG_BUILD)

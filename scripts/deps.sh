@@ -23,6 +23,9 @@ chromium
 libpq-dev
 postgresql
 openssl
+clang
+libclang-rt-14-dev
+valgrind
 "
 # sqlite3: the CLI, used by tests to inspect and tamper with registries.
 # libcurl + curl: API tests speak HTTP to the real server.
@@ -31,6 +34,8 @@ openssl
 # without them the browser tests report SKIP.
 # libpq-dev: the PostgreSQL backend; postgresql: the server, for the throw-away
 # test cluster of scripts/pg-test-cluster.sh (`make test`).
+# clang, libclang-rt-14-dev: the libFuzzer targets (`make fuzz`, the end of
+#   `make test`); valgrind: `make valgrind`.
 # openssl: scripts/tls-selfsigned.sh makes the TLS test's certificate (Debian
 #   marks it optional; a minimal system may lack it).
 

@@ -94,7 +94,7 @@ static bool query_int(avrr_http_request *req, avrr_http_response *resp, const ch
         return true;
     char *end;
     long long x = strtoll(v, &end, 10);
-    if (end == v || *end || x < 0 || strlen(v) > 18) {
+    if (v[0] < '0' || v[0] > '9' || end == v || *end || x < 0 || strlen(v) > 18) {
         char msg[96];
         snprintf(msg, sizeof msg, "%s must be a non-negative integer", name);
         fail_msg(resp, AVRR_EINVALID, name, msg);

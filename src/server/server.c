@@ -171,6 +171,36 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Percent-decoding of paths and query strings, in place, except that "%00"
+ * stays as it is: a decoded NUL would silently cut "1%00" down to "1" (the
+ * C strings end there); kept literal, it makes the id or code invalid. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    size_t r = 0, w = 0;
+    for (; s[r]; r++, w++) {
+        int hi, lo;
+        if (s[r] == '%' && (hi = hexval(s[r + 1])) >= 0 && (lo = hexval(s[r + 2])) >= 0 &&
+            (hi | lo) != 0) {
+            s[w] = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            s[w] = s[r];
+        }
+    }
+    s[w] = '\0';
+    return w;
+}
+
 unsigned avrr__http_status(avrr_err err)
 {
     switch (err) {
@@ -521,6 +551,7 @@ avrr_err avrr_server_start(avrr_service *svc, const avrr_server_config *cfg,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);

@@ -7,6 +7,50 @@
 #include "avrr/service.h"
 #include "codec.h"
 
+/* json-c turns an unpaired UTF-16 surrogate escape ("\ud800") into U+FFFD
+ * without a word, which would store a name other than the one sent. Returns
+ * the offset of the first such escape, or n when there is none. */
+static size_t lone_surrogate(const char *text, size_t n)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && text[i] == '\\' && i + 1 < n) {
+            if (text[i + 1] != 'u' || i + 5 >= n) {
+                i++; /* any other escape: skip the escaped character */
+                continue;
+            }
+            unsigned v = 0;
+            for (size_t k = i + 2; k < i + 6; k++) {
+                char c = text[k];
+                v = v * 16 + (unsigned)(c >= '0' && c <= '9'   ? c - '0'
+                                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                               : 0);
+            }
+            if (v >= 0xDC00 && v <= 0xDFFF)
+                return i; /* a low half with no high half before it */
+            if (v >= 0xD800 && v <= 0xDBFF) {
+                unsigned w = 0;
+                bool low = i + 11 < n && text[i + 6] == '\\' && text[i + 7] == 'u';
+                for (size_t k = i + 8; low && k < i + 12; k++) {
+                    char c = text[k];
+                    w = w * 16 + (unsigned)(c >= '0' && c <= '9'   ? c - '0'
+                                            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                                   : 0);
+                }
+                if (!low || w < 0xDC00 || w > 0xDFFF)
+                    return i;
+                i += 6; /* the pair is fine; step over its low half */
+            }
+            i += 5;
+        }
+    }
+    return n;
+}
+
 avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
                                 avrr_error *e)
 {
@@ -17,6 +61,11 @@ avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
     *out = NULL;
     if (n > (size_t)INT32_MAX)
         return avrr_error_set(e, AVRR_ETOOLARGE, "body", "body too large");
+    size_t bad = lone_surrogate(text, n);
+    if (bad < n)
+        return avrr_error_set(e, AVRR_EINVALID, "body",
+                              "malformed JSON at byte %zu: an unpaired UTF-16 surrogate escape",
+                              bad);
     tok = json_tokener_new_ex(AVRR_JSON_MAX_DEPTH);
     if (!tok)
         return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
@@ -35,7 +84,7 @@ avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
         goto out;
     }
     for (size_t i = json_tokener_get_parse_end(tok); i < n; i++) {
-        if (!strchr(" \t\r\n", text[i])) {
+        if (text[i] == '\0' || !strchr(" \t\r\n", text[i])) {
             result = avrr_error_set(e, AVRR_EINVALID, "body",
                                     "malformed JSON: unexpected data at byte %zu", i);
             goto out;

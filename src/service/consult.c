@@ -321,8 +321,9 @@ static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenan
     return svc->store->ops->link_insert(svc->store, out, e);
 }
 
-/* Fills a hit view for person hit h as the actor may see it. Store lock
- * held by the caller. */
+/* Fills a hit view for person hit h as the actor may see it; AVRR_ENOTFOUND
+ * when the person is gone or erased (skip it). Store lock held by the
+ * caller. */
 static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hit *h,
                          avrr_hit_view *v, avrr_error *e)
 {
@@ -338,9 +339,13 @@ static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hi
     v->explanation = h->explanation;
     v->own = strcmp(h->tenant, a->tenant) == 0;
 
-    bool restricted = false;
+    bool restricted = false, erased = false;
     avrr_err result = svc->store->ops->person_flags(svc->store, h->person_id, &restricted,
-                                                    &v->red_link, e);
+                                                    &erased, &v->red_link, e);
+    /* Another server may have erased the person since this server's index
+     * last heard of it: an erased person is never a hit. */
+    if (result == AVRR_OK && erased)
+        return AVRR_ENOTFOUND;
     v->restricted = restricted && !v->own;
     if (result == AVRR_OK && !v->restricted)
         result = svc->store->ops->person_assistance(svc->store, h->person_id, &v->assistance,
@@ -480,6 +485,10 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
             continue; /* confirmed different persons: not a hit any more */
         avrr_hit_view *v = &out->hits[out->n_hits];
         result = hit_view(svc, a, &found[i], v, e);
+        if (result == AVRR_ENOTFOUND) {
+            result = AVRR_OK;
+            continue;
+        }
         if (result != AVRR_OK)
             break;
         if (l) {
@@ -627,6 +636,10 @@ avrr_err avrr__consult_guard(avrr_service *svc, const avrr_actor *a, int64_t per
             continue; /* a human decided: different persons, or legitimate */
         avrr_hit_view *v = &w->hits[w->n_hits];
         result = hit_view(svc, a, &found[i], v, e);
+        if (result == AVRR_ENOTFOUND) {
+            result = AVRR_OK;
+            continue;
+        }
         if (result != AVRR_OK)
             break;
         bool recent = false;

@@ -567,7 +567,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(PERSON_FLAGS,                                                           \
       "SELECT restricted, CASE WHEN EXISTS (SELECT 1 FROM links "             \
       "WHERE status = 'red' AND (person_a = $1 OR person_b = $1)) "           \
-      "THEN 1 ELSE 0 END FROM persons WHERE id = $1")
+      "THEN 1 ELSE 0 END, CASE WHEN erased_at IS NULL THEN 0 ELSE 1 END "     \
+      "FROM persons WHERE id = $1")
 
 #define STMT_ENUM(name, sql) ST_##name,
 enum stmt_id { STMTS(STMT_ENUM) ST__COUNT };
@@ -3751,7 +3752,7 @@ static avrr_err pgs_rekey(avrr_store *base, const char *new_key_path,
 }
 
 static avrr_err pgs_person_flags(avrr_store *base, int64_t person_id,
-                                 bool *restricted, bool *red_link,
+                                 bool *restricted, bool *erased, bool *red_link,
                                  avrr_error *e)
 {
     pg_store *s = pg(base);
@@ -3759,7 +3760,7 @@ static avrr_err pgs_person_flags(avrr_store *base, int64_t person_id,
     pq_params p = {0};
     avrr_err result;
 
-    *restricted = *red_link = false;
+    *restricted = *erased = *red_link = false;
     p_int(&p, person_id);
     result = pq_run(s, ST_PERSON_FLAGS, &p, &res, NULL, "reading a person",
                     e);
@@ -3769,6 +3770,7 @@ static avrr_err pgs_person_flags(avrr_store *base, int64_t person_id,
     if (result == AVRR_OK) {
         *restricted = col_int(res, 0, 0) != 0;
         *red_link = col_int(res, 0, 1) != 0;
+        *erased = col_int(res, 0, 2) != 0;
     }
     PQclear(res);
     return result;

@@ -499,7 +499,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "AND c.person_id IN (SELECT p FROM red))")                              \
     X(PERSON_FLAGS,                                                           \
       "SELECT restricted, EXISTS (SELECT 1 FROM links WHERE status = 'red' "  \
-      "AND (person_a = ?1 OR person_b = ?1)) FROM persons WHERE id = ?1")     \
+      "AND (person_a = ?1 OR person_b = ?1)), erased_at IS NOT NULL "         \
+      "FROM persons WHERE id = ?1")                                           \
     X(COUNT_PERSONS, "SELECT count(*) FROM persons")                          \
     X(COUNT_IDENTITIES, "SELECT count(*) FROM identities")                    \
     X(COUNT_CASES, "SELECT count(*) FROM cases")                              \
@@ -4533,12 +4534,13 @@ static avrr_err sq_link_stats(avrr_store *base, const char *tenant,
 }
 
 static avrr_err sq_person_flags(avrr_store *base, int64_t person_id,
-                                bool *restricted, bool *red_link, avrr_error *e)
+                                bool *restricted, bool *erased, bool *red_link,
+                                avrr_error *e)
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = NULL;
     int rc = SQLITE_OK;
-    *restricted = *red_link = false;
+    *restricted = *erased = *red_link = false;
     avrr_err result = stmt_get(s, ST_PERSON_FLAGS, &st, e);
     if (result != AVRR_OK)
         return result;
@@ -4548,6 +4550,7 @@ static avrr_err sq_person_flags(avrr_store *base, int64_t person_id,
     if (rc == SQLITE_ROW) {
         *restricted = sqlite3_column_int(st, 0) != 0;
         *red_link = sqlite3_column_int(st, 1) != 0;
+        *erased = sqlite3_column_int(st, 2) != 0;
     } else if (rc == SQLITE_DONE) {
         result = avrr_error_set(e, AVRR_ENOTFOUND, NULL, "no person %lld",
                                 (long long)person_id);

@@ -280,10 +280,12 @@ typedef struct avrr_store_ops {
                            int64_t counts[AVRR_LINK__COUNT],
                            int64_t *red_persons, int64_t *red_amount_cents,
                            avrr_error *e);
-    /* Two flags of a person of any tenant, without loading it: restricted,
-     * and whether a red link names it. ENOTFOUND when it does not exist. */
+    /* Flags of a person of any tenant, without loading it: restricted,
+     * erased, and whether a red link names it. ENOTFOUND when it does not
+     * exist. */
     avrr_err (*person_flags)(avrr_store *s, int64_t person_id,
-                             bool *restricted, bool *red_link, avrr_error *e);
+                             bool *restricted, bool *erased, bool *red_link,
+                             avrr_error *e);
 } avrr_store_ops;
 
 /* The handle every backend's struct starts with. */
