@@ -69,6 +69,15 @@ avrr_err avrr_service_configure(avrr_service *svc, const avrr_service_options *o
  * use; the server loads it at start. Idempotent. */
 avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e);
 
+/* Adds to the index the identities other processes (servers sharing the
+ * database) registered since the last call. Identity ids are assigned at
+ * insert but become visible at commit, possibly out of order, so each call
+ * looks again at the last AVRR_INDEX_SYNC_WINDOW ids. The server calls it
+ * several times a second; erasures elsewhere are caught when a hit is
+ * shown (an erased person is never a hit). */
+#define AVRR_INDEX_SYNC_WINDOW 256
+avrr_err avrr_service_index_sync(avrr_service *svc, avrr_error *e);
+
 /* ---- operator functions (the CLI, run by whoever holds the database) ---- */
 
 avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,

@@ -213,10 +213,28 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e)
         return AVRR_OK;
     }
     svc->index = idx;
+    svc->index_last = last;
     pthread_rwlock_unlock(&svc->index_lock);
     /* Registrations made while the index was built saw no index and added
      * nothing: catch up with them now that they add themselves. */
-    return index_fill(svc, idx, true, &last, e);
+    return avrr_service_index_sync(svc, e);
+}
+
+avrr_err avrr_service_index_sync(avrr_service *svc, avrr_error *e)
+{
+    pthread_rwlock_rdlock(&svc->index_lock);
+    avrr_match_index *idx = svc->index;
+    int64_t last = svc->index_last;
+    pthread_rwlock_unlock(&svc->index_lock);
+    if (!idx)
+        return AVRR_OK;
+    int64_t from = last > AVRR_INDEX_SYNC_WINDOW ? last - AVRR_INDEX_SYNC_WINDOW : 0;
+    avrr_err result = index_fill(svc, idx, true, &from, e);
+    pthread_rwlock_wrlock(&svc->index_lock);
+    if (from > svc->index_last)
+        svc->index_last = from;
+    pthread_rwlock_unlock(&svc->index_lock);
+    return result;
 }
 
 /* ---- finding persons -------------------------------------------------------------- */
@@ -376,6 +394,8 @@ avrr_err avrr__consult_after_register(avrr_service *svc, const avrr_actor *a,
         result = avrr_match_index_add(svc->index, ids[i].id, person_id, a->tenant, &ids[i]);
         if (result == AVRR_EEXISTS)
             result = AVRR_OK;
+        if (ids[i].id > svc->index_last)
+            svc->index_last = ids[i].id;
     }
     pthread_rwlock_unlock(&svc->index_lock);
     if (!loaded || result != AVRR_OK)

@@ -26,6 +26,7 @@ struct avrr_service {
     uint8_t pseudonym_key[32]; /* keys person_ref; kept in avrr_meta */
     pthread_rwlock_t index_lock;
     avrr_match_index *index;   /* NULL until avrr_service_index_load */
+    int64_t index_last;        /* highest identity id the index has seen */
     int txn_depth;             /* open audit scopes (under lock) */
 };
 
