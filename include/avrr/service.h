@@ -355,6 +355,10 @@ avrr_err avrr_service_audit_verify(avrr_service *svc, const uint8_t *trusted_key
 avrr_err avrr_service_audit_checkpoint(avrr_service *svc, const char *key_file, int64_t *seq,
                                        avrr_error *e);
 
+/* A consistent copy of the registry into the new file `path` while the
+ * registry stays in use (SQLite); recorded in the audit log. */
+avrr_err avrr_service_backup(avrr_service *svc, const char *path, avrr_error *e);
+
 /* ---- bulk ----------------------------------------------------------------- */
 
 /* Runs fn inside one store transaction on the actor's behalf: everything fn

@@ -26,6 +26,7 @@ int avrr_cli_import(int argc, char **argv);
 int avrr_cli_export(int argc, char **argv);
 int avrr_cli_demo(int argc, char **argv);
 int avrr_cli_purge(int argc, char **argv);
+int avrr_cli_backup(int argc, char **argv);
 
 /* Records from the command line (cmd_records.c). */
 int avrr_cli_person(int argc, char **argv);

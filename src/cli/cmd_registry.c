@@ -446,3 +446,45 @@ int avrr_cli_purge(int argc, char **argv)
     avrr_service_close(svc);
     return rc;
 }
+
+int avrr_cli_backup(int argc, char **argv)
+{
+    static const char *usage_line = "avrr backup --db FILE --out FILE";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *out = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: %s\n\nCopies an SQLite registry into a new file (mode 0600) while servers\n"
+                   "keep using it (SQLite's online backup). An encrypted registry stays\n"
+                   "encrypted in the copy: keep its data key, separately. Restore by\n"
+                   "stopping the servers and putting the copy in the registry's place.\n"
+                   "PostgreSQL registries: pg_dump (docs/DEPLOY.md).\n", usage_line);
+            return 0;
+        default: return cli_usage("backup", usage_line);
+        }
+    }
+    if (!out || optind != argc)
+        return cli_usage("backup", usage_line);
+    avrr_service *svc = cli_open("backup", db, false);
+    if (!svc)
+        return 1;
+    avrr_error e;
+    avrr_error_clear(&e);
+    int rc = 0;
+    if (avrr_service_backup(svc, out, &e) != AVRR_OK) {
+        cli_error("backup", &e);
+        rc = 1;
+    } else {
+        printf("registry copied to %s\n", out);
+    }
+    avrr_service_close(svc);
+    return rc;
+}

@@ -21,6 +21,7 @@ static const avrr_cli_command commands[] = {
     {"audit", "verify the audit log, sign its head, list events", avrr_cli_audit},
     {"purge", "apply retention: erase expired personal data, old audit events", avrr_cli_purge},
     {"rekey", "re-encrypt personal fields under a new data key", avrr_cli_rekey},
+    {"backup", "copy an SQLite registry while it is in use", avrr_cli_backup},
     {"serve", "run the HTTP/JSON API", avrr_cli_serve},
     {"demo", "fill a new registry with demo tenants, keys and persons", avrr_cli_demo},
 };

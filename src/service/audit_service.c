@@ -81,3 +81,20 @@ avrr_err avrr_service_audit_checkpoint(avrr_service *svc, const char *key_file, 
         *seq = cp.seq;
     return result;
 }
+
+static avrr_err backup_impl(avrr_service *svc, const char *path, avrr_error *e)
+{
+    lock(svc);
+    avrr_err result = svc->store->ops->backup(svc->store, path, e);
+    unlock(svc);
+    return result;
+}
+
+avrr_err avrr_service_backup(avrr_service *svc, const char *path, avrr_error *e)
+{
+    /* The event goes into the registry after the copy: the backup's own log
+     * ends just before its making, which is what it contained. */
+    avrr_err result = backup_impl(svc, path, e);
+    avrr__audit_event(svc, NULL, "registry.backup", "registry", 0, result, NULL);
+    return result;
+}

@@ -3776,6 +3776,15 @@ static avrr_err pgs_person_flags(avrr_store *base, int64_t person_id,
     return result;
 }
 
+static avrr_err pgs_backup(avrr_store *base, const char *path, avrr_error *e)
+{
+    (void)base;
+    (void)path;
+    return avrr_error_set(e, AVRR_EINVALID, "db",
+                          "a PostgreSQL registry is backed up with PostgreSQL's own tools: "
+                          "pg_dump --format=custom (see docs/DEPLOY.md)");
+}
+
 /* Statistics: one row per case and grant, read in one result (the
  * aggregation happens in the service; the rows hold no personal data). */
 static avrr_err pgs_stats_scan(avrr_store *base, const char *tenant,
@@ -3917,4 +3926,5 @@ static const avrr_store_ops postgres_ops = {
     .stats_scan = pgs_stats_scan,
     .link_stats = pgs_link_stats,
     .person_flags = pgs_person_flags,
+    .backup = pgs_backup,
 };

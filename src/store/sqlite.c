@@ -37,6 +37,8 @@
 #include <time.h>
 
 #include <sodium.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include "store/crypt.h"
@@ -4561,6 +4563,47 @@ static avrr_err sq_person_flags(avrr_store *base, int64_t person_id,
     return result;
 }
 
+/* ---- backup --------------------------------------------------------------- */
+
+/* Pages copied per step: small enough that a writer waits at most a few
+ * milliseconds between steps, large enough that a big registry is copied
+ * in a few thousand steps. */
+#define BACKUP_PAGES_PER_STEP 1024
+
+static avrr_err sq_backup(avrr_store *base, const char *path, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3 *dest = NULL;
+    avrr_err result = AVRR_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return avrr_error_set(e, errno == EEXIST ? AVRR_EEXISTS : AVRR_EIO, "out",
+                              "cannot create %s: %s", path, strerror(errno));
+    close(fd);
+    int rc = sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE, NULL);
+    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(dest, "main", s->db, "main") : NULL;
+    if (!b) {
+        result = avrr_error_set(e, AVRR_EIO, "out", "cannot start the backup to %s: %s", path,
+                                dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
+        goto out;
+    }
+    do {
+        rc = sqlite3_backup_step(b, BACKUP_PAGES_PER_STEP);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            sqlite3_sleep(10);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_EIO, "out", "backup to %s failed: %s", path,
+                                sqlite3_errstr(rc));
+out:
+    if (dest)
+        sqlite3_close(dest);
+    if (result != AVRR_OK)
+        unlink(path);
+    return result;
+}
+
 /* ---- rekey ------------------------------------------------------------------ */
 
 /* The personal columns of one table as rekey walks them: `select` returns
@@ -4805,4 +4848,5 @@ static const avrr_store_ops sqlite_ops = {
     .stats_scan = sq_stats_scan,
     .link_stats = sq_link_stats,
     .person_flags = sq_person_flags,
+    .backup = sq_backup,
 };

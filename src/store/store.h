@@ -286,6 +286,12 @@ typedef struct avrr_store_ops {
     avrr_err (*person_flags)(avrr_store *s, int64_t person_id,
                              bool *restricted, bool *erased, bool *red_link,
                              avrr_error *e);
+
+    /* A consistent copy of the whole registry into a new file at path,
+     * while others go on reading and writing (SQLite's online backup).
+     * AVRR_EEXISTS when path exists; AVRR_EINVALID on a backend whose own
+     * tools do this (PostgreSQL: pg_dump). */
+    avrr_err (*backup)(avrr_store *s, const char *path, avrr_error *e);
 } avrr_store_ops;
 
 /* The handle every backend's struct starts with. */

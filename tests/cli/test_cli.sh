@@ -23,7 +23,7 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM $1"; }
 # --help on the program and on every subcommand
 expect 0 "$AVRR" --help
 contains "$T/out" "import"
-for c in init person case assistance check "tenant add" "tenant set" "tenant list" "key create" "key list" "key revoke" serve import export demo; do
+for c in init person case assistance check backup "tenant add" "tenant set" "tenant list" "key create" "key list" "key revoke" serve import export demo; do
     # shellcheck disable=SC2086
     expect 0 "$AVRR" $c --help
     contains "$T/out" "usage: avrr"
@@ -185,6 +185,14 @@ kill "$spid"; wait "$spid" || fail "serve exits 0 on SIGTERM"
 printf 'colour = blue\n' >"$T/bad.conf"
 expect 1 "$AVRR" serve --config "$T/bad.conf"
 contains "$T/err" "bad.conf:1: unknown setting 'colour'"
+
+# backup: a consistent copy that opens and verifies; an existing file is kept
+expect 0 "$AVRR" backup --db "$DB" --out "$T/copy.db"
+[ "$(stat -c %a "$T/copy.db")" = "600" ] || fail "the backup is private"
+[ "$(sqlite3 "$T/copy.db" "SELECT count(*) FROM persons")" -eq "$(count persons)" ] || fail "backup has every person"
+expect 0 "$AVRR" audit verify --db "$T/copy.db"
+expect 1 "$AVRR" backup --db "$DB" --out "$T/copy.db"
+contains "$T/err" "cannot create"
 
 # a registry from a newer avrr is refused, and left alone
 sqlite3 "$DB" "PRAGMA user_version = 99"
