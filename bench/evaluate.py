@@ -73,11 +73,14 @@ def main():
     with open(a.pairs, newline="") as f:
         for r in csv.DictReader(f):
             l, rr = r["rec_id_l"], r["rec_id_r"]
-            scored.append((float(r["probability"]), ent.get(l) == ent.get(rr)))
+            # rank by the match weight (bits): probabilities near 1 are
+            # printed as 1.000000 and would tie
+            scored.append((float(r["match_weight"]), ent.get(l) == ent.get(rr),
+                           float(r["probability"])))
     cand = len(scored)
-    cand_true = sum(1 for _, t in scored if t)
-    tp = sum(1 for p, t in scored if t and p >= a.threshold)
-    fp = sum(1 for p, t in scored if not t and p >= a.threshold)
+    cand_true = sum(1 for _, t, _ in scored if t)
+    tp = sum(1 for _, t, p in scored if t and p >= a.threshold)
+    fp = sum(1 for _, t, p in scored if not t and p >= a.threshold)
     prec = tp / (tp + fp) if tp + fp else 1.0
     rec = tp / total if total else 0.0
     scored.sort(key=lambda x: -x[0])
@@ -95,7 +98,7 @@ def main():
         pp = tpc / (tpc + fpc)
         rr = tpc / total if total else 0
         if f1(pp, rr) > best:
-            best, best_t = f1(pp, rr), p0
+            best, best_t = f1(pp, rr), p0  # a weight in bits
         if pp >= 0.99:
             r99 = max(r99, rr)
     # exact baseline
@@ -115,7 +118,7 @@ def main():
                     efp += 1
     ep = etp / (etp + efp) if etp + efp else 1.0
     er = etp / total if total else 0
-    print("| %s | %d | %d | %d | %.4f | %.3f | %.3f | %.3f | %.3f (at %.3f) | %.3f | %.3f | %.3f | %.3f |" % (
+    print("| %s | %d | %d | %d | %.4f | %.3f | %.3f | %.3f | %.3f (at %.1f bits) | %.3f | %.3f | %.3f | %.3f |" % (
         a.name, len(ent), total, cand, cand_true / total if total else 0,
         prec, rec, f1(prec, rec), best, best_t, r99, ep, er, f1(ep, er)))
 

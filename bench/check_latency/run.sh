@@ -56,7 +56,7 @@ cmake --build "$BUILD" -j2 >/dev/null
 # shellcheck disable=SC2046 # pkg-config output is a flag list
 cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I "$ROOT/include" \
     -o "$BUILD/check_bench" "$HERE/check_bench.c" "$BUILD/libavrr.a" \
-    $(pkg-config --libs sqlite3 libmicrohttpd json-c libsodium icu-uc icu-i18n) -lpthread -lm
+    $(pkg-config --libs sqlite3 libpq libmicrohttpd json-c libsodium icu-uc icu-i18n) -lpthread -lm
 AVRR=$BUILD/avrr
 
 mkdir -p "$DATA" "$WORK"

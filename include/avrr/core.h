@@ -242,7 +242,14 @@ typedef struct avrr_case {
     avrr_date closed_on;      /* set when the case reaches a final status */
     int64_t created_at;
     int64_t updated_at;
+    /* Family composition for the caps of a state's rules (rules.c): the
+     * persons this return supports. 0 and 0 mean "not given" and become 1
+     * adult, 0 minors on validation. */
+    int32_t adults;
+    int32_t minors;
 } avrr_case;
+/* A family larger than this is a typing error, not a household. */
+#define AVRR_FAMILY_MAX 30
 
 typedef struct avrr_assistance {
     int64_t id;
@@ -260,6 +267,83 @@ typedef struct avrr_assistance {
     char *programme; /* read only: the case's programme, filled where the
                         store reports assistance across cases (hit summaries) */
 } avrr_assistance;
+
+/* ---- the return process (DESIGN.md 3) ------------------------------------ */
+
+/* Every record below belongs to one case. `tenant` is the case's owner (the
+ * controller); `recorded_by` the tenant that wrote it (the owner, or a
+ * partner the case was referred to). */
+
+/* A counselling session with the returnee. */
+typedef struct avrr_counselling {
+    int64_t id;
+    int64_t case_id;
+    char tenant[17];
+    char recorded_by[17];
+    avrr_date held_on;
+    char *counsellor;   /* person or organisation, free text */
+    char *outcome;      /* at most AVRR_TEXT_MAX bytes */
+    int64_t created_at;
+} avrr_counselling;
+
+typedef enum avrr_referral_status {
+    AVRR_REFERRAL_PENDING,
+    AVRR_REFERRAL_ACCEPTED,
+    AVRR_REFERRAL_DECLINED,
+    AVRR_REFERRAL__COUNT
+} avrr_referral_status;
+int avrr_referral_status_parse(const char *s);
+const char *avrr_referral_status_name(int v);
+
+/* A case handed to a reintegration partner (a provider tenant in the
+ * country of return), which accepts or declines. While accepted, the
+ * partner's providers work on the case. */
+typedef struct avrr_referral {
+    int64_t id;
+    int64_t case_id;
+    char tenant[17];    /* the referring tenant, owner of the case */
+    char partner[17];   /* the partner tenant */
+    avrr_referral_status status;
+    char *reason;       /* the partner's reason (required to decline) */
+    int64_t decided_key_id;
+    int64_t decided_at;
+    int64_t created_at;
+} avrr_referral;
+
+/* The reintegration plan of a case (one per case, replaced as a whole):
+ * free-text components and the planned amounts by kind. amounts_json is
+ * the canonical JSON array [{"kind", "amount_cents"}] the service wrote. */
+typedef struct avrr_plan {
+    int64_t case_id;
+    char tenant[17];
+    char recorded_by[17];
+    char *components;
+    char *amounts_json;
+    int64_t updated_at;
+} avrr_plan;
+
+/* A follow-up visit with the scores of IOM's reintegration sustainability
+ * survey: economic, social and psychosocial dimensions, each 0..1. */
+typedef struct avrr_follow_up {
+    int64_t id;
+    int64_t case_id;
+    char tenant[17];
+    char recorded_by[17];
+    avrr_date visited_on;
+    double economic;
+    double social;
+    double psychosocial;
+    char *note;         /* optional, at most AVRR_TEXT_MAX bytes */
+    int64_t created_at;
+} avrr_follow_up;
+
+/* Validation as for the records above (fields named as on the wire). */
+avrr_err avrr_counselling_validate(avrr_counselling *c, avrr_error *e);
+avrr_err avrr_follow_up_validate(avrr_follow_up *f, avrr_error *e);
+void avrr_counselling_clear(avrr_counselling *c);
+void avrr_referral_clear(avrr_referral *r);
+void avrr_plan_clear(avrr_plan *p);
+void avrr_follow_up_clear(avrr_follow_up *f);
 
 /* What a tenant wants when assistance may be double support: a warning
  * in the 201 answer (the default), or 409 until a human resolves the link. */

@@ -213,9 +213,11 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
                           size_t n_left, const avrr_match_model *start,
                           uint64_t seed, avrr_match_model **out);
 
-/* Clusters the pairs (i, j) of n records into persons (union-find). On
- * success cluster[k] holds, for every record k, the smallest record index of
- * its cluster. cluster has n entries, caller-owned. */
+/* Clusters pairs of n records into persons (union-find, transitive).
+ * pairs holds n_pairs pairs flattened: pairs[2k], pairs[2k+1]. On success
+ * cluster[k] holds, for every record k, the smallest record index of its
+ * cluster. cluster has n entries, caller-owned. AVRR_EINVALID for an index
+ * >= n. No allocation. */
 avrr_err avrr_match_cluster(size_t n, const uint32_t *pairs, size_t n_pairs,
                             uint32_t *cluster);
 

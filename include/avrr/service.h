@@ -117,6 +117,17 @@ avrr_err avrr_service_local_actor(avrr_service *svc, const char *tenant,
  * identities). Writes back p->id and each identity's id. */
 avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
                                       avrr_person *p, avrr_error *e);
+/* Registers n persons at once (a bulk import), with the rules of
+ * person_register applied to each: row_rc[i] and row_e[i] (n each) get each
+ * row's outcome, and a refused row is left out while the others are stored
+ * together, with one audit event per row in row order. Returns AVRR_OK when
+ * the valid rows were stored (some rows may have been refused); another
+ * error when the batch could not be stored, then nothing of it was and
+ * every row that passed the rules has that error. Inside
+ * avrr_service_transaction it joins that transaction. */
+avrr_err avrr_service_person_register_many(avrr_service *svc, const avrr_actor *a,
+                                           avrr_person *ps, size_t n, avrr_err *row_rc,
+                                           avrr_error *row_e, avrr_error *e);
 /* Adds an alias to an existing person. */
 avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
                                    int64_t person_id, avrr_identity *id,
@@ -309,6 +320,11 @@ typedef struct avrr_stats_cell {
     char key[64]; /* eurostat keys: "NL,2026-Q1,MAR,voluntary,non_assisted" */
     int64_t persons, cases, assistance, amount_cents;
     bool suppressed;
+    /* by=sustainability only: follow-up visits in the quarter and the mean
+     * of each score of IOM's reintegration sustainability survey (0..1);
+     * -1 when suppressed. */
+    int64_t visits;
+    double economic, social, psychosocial;
 } avrr_stats_cell;
 
 typedef struct avrr_stats {
@@ -379,6 +395,76 @@ void avrr_service_free_assistance(avrr_assistance *as, size_t n);
 void avrr_service_free_tenants(avrr_tenant *t, size_t n);
 void avrr_service_free_links(avrr_link *l, size_t n);
 void avrr_service_free_disclosures(avrr_disclosure *d, size_t n);
+
+/* ---- the return process (DESIGN.md 3) ---------------------------------- */
+
+/* Who may work on a case: the owner's caseworkers and providers, and the
+ * providers of a partner tenant the case was referred to and that
+ * accepted (the "referred case" below). For anyone else a case is
+ * AVRR_ENOTFOUND, as if it did not exist. The records are the core.h ones;
+ * the service fills tenant (the case's owner), recorded_by, case_id, id and
+ * the timestamps. Lists are freed with the avrr_service_free_* functions. */
+
+/* Records a counselling session (caseworker or provider; also on a
+ * referred case). held_on defaults to today. */
+avrr_err avrr_service_counselling_add(avrr_service *svc, const avrr_actor *a,
+                                      int64_t case_id, avrr_counselling *c,
+                                      avrr_error *e);
+avrr_err avrr_service_counselling_list(avrr_service *svc, const avrr_actor *a,
+                                       int64_t case_id, avrr_counselling **out,
+                                       size_t *n, avrr_error *e);
+
+/* Refers a case of the caller's tenant (caseworker) to the partner tenant
+ * `partner` (e.g. "IOM-NL"). AVRR_ENOTFOUND for an unknown partner,
+ * AVRR_EINVALID for the caller's own tenant. */
+avrr_err avrr_service_referral_create(avrr_service *svc, const avrr_actor *a,
+                                      int64_t case_id, const char *partner,
+                                      avrr_referral *out, avrr_error *e);
+/* The partner's provider accepts ("accept") or declines ("decline", reason
+ * required) a pending referral. AVRR_EFORBIDDEN for the referring tenant,
+ * AVRR_ECONFLICT when already decided. */
+avrr_err avrr_service_referral_decide(avrr_service *svc, const avrr_actor *a,
+                                      int64_t referral_id, const char *decision,
+                                      const char *reason, avrr_referral *out,
+                                      avrr_error *e);
+/* Referrals the caller's tenant made or received, with status (< 0: any):
+ * for a partner, its work queue. */
+avrr_err avrr_service_referral_list(avrr_service *svc, const avrr_actor *a,
+                                    int status, avrr_page page,
+                                    avrr_referral **out, size_t *n,
+                                    int64_t *next, avrr_error *e);
+
+/* Replaces the reintegration plan of a case. p->amounts_json must be the
+ * canonical array the codec makes (avrr_codec_plan_from_json). */
+avrr_err avrr_service_plan_put(avrr_service *svc, const avrr_actor *a,
+                               int64_t case_id, avrr_plan *p, avrr_error *e);
+/* The plan of a case; a case without one gives an empty plan (updated_at
+ * 0), not an error. */
+avrr_err avrr_service_plan_get(avrr_service *svc, const avrr_actor *a,
+                               int64_t case_id, avrr_plan *out, avrr_error *e);
+
+/* Records a follow-up visit with its sustainability scores. visited_on
+ * defaults to today. */
+avrr_err avrr_service_follow_up_add(avrr_service *svc, const avrr_actor *a,
+                                    int64_t case_id, avrr_follow_up *f,
+                                    avrr_error *e);
+avrr_err avrr_service_follow_up_list(avrr_service *svc, const avrr_actor *a,
+                                     int64_t case_id, avrr_follow_up **out,
+                                     size_t *n, avrr_error *e);
+
+/* Operator: stores the eligibility rules and caps of tenant `code` (JSON,
+ * docs/rules/nl.json shows the form; rules.c documents it), or removes
+ * them when json is NULL. AVRR_EINVALID names the offending member. */
+avrr_err avrr_service_tenant_set_rules(avrr_service *svc, const char *code,
+                                       const char *json, avrr_error *e);
+/* The stored rules of `code` as a new string (avrr_free); *json is NULL
+ * when the tenant has none. */
+avrr_err avrr_service_tenant_get_rules(avrr_service *svc, const char *code,
+                                       char **json, avrr_error *e);
+
+void avrr_service_free_counselling(avrr_counselling *c, size_t n);
+void avrr_service_free_referrals(avrr_referral *r, size_t n);
+void avrr_service_free_follow_ups(avrr_follow_up *f, size_t n);
 
 #ifdef __cplusplus
 }

@@ -100,28 +100,144 @@ static void reject_header(import_job *job)
     fclose(f);
 }
 
-static avrr_err register_identity(import_job *job, avrr_identity *id, const char *rec_id,
-                                  avrr_error *e)
+/* A batch of rows handed to the service together
+ * (avrr_service_person_register_many): on PostgreSQL the persons of a
+ * batch go in with COPY, a few round trips for the whole batch instead of
+ * several per person. Rows the file itself refused wait in the batch too,
+ * so that messages and rejects come out in file order. */
+#define BATCH_ROWS 1000
+
+typedef struct batch_row {
+    unsigned long line;
+    long person;  /* index in batch.persons; -1: refused by the reader */
+    char *msg;    /* the reader's message for a refused row */
+    char *reject; /* the row as the reject file takes it (with --skip-bad) */
+} batch_row;
+
+typedef struct batch {
+    batch_row rows[BATCH_ROWS];
+    avrr_person persons[BATCH_ROWS];
+    avrr_err rc[BATCH_ROWS];
+    avrr_error err[BATCH_ROWS];
+    size_t n_rows, n_persons;
+} batch;
+
+static void batch_clear(batch *b)
 {
-    avrr_person p = {0};
-    if (rec_id && rec_id[0] && !id->national_ref) {
-        /* The source system's record id is the identity's national reference. */
-        id->national_ref = avrr_strdup(rec_id);
-        if (!id->national_ref)
-            return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    for (size_t i = 0; i < b->n_rows; i++) {
+        avrr_free(b->rows[i].msg);
+        avrr_free(b->rows[i].reject);
     }
-    p.identities = id;
-    p.n_identities = 1;
-    return avrr_service_person_register(job->svc, &job->actor, &p, e);
+    for (size_t i = 0; i < b->n_persons; i++)
+        avrr_person_clear(&b->persons[i]);
+    b->n_rows = b->n_persons = 0;
+}
+
+/* The CSV row the reader is on, as the reject file takes it. */
+static char *csv_row_text(const avrr_csv *csv)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    csv_put_row(f, csv);
+    fclose(f);
+    return buf;
+}
+
+static char *text_copy(const char *s, size_t n)
+{
+    char *t = avrr_malloc(n + 1);
+    if (t) {
+        memcpy(t, s, n);
+        t[n] = '\0';
+    }
+    return t;
+}
+
+/* Stores the batch through the service and reports its rows in order. A
+ * row the service refused (AVRR_EINVALID) is a bad row; any other failure
+ * ends the import. */
+static avrr_err batch_flush(import_job *job, batch *b, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    if (b->n_persons > 0)
+        result = avrr_service_person_register_many(job->svc, &job->actor, b->persons,
+                                                   b->n_persons, b->rc, b->err, e);
+    for (size_t i = 0; result == AVRR_OK && i < b->n_rows; i++) {
+        const batch_row *r = &b->rows[i];
+        if (r->person >= 0) {
+            avrr_err rc = b->rc[r->person];
+            const avrr_error *re = &b->err[r->person];
+            if (rc == AVRR_OK) {
+                job->stored++;
+                continue;
+            }
+            if (rc != AVRR_EINVALID) {
+                *e = *re;
+                result = rc;
+                break;
+            }
+            /* A rule of the service (not of the file) refused the row. */
+            if (job->jsonl)
+                fprintf(stderr, "%s:%lu:1: %s%s%s\n", job->path, r->line, re->field,
+                        re->field[0] ? ": " : "", re->message);
+            else
+                fprintf(stderr, "%s:%lu:1: %s: %s\n", job->path, r->line, re->field,
+                        re->message);
+        } else {
+            fprintf(stderr, "%s\n", r->msg ? r->msg : "bad row");
+        }
+        job->bad++;
+        if (job->reject && r->reject)
+            fputs(r->reject, job->reject);
+    }
+    batch_clear(b);
+    return result;
+}
+
+/* Appends a row to the batch: person (moved in, may be NULL for a row the
+ * reader refused with msg), flushing first when the batch is full. */
+static avrr_err batch_add(import_job *job, batch *b, unsigned long line, avrr_person *person,
+                          const char *msg, char *reject, avrr_error *e)
+{
+    if (b->n_rows == BATCH_ROWS) {
+        avrr_err result = batch_flush(job, b, e);
+        if (result != AVRR_OK) {
+            avrr_free(reject);
+            if (person)
+                avrr_person_clear(person);
+            return result;
+        }
+    }
+    batch_row *r = &b->rows[b->n_rows++];
+    r->line = line;
+    r->reject = reject;
+    r->msg = NULL;
+    r->person = -1;
+    if (person) {
+        r->person = (long)b->n_persons;
+        b->persons[b->n_persons++] = *person;
+        memset(person, 0, sizeof *person);
+    } else {
+        r->msg = text_copy(msg, strlen(msg));
+    }
+    return AVRR_OK;
 }
 
 static avrr_err import_csv(void *arg, avrr_error *e)
 {
     import_job *job = arg;
     avrr_identity_reader *r = NULL;
+    batch *b = avrr_calloc(1, sizeof *b);
+    if (!b)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
     avrr_err result = avrr_identity_reader_open(job->in, job->path, &r, e);
-    if (result != AVRR_OK)
+    if (result != AVRR_OK) {
+        avrr_free(b);
         return result;
+    }
     if (job->reject)
         reject_header(job);
     for (;;) {
@@ -134,39 +250,53 @@ static avrr_err import_csv(void *arg, avrr_error *e)
             result = AVRR_OK;
             break;
         }
+        char *reject = NULL;
+        if (job->reject && (result == AVRR_OK ||
+                            (result == AVRR_EINVALID && !avrr_identity_reader_failed(r))))
+            reject = csv_row_text(avrr_identity_reader_csv(r));
         if (result == AVRR_OK) {
             job->rows++;
-            result = register_identity(job, &id, rec_id, &row);
-            avrr_identity_clear(&id);
-            if (result == AVRR_EINVALID) {
-                /* A rule of the service (not of the file) refused the row. */
-                char where[64];
-                snprintf(where, sizeof where, "%s:%lu:1", job->path, avrr_identity_reader_line(r));
-                fprintf(stderr, "%s: %s: %s\n", where, row.field, row.message);
-                job->bad++;
-                if (job->reject)
-                    csv_put_row(job->reject, avrr_identity_reader_csv(r));
-                result = AVRR_OK;
-            } else if (result != AVRR_OK) {
-                *e = row;
-                break;
-            } else {
-                job->stored++;
+            avrr_person p = {0};
+            if (rec_id && rec_id[0] && !id.national_ref) {
+                /* The source system's record id is the identity's national reference. */
+                id.national_ref = avrr_strdup(rec_id);
+                if (!id.national_ref) {
+                    avrr_identity_clear(&id);
+                    avrr_free(reject);
+                    result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+                    break;
+                }
             }
+            p.identities = avrr_malloc(sizeof *p.identities);
+            if (!p.identities) {
+                avrr_identity_clear(&id);
+                avrr_free(reject);
+                result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+                break;
+            }
+            p.identities[0] = id;
+            p.n_identities = 1;
+            result = batch_add(job, b, avrr_identity_reader_line(r), &p, NULL, reject, e);
+            if (result != AVRR_OK)
+                break;
         } else if (result == AVRR_EINVALID && !avrr_identity_reader_failed(r)) {
             job->rows++;
-            job->bad++;
-            fprintf(stderr, "%s\n", row.message);
-            if (job->reject)
-                csv_put_row(job->reject, avrr_identity_reader_csv(r));
-            result = AVRR_OK;
+            result = batch_add(job, b, avrr_identity_reader_line(r), NULL, row.message, reject,
+                               e);
+            if (result != AVRR_OK)
+                break;
         } else {
+            avrr_free(reject);
             *e = row;
             break;
         }
         if (job->rows % PROGRESS_EVERY == 0)
             progress(job, false);
     }
+    if (result == AVRR_OK)
+        result = batch_flush(job, b, e);
+    batch_clear(b);
+    avrr_free(b);
     avrr_identity_reader_close(r);
     if (result == AVRR_OK && job->bad && !job->skip_bad)
         result = avrr_error_set(e, AVRR_EINVALID, NULL,
@@ -184,6 +314,9 @@ static avrr_err import_jsonl(void *arg, avrr_error *e)
     ssize_t len;
     unsigned long lineno = 0;
     avrr_err result = AVRR_OK;
+    batch *b = avrr_calloc(1, sizeof *b);
+    if (!b)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
 
     while ((len = getline(&line, &cap, job->in)) != -1) {
         lineno++;
@@ -200,29 +333,36 @@ static avrr_err import_jsonl(void *arg, avrr_error *e)
         result = avrr_json_parse_object(line, n, &o, &row);
         if (result == AVRR_OK)
             result = avrr_codec_person_from_json(o, &p, &row);
-        if (result == AVRR_OK)
-            result = avrr_service_person_register(job->svc, &job->actor, &p, &row);
-        avrr_person_clear(&p);
         json_object_put(o);
-        if (result == AVRR_EINVALID) {
-            fprintf(stderr, "%s:%lu:1: %s%s%s\n", job->path, lineno, row.field,
-                    row.field[0] ? ": " : "", row.message);
-            job->bad++;
-            if (job->reject) {
-                fwrite(line, 1, n, job->reject);
-                fputc('\n', job->reject);
-            }
-            result = AVRR_OK;
-        } else if (result != AVRR_OK) {
-            *e = row;
-            break;
-        } else {
-            job->stored++;
+        char *reject = NULL;
+        if (job->reject) {
+            reject = text_copy(line, n + 1);
+            if (reject)
+                reject[n] = '\n';
         }
+        if (result == AVRR_OK) {
+            result = batch_add(job, b, lineno, &p, NULL, reject, e);
+        } else if (result == AVRR_EINVALID) {
+            char msg[600];
+            avrr_person_clear(&p);
+            snprintf(msg, sizeof msg, "%s:%lu:1: %s%s%s", job->path, lineno, row.field,
+                     row.field[0] ? ": " : "", row.message);
+            result = batch_add(job, b, lineno, NULL, msg, reject, e);
+        } else {
+            avrr_person_clear(&p);
+            avrr_free(reject);
+            *e = row;
+        }
+        if (result != AVRR_OK)
+            break;
         if (job->rows % PROGRESS_EVERY == 0)
             progress(job, false);
     }
     free(line);
+    if (result == AVRR_OK)
+        result = batch_flush(job, b, e);
+    batch_clear(b);
+    avrr_free(b);
     if (result == AVRR_OK && ferror(job->in))
         result = avrr_error_set(e, AVRR_EIO, NULL, "error reading %s", job->path);
     if (result == AVRR_OK && job->bad && !job->skip_bad)

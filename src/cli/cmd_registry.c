@@ -239,18 +239,107 @@ static int tenant_set(int argc, char **argv)
     return rc;
 }
 
+/* Rule files are small documents; a bigger one is a wrong file. */
+#define RULES_FILE_MAX 65536
+
+static char *read_rules_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_fail("tenant rules", "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = avrr_malloc(RULES_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, RULES_FILE_MAX + 1, f) : 0;
+    bool bad = !buf || ferror(f) || n > RULES_FILE_MAX;
+    fclose(f);
+    if (bad) {
+        cli_fail("tenant rules", "cannot read %s (or it is over %d bytes)", path,
+                 RULES_FILE_MAX);
+        avrr_free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int tenant_rules(int argc, char **argv)
+{
+    static const char *usage_line =
+        "avrr tenant rules --db FILE --code CODE (--file RULES.json | --show | --clear)";
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"code", required_argument, 0, 'c'},
+                                         {"file", required_argument, 0, 'f'},
+                                         {"show", no_argument, 0, 's'},
+                                         {"clear", no_argument, 0, 'x'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *db = NULL, *code = NULL, *file = NULL;
+    bool show = false, clear = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:c:f:sxh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': code = optarg; break;
+        case 'f': file = optarg; break;
+        case 's': show = true; break;
+        case 'x': clear = true; break;
+        case 'h':
+            printf("usage: %s\n\n"
+                   "Loads a state's eligibility rules and caps on assistance (JSON; see\n"
+                   "docs/rules/nl.json), applied whenever assistance is added to its cases.\n"
+                   "  --show   print the stored rules\n"
+                   "  --clear  remove them (nothing is refused any more)\n",
+                   usage_line);
+            return 0;
+        default: return cli_usage("tenant rules", usage_line);
+        }
+    }
+    if (!code || optind != argc || (file != NULL) + show + clear != 1)
+        return cli_usage("tenant rules", usage_line);
+    char *json = NULL;
+    if (file && !(json = read_rules_file(file)))
+        return 1;
+    avrr_service *svc = cli_open("tenant rules", db, false);
+    if (!svc) {
+        avrr_free(json);
+        return 1;
+    }
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err;
+    if (show) {
+        err = avrr_service_tenant_get_rules(svc, code, &json, &e);
+        if (err == AVRR_OK)
+            printf("%s\n", json ? json : "{}");
+    } else {
+        err = avrr_service_tenant_set_rules(svc, code, json, &e);
+        if (err == AVRR_OK)
+            printf("rules of %s %s\n", code, clear ? "cleared" : "loaded");
+    }
+    if (err != AVRR_OK)
+        cli_error("tenant rules", &e);
+    avrr_free(json);
+    avrr_service_close(svc);
+    return err == AVRR_OK ? 0 : 1;
+}
+
 int avrr_cli_tenant(int argc, char **argv)
 {
-    static const char *usage_line = "avrr tenant add|list|set [OPTIONS]";
+    static const char *usage_line = "avrr tenant add|list|set|rules [OPTIONS]";
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
         return tenant_add(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
         return tenant_list(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "set") == 0)
         return tenant_set(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+        return tenant_rules(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: %s\n\n  add    add a tenant (avrr tenant add --help)\n"
-               "  list   list the tenants\n  set    set a tenant's duplicate policy\n", usage_line);
+               "  list   list the tenants\n  set    set a tenant's duplicate policy\n"
+               "  rules  load a tenant's eligibility rules and caps\n", usage_line);
         return 0;
     }
     return cli_usage("tenant", usage_line);

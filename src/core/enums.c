@@ -89,6 +89,11 @@
     X(AVRR_DISCLOSURE_APPROVED, "approved")                                   \
     X(AVRR_DISCLOSURE_REFUSED, "refused")
 
+#define REFERRAL_STATUSES(X)                                                  \
+    X(AVRR_REFERRAL_PENDING, "pending")                                       \
+    X(AVRR_REFERRAL_ACCEPTED, "accepted")                                     \
+    X(AVRR_REFERRAL_DECLINED, "declined")
+
 /* Designated initialisers put each name at its enum value. */
 #define NAME_ENTRY(value, code) [value] = code,
 
@@ -105,6 +110,7 @@ static const char *const link_status_names[] = {LINK_STATUSES(NAME_ENTRY)};
 static const char *const purpose_names[] = {PURPOSES(NAME_ENTRY)};
 static const char *const band_names[] = {BANDS(NAME_ENTRY)};
 static const char *const disclosure_status_names[] = {DISCLOSURE_STATUSES(NAME_ENTRY)};
+static const char *const referral_status_names[] = {REFERRAL_STATUSES(NAME_ENTRY)};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -120,6 +126,7 @@ _Static_assert(COUNT(link_status_names) == AVRR_LINK__COUNT, "names");
 _Static_assert(COUNT(purpose_names) == AVRR_PURPOSE__COUNT, "names");
 _Static_assert(COUNT(band_names) == AVRR_BAND__COUNT, "names");
 _Static_assert(COUNT(disclosure_status_names) == AVRR_DISCLOSURE__COUNT, "names");
+_Static_assert(COUNT(referral_status_names) == AVRR_REFERRAL__COUNT, "names");
 
 static int parse(const char *const *names, size_t n, const char *s)
 {
@@ -156,6 +163,7 @@ DEFINE_ENUM(avrr_duplicate_policy, duplicate_policy_names)
 DEFINE_ENUM(avrr_link_status, link_status_names)
 DEFINE_ENUM(avrr_purpose, purpose_names)
 DEFINE_ENUM(avrr_disclosure_status, disclosure_status_names)
+DEFINE_ENUM(avrr_referral_status, referral_status_names)
 
 const char *avrr_band_name(int v)
 {

@@ -47,6 +47,40 @@ void avrr_case_clear(avrr_case *c)
     memset(c, 0, sizeof *c);
 }
 
+void avrr_counselling_clear(avrr_counselling *c)
+{
+    if (!c)
+        return;
+    free_str(&c->counsellor);
+    free_str(&c->outcome);
+    memset(c, 0, sizeof *c);
+}
+
+void avrr_referral_clear(avrr_referral *r)
+{
+    if (!r)
+        return;
+    free_str(&r->reason);
+    memset(r, 0, sizeof *r);
+}
+
+void avrr_plan_clear(avrr_plan *p)
+{
+    if (!p)
+        return;
+    free_str(&p->components);
+    free_str(&p->amounts_json);
+    memset(p, 0, sizeof *p);
+}
+
+void avrr_follow_up_clear(avrr_follow_up *f)
+{
+    if (!f)
+        return;
+    free_str(&f->note);
+    memset(f, 0, sizeof *f);
+}
+
 void avrr_assistance_clear(avrr_assistance *a)
 {
     if (!a)

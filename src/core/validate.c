@@ -225,6 +225,60 @@ avrr_err avrr_case_validate(avrr_case *c, avrr_error *e)
         avrr_date_days(&c->closed_on) < avrr_date_days(&c->opened_on))
         return avrr_error_set(e, AVRR_EINVALID, "closed_on",
                               "before opened_on");
+    /* Records made before the family counts existed (and callers that do
+     * not set them) mean one adult. */
+    if (c->adults == 0 && c->minors == 0)
+        c->adults = 1;
+    if (c->adults < 0 || c->adults > AVRR_FAMILY_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "adults", "must be 0..%d",
+                              AVRR_FAMILY_MAX);
+    if (c->minors < 0 || c->minors > AVRR_FAMILY_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "minors", "must be 0..%d",
+                              AVRR_FAMILY_MAX);
+    return AVRR_OK;
+}
+
+avrr_err avrr_counselling_validate(avrr_counselling *c, avrr_error *e)
+{
+    avrr_err result;
+
+    if (c == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, NULL, "no counselling");
+    if ((result = check_date(&c->held_on, true, "held_on", e)) != AVRR_OK ||
+        (result = opt_text(&c->counsellor, AVRR_NAME_MAX, "counsellor", e)) !=
+            AVRR_OK ||
+        (result = opt_text(&c->outcome, AVRR_TEXT_MAX, "outcome", e)) !=
+            AVRR_OK)
+        return result;
+    if (c->counsellor == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "counsellor",
+                              "counsellor is required");
+    return AVRR_OK;
+}
+
+/* A score of the sustainability survey: a number in [0, 1] (NaN fails). */
+static avrr_err check_score(double v, const char *field, avrr_error *e)
+{
+    if (!(v >= 0.0 && v <= 1.0))
+        return avrr_error_set(e, AVRR_EINVALID, field,
+                              "a score must be between 0 and 1");
+    return AVRR_OK;
+}
+
+avrr_err avrr_follow_up_validate(avrr_follow_up *f, avrr_error *e)
+{
+    avrr_err result;
+
+    if (f == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, NULL, "no follow-up");
+    if ((result = check_date(&f->visited_on, true, "visited_on", e)) !=
+            AVRR_OK ||
+        (result = check_score(f->economic, "economic", e)) != AVRR_OK ||
+        (result = check_score(f->social, "social", e)) != AVRR_OK ||
+        (result = check_score(f->psychosocial, "psychosocial", e)) !=
+            AVRR_OK ||
+        (result = opt_text(&f->note, AVRR_TEXT_MAX, "note", e)) != AVRR_OK)
+        return result;
     return AVRR_OK;
 }
 

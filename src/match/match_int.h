@@ -33,6 +33,7 @@ typedef struct avrr__mtok {
 
 typedef struct avrr__mname {
     uint8_t n;
+    uint32_t sig; /* the whole name: hash of its sorted token keys */
     avrr__mtok t[AVRR__MT_MAXTOK];
 } avrr__mname;
 
@@ -92,6 +93,7 @@ typedef struct avrr__mlevels {
     int8_t level[AVRR_MF__COUNT];
     uint8_t n_agree;
     uint32_t agree_key[AVRR__MT_MAXTOK];
+    uint32_t sig_a, sig_b; /* whole-name keys of the compared names */
 } avrr__mlevels;
 
 void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,
@@ -111,6 +113,12 @@ size_t avrr__match_spelling(const char *t, size_t n, char *out, size_t cap);
 
 /* The neighbour group of an alpha-3 nationality, -1 when it has none. */
 int avrr__match_region(const char *alpha3);
+
+/* log2(how often two random records share a whole name / how often they
+ * share this one), from the whole-name counts of a data table; 0 when the
+ * table has none (the built-in one) or too few records to tell. */
+double avrr__match_tf_sig_adj(const avrr_match_tf *tf, uint32_t sig_a,
+                              uint32_t sig_b);
 
 /* 32- and 64-bit FNV-1a. */
 uint32_t avrr__hash32(const void *p, size_t n);

@@ -70,6 +70,23 @@ static void build_name(const char *toks, size_t len, bool abjad, sbuf *s,
     }
 }
 
+/* The whole-name key: sorted token keys, hashed. */
+static void name_sig(avrr__mname *nm)
+{
+    uint32_t k[AVRR__MT_MAXTOK + 1];
+    int n = nm->n;
+    for (int i = 0; i < n; i++)
+        k[i] = nm->t[i].key;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && k[j - 1] > k[j]; j--) {
+            uint32_t t = k[j];
+            k[j] = k[j - 1];
+            k[j - 1] = t;
+        }
+    k[n] = 0x5349475fu; /* keeps signatures apart from token keys */
+    nm->sig = avrr__hash32(k, sizeof k[0] * (size_t)(n + 1));
+}
+
 /* True when s holds Arabic-script letters (U+0600-U+06FF: Arabic, Persian,
  * Urdu, Pashto), whose transliteration lacks the short vowels. */
 static bool has_abjad(const char *s)
@@ -207,6 +224,7 @@ avrr_err avrr_match_rec_new(const avrr_identity *id, avrr_match_rec **out)
     if (result != AVRR_OK)
         goto out;
     build_name(toks, tl, has_abjad(tmp), s, &proto.name[0]);
+    name_sig(&proto.name[0]);
     proto.n_names = proto.name[0].n ? 1 : 0;
     /* representation 1: the full name as written, when it says more */
     if (id->full_name && id->full_name[0]) {
@@ -215,6 +233,7 @@ avrr_err avrr_match_rec_new(const avrr_identity *id, avrr_match_rec **out)
             goto out;
         avrr__mname fn;
         build_name(toks, tl, has_abjad(id->full_name), s, &fn);
+        name_sig(&fn);
         if (fn.n > 0) {
             if (proto.n_names == 0)
                 proto.name[proto.n_names++] = fn;

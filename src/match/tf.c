@@ -20,6 +20,8 @@ struct avrr_match_tf {
     size_t cap, used;
     double total;     /* tokens counted */
     double sum_sq;    /* sum of squared counts */
+    double sig_total; /* whole names counted (one per record) */
+    double sig_sum_sq;
     double fixed_avg; /* > 0: built-in table, frequencies stored directly */
 };
 
@@ -83,7 +85,8 @@ void avrr_match_tf_free(avrr_match_tf *tf)
     avrr_free(tf);
 }
 
-static avrr_err bump(avrr_match_tf *tf, uint32_t key)
+static avrr_err bump_into(avrr_match_tf *tf, uint32_t key, double *total,
+                          double *sum_sq)
 {
     if ((tf->used + 1) * 2 > tf->cap) {
         avrr_err r = grow(tf);
@@ -96,10 +99,27 @@ static avrr_err bump(avrr_match_tf *tf, uint32_t key)
         tf->used++;
     }
     double c = tf->counts[s];
-    tf->sum_sq += 2 * c + 1;
+    *sum_sq += 2 * c + 1;
     tf->counts[s]++;
-    tf->total += 1;
+    *total += 1;
     return AVRR_OK;
+}
+
+static avrr_err bump(avrr_match_tf *tf, uint32_t key)
+{
+    return bump_into(tf, key, &tf->total, &tf->sum_sq);
+}
+
+static void unbump(avrr_match_tf *tf, uint32_t key, double *total,
+                   double *sum_sq)
+{
+    size_t s = slot_of(tf, key);
+    if (!tf->keys[s] || tf->counts[s] == 0)
+        return;
+    double c = tf->counts[s];
+    *sum_sq -= 2 * c - 1;
+    tf->counts[s]--;
+    *total -= 1;
 }
 
 /* The keys of a record, each counted once (a person called "Mohammed
@@ -128,6 +148,14 @@ avrr_err avrr_match_tf_add(avrr_match_tf *tf, const avrr_match_rec *r)
         if (e != AVRR_OK)
             return e;
     }
+    for (int i = 0; i < r->n_names; i++) {
+        if (i == 1 && r->name[1].sig == r->name[0].sig)
+            break;
+        avrr_err e = bump_into(tf, r->name[i].sig, &tf->sig_total,
+                               &tf->sig_sum_sq);
+        if (e != AVRR_OK)
+            return e;
+    }
     return AVRR_OK;
 }
 
@@ -135,15 +163,36 @@ void avrr_match_tf_remove(avrr_match_tf *tf, const avrr_match_rec *r)
 {
     uint32_t k[2 * AVRR__MT_MAXTOK];
     size_t n = rec_keys(r, k);
-    for (size_t i = 0; i < n; i++) {
-        size_t s = slot_of(tf, k[i]);
-        if (!tf->keys[s] || tf->counts[s] == 0)
-            continue;
-        double c = tf->counts[s];
-        tf->sum_sq -= 2 * c - 1;
-        tf->counts[s]--;
-        tf->total -= 1;
+    for (size_t i = 0; i < n; i++)
+        unbump(tf, k[i], &tf->total, &tf->sum_sq);
+    for (int i = 0; i < r->n_names; i++) {
+        if (i == 1 && r->name[1].sig == r->name[0].sig)
+            break;
+        unbump(tf, r->name[i].sig, &tf->sig_total, &tf->sig_sum_sq);
     }
+}
+
+/* Whole-name counts are used from this many records on: below it a name
+ * seen twice would look common. */
+#define SIG_MIN_RECORDS 1000.0
+
+double avrr__match_tf_sig_adj(const avrr_match_tf *tf, uint32_t sig_a,
+                              uint32_t sig_b)
+{
+    if (tf->fixed_avg > 0 || tf->sig_total < SIG_MIN_RECORDS)
+        return 0;
+    double t = tf->sig_total;
+    double avg = tf->sig_sum_sq / (t * t);
+    double c = 1;
+    uint32_t sg[2] = {sig_a, sig_b};
+    for (int i = 0; i < 2; i++) {
+        if (!sg[i])
+            continue;
+        size_t s = slot_of(tf, sg[i]);
+        if (tf->keys[s] == sg[i] && tf->counts[s] > c)
+            c = tf->counts[s];
+    }
+    return log2(avg / (c / t));
 }
 
 /* A data table is blended with the built-in one as if the built-in shares

@@ -72,6 +72,22 @@ avrr_err avrr_audit_append(avrr_store *s, avrr_audit_event *ev, avrr_error *e)
     return s->ops->audit_append(s, ev, avrr_audit_chain, e);
 }
 
+avrr_err avrr_audit_append_many(avrr_store *s, avrr_audit_event *evs, size_t n, avrr_error *e)
+{
+    int64_t now = 0;
+    for (size_t i = 0; i < n; i++)
+        if (evs[i].ts_ms == 0)
+            evs[i].ts_ms = now ? now : (now = now_ms());
+    if (s->ops->audit_append_many)
+        return s->ops->audit_append_many(s, evs, n, avrr_audit_chain, e);
+    for (size_t i = 0; i < n; i++) {
+        avrr_err result = s->ops->audit_append(s, &evs[i], avrr_audit_chain, e);
+        if (result != AVRR_OK)
+            return result;
+    }
+    return AVRR_OK;
+}
+
 /* ---- checkpoints ---------------------------------------------------------------- */
 
 static void checkpoint_message(const avrr_audit_checkpoint *c, uint8_t msg[64], size_t *len)

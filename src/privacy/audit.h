@@ -24,6 +24,11 @@ void avrr_audit_chain(avrr_audit_event *ev);
 /* Appends ev (ts_ms set to now when 0) through the store, chained. */
 avrr_err avrr_audit_append(avrr_store *s, avrr_audit_event *ev, avrr_error *e);
 
+/* Appends n events in array order (ts_ms set to now when 0) through the
+ * store's audit_append_many, or one by one when the store has none. The
+ * caller holds a transaction when the events must go in all or none. */
+avrr_err avrr_audit_append_many(avrr_store *s, avrr_audit_event *evs, size_t n, avrr_error *e);
+
 typedef struct avrr_audit_report {
     int64_t events;        /* events checked */
     int64_t first_seq, last_seq;

@@ -3,9 +3,9 @@
  * caseworker: registers persons, cases and assistance of its own state;
  *   consults the whole registry, works its link queue, asks for and decides
  *   disclosures.
- * provider: records progress and delivered assistance on cases it handles
- *   (referral across tenants comes with the return-process issue; until then
- *   a provider works on its own tenant's cases only) and reads them.
+ * provider: records progress and delivered assistance on cases it handles:
+ *   its own tenant's, and those referred to its tenant and accepted (the
+ *   service finds the case through the referral; see process.c).
  * statistician: aggregated statistics only, small cells suppressed.
  * dpo: its tenant's audit log and data-subject requests.
  * admin: no personal data; tenants and keys are managed with the CLI. */
@@ -35,6 +35,15 @@ static const unsigned allowed[AVRR_ACT__COUNT] = {
     /* Statisticians see all tenants with small cells suppressed; a
      * tenant's own caseworkers and dpo see its own figures in full. */
     [AVRR_ACT_STATS] = S | C | D,
+    /* The return process: the state's caseworkers refer; the partner's
+     * providers decide on referrals and do the work in the country of
+     * return (counselling, plan, follow-ups), as the caseworkers may. */
+    [AVRR_ACT_COUNSELLING] = C | P,
+    [AVRR_ACT_REFERRAL_WRITE] = C,
+    [AVRR_ACT_REFERRAL_DECIDE] = P,
+    [AVRR_ACT_REFERRAL_READ] = C | P,
+    [AVRR_ACT_PLAN] = C | P,
+    [AVRR_ACT_FOLLOW_UP] = C | P,
 };
 
 static const char *const names[AVRR_ACT__COUNT] = {
@@ -52,6 +61,12 @@ static const char *const names[AVRR_ACT__COUNT] = {
     [AVRR_ACT_AUDIT_READ] = "audit_read",
     [AVRR_ACT_SUBJECT_RIGHTS] = "subject_rights",
     [AVRR_ACT_STATS] = "stats",
+    [AVRR_ACT_COUNSELLING] = "counselling",
+    [AVRR_ACT_REFERRAL_WRITE] = "referral_write",
+    [AVRR_ACT_REFERRAL_DECIDE] = "referral_decide",
+    [AVRR_ACT_REFERRAL_READ] = "referral_read",
+    [AVRR_ACT_PLAN] = "plan",
+    [AVRR_ACT_FOLLOW_UP] = "follow_up",
 };
 
 bool avrr_policy_allows(avrr_role role, avrr_action action)

@@ -25,6 +25,12 @@ typedef enum avrr_action {
     AVRR_ACT_AUDIT_READ,     /* read the tenant's audit events */
     AVRR_ACT_SUBJECT_RIGHTS, /* export, rectify, erase, restrict a person */
     AVRR_ACT_STATS,          /* aggregated statistics */
+    AVRR_ACT_COUNSELLING,    /* record and read counselling sessions */
+    AVRR_ACT_REFERRAL_WRITE, /* refer a case to a partner tenant */
+    AVRR_ACT_REFERRAL_DECIDE,/* accept or decline a referral */
+    AVRR_ACT_REFERRAL_READ,  /* referrals made or received */
+    AVRR_ACT_PLAN,           /* write and read the reintegration plan */
+    AVRR_ACT_FOLLOW_UP,      /* record and read follow-up visits */
     AVRR_ACT__COUNT
 } avrr_action;
 

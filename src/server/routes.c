@@ -820,6 +820,213 @@ static void h_stats(avrr_http_request *req, const int64_t *params, avrr_http_res
     avrr_stats_clear(&st);
 }
 
+/* ---- the return process ---------------------------------------------------------- */
+
+static json_object *counselling_item(const void *c, avrr_http_request *req)
+{
+    (void)req;
+    return avrr_codec_counselling_to_json(c);
+}
+
+static json_object *referral_item(const void *r, avrr_http_request *req)
+{
+    (void)req;
+    return avrr_codec_referral_to_json(r);
+}
+
+static json_object *follow_up_item(const void *f, avrr_http_request *req)
+{
+    (void)req;
+    return avrr_codec_follow_up_to_json(f);
+}
+
+static void h_counselling_add(avrr_http_request *req, const int64_t *params,
+                              avrr_http_response *resp)
+{
+    avrr_counselling c = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_counselling_from_json(body, &c, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_counselling_add(req->srv_svc, &req->actor, params[0], &c, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_counselling_to_json(&c));
+    else
+        fail(resp, err, &e);
+    avrr_counselling_clear(&c);
+    json_object_put(body);
+}
+
+static void h_counselling_list(avrr_http_request *req, const int64_t *params,
+                               avrr_http_response *resp)
+{
+    avrr_counselling *items = NULL;
+    size_t n = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_counselling_list(req->srv_svc, &req->actor, params[0], &items,
+                                                 &n, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    ok(resp, MHD_HTTP_OK,
+       page_json(items_json(items, n, sizeof *items, counselling_item, req), 0));
+    avrr_service_free_counselling(items, n);
+}
+
+static void h_referral_create(avrr_http_request *req, const int64_t *params,
+                              avrr_http_response *resp)
+{
+    static const char *const known[] = {"partner", NULL};
+    avrr_referral r = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    const char *partner = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = AVRR_OK;
+    if (!body_only(body, known, resp))
+        goto out;
+    err = avrr_codec_get_string(body, "partner", &partner, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_referral_create(req->srv_svc, &req->actor, params[0], partner, &r,
+                                           &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_referral_to_json(&r));
+    else
+        fail(resp, err, &e);
+out:
+    avrr_referral_clear(&r);
+    json_object_put(body);
+}
+
+static void h_referral_list(avrr_http_request *req, const int64_t *params,
+                            avrr_http_response *resp)
+{
+    (void)params;
+    avrr_page page;
+    avrr_referral *items = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    int status;
+    avrr_error e;
+    avrr_error_clear(&e);
+    if (!page_from_query(req, resp, &page) ||
+        !query_status(req, resp, avrr_referral_status_parse, &status))
+        return;
+    avrr_err err = avrr_service_referral_list(req->srv_svc, &req->actor, status, page, &items,
+                                              &n, &next, &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    ok(resp, MHD_HTTP_OK, page_json(items_json(items, n, sizeof *items, referral_item, req), next));
+    avrr_service_free_referrals(items, n);
+}
+
+static void h_referral_decide(avrr_http_request *req, const int64_t *params,
+                              avrr_http_response *resp)
+{
+    static const char *const known[] = {"decision", "reason", NULL};
+    avrr_referral r = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    const char *decision = NULL, *reason = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = AVRR_OK;
+    if (!body_only(body, known, resp))
+        goto out;
+    err = avrr_codec_get_string(body, "decision", &decision, &e);
+    if (err == AVRR_OK)
+        err = avrr_codec_get_string(body, "reason", &reason, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_referral_decide(req->srv_svc, &req->actor, params[0], decision, reason,
+                                           &r, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_referral_to_json(&r));
+    else
+        fail(resp, err, &e);
+out:
+    avrr_referral_clear(&r);
+    json_object_put(body);
+}
+
+static void h_plan_put(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    avrr_plan p = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_plan_from_json(body, &p, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_plan_put(req->srv_svc, &req->actor, params[0], &p, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_plan_to_json(&p));
+    else
+        fail(resp, err, &e);
+    avrr_plan_clear(&p);
+    json_object_put(body);
+}
+
+static void h_plan_get(avrr_http_request *req, const int64_t *params, avrr_http_response *resp)
+{
+    avrr_plan p = {0};
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_plan_get(req->srv_svc, &req->actor, params[0], &p, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_OK, avrr_codec_plan_to_json(&p));
+    else
+        fail(resp, err, &e);
+    avrr_plan_clear(&p);
+}
+
+static void h_follow_up_add(avrr_http_request *req, const int64_t *params,
+                            avrr_http_response *resp)
+{
+    avrr_follow_up f = {0};
+    avrr_error e;
+    json_object *body = NULL;
+    avrr_error_clear(&e);
+    if (!body_object(req, resp, &body))
+        return;
+    avrr_err err = avrr_codec_follow_up_from_json(body, &f, &e);
+    if (err == AVRR_OK)
+        err = avrr_service_follow_up_add(req->srv_svc, &req->actor, params[0], &f, &e);
+    if (err == AVRR_OK)
+        ok(resp, MHD_HTTP_CREATED, avrr_codec_follow_up_to_json(&f));
+    else
+        fail(resp, err, &e);
+    avrr_follow_up_clear(&f);
+    json_object_put(body);
+}
+
+static void h_follow_up_list(avrr_http_request *req, const int64_t *params,
+                             avrr_http_response *resp)
+{
+    avrr_follow_up *items = NULL;
+    size_t n = 0;
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err err = avrr_service_follow_up_list(req->srv_svc, &req->actor, params[0], &items, &n,
+                                               &e);
+    if (err != AVRR_OK) {
+        fail(resp, err, &e);
+        return;
+    }
+    ok(resp, MHD_HTTP_OK, page_json(items_json(items, n, sizeof *items, follow_up_item, req), 0));
+    avrr_service_free_follow_ups(items, n);
+}
+
 /* ---- the table ------------------------------------------------------------------ */
 
 static const route routes[] = {
@@ -840,6 +1047,15 @@ static const route routes[] = {
     {"POST", "/v1/cases/{id}/status", true, h_case_status},
     {"POST", "/v1/cases/{id}/assistance", true, h_assistance_add},
     {"GET", "/v1/cases/{id}/assistance", true, h_assistance_list},
+    {"POST", "/v1/cases/{id}/counselling", true, h_counselling_add},
+    {"GET", "/v1/cases/{id}/counselling", true, h_counselling_list},
+    {"POST", "/v1/cases/{id}/referrals", true, h_referral_create},
+    {"PUT", "/v1/cases/{id}/plan", true, h_plan_put},
+    {"GET", "/v1/cases/{id}/plan", true, h_plan_get},
+    {"POST", "/v1/cases/{id}/follow-ups", true, h_follow_up_add},
+    {"GET", "/v1/cases/{id}/follow-ups", true, h_follow_up_list},
+    {"GET", "/v1/referrals", true, h_referral_list},
+    {"POST", "/v1/referrals/{id}/decision", true, h_referral_decide},
     {"POST", "/v1/checks", true, h_check_create},
     {"GET", "/v1/checks/{id}", true, h_check_get},
     {"POST", "/v1/checks/{id}/disclosures", true, h_disclosure_create},

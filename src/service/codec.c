@@ -330,7 +330,7 @@ avrr_err avrr_codec_person_from_json(json_object *o, avrr_person *p, avrr_error 
 avrr_err avrr_codec_case_from_json(json_object *o, avrr_case *c, avrr_error *e)
 {
     static const char *const known[] = {"person_id", "destination_country", "return_type",
-                                        "programme", "status", "opened_on",
+                                        "programme", "status", "opened_on", "adults", "minors",
                                         /* output only */
                                         "id", "tenant", "closed_on", "created_at",
                                         "updated_at", NULL};
@@ -350,6 +350,20 @@ avrr_err avrr_codec_case_from_json(json_object *o, avrr_case *c, avrr_error *e)
         (result = dup_string(o, "programme", &c->programme, e)) != AVRR_OK ||
         (result = get_date(o, "opened_on", &c->opened_on, e)) != AVRR_OK)
         return result;
+    int64_t adults = 1, minors = 0;
+    if ((result = get_int64(o, "adults", &adults, false, e)) != AVRR_OK ||
+        (result = get_int64(o, "minors", &minors, false, e)) != AVRR_OK)
+        return result;
+    /* Range checks are core's (avrr_case_validate); only keep the value
+     * from wrapping on its way into an int32_t. */
+    if (adults < 0 || adults > AVRR_FAMILY_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "adults", "must be 0..%d", AVRR_FAMILY_MAX);
+    if (minors < 0 || minors > AVRR_FAMILY_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "minors", "must be 0..%d", AVRR_FAMILY_MAX);
+    if (adults == 0 && minors == 0)
+        return avrr_error_set(e, AVRR_EINVALID, "adults", "a case supports at least one person");
+    c->adults = (int32_t)adults;
+    c->minors = (int32_t)minors;
     c->return_type = (avrr_return_type)rt;
     c->status = (avrr_case_status)st;
     return AVRR_OK;
@@ -495,6 +509,8 @@ json_object *avrr_codec_case_to_json(const avrr_case *c)
               put_str(o, "status", avrr_case_status_name(c->status)) &&
               put_date(o, "opened_on", &c->opened_on) &&
               put_date(o, "closed_on", &c->closed_on) &&
+              put(o, "adults", json_object_new_int(c->adults)) &&
+              put(o, "minors", json_object_new_int(c->minors)) &&
               put(o, "created_at", json_object_new_int64(c->created_at)) &&
               put(o, "updated_at", json_object_new_int64(c->updated_at));
     if (!ok) {
@@ -852,8 +868,32 @@ static json_object *count_or_null(int64_t v)
     return v < 0 ? NULL : json_object_new_int64(v);
 }
 
+/* A score as people read it (0.6, not 0.59999999999999998): four
+ * significant digits are more than the survey's precision. */
+static json_object *score_json(double v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.4g", v);
+    return json_object_new_double_s(v, buf);
+}
+
+static json_object *score_or_null(double v)
+{
+    return v < 0 ? NULL : score_json(v);
+}
+
+/* by=sustainability: visits and mean scores (null when suppressed). */
+static bool score_members(json_object *r, const avrr_stats_cell *c)
+{
+    return json_object_object_add(r, "visits", count_or_null(c->visits)) == 0 &&
+           json_object_object_add(r, "economic", score_or_null(c->economic)) == 0 &&
+           json_object_object_add(r, "social", score_or_null(c->social)) == 0 &&
+           json_object_object_add(r, "psychosocial", score_or_null(c->psychosocial)) == 0;
+}
+
 json_object *avrr_codec_stats_to_json(const avrr_stats *st)
 {
+    bool sustainability = strcmp(st->by, "sustainability") == 0;
     json_object *o = json_object_new_object(), *rows = json_object_new_array(),
                 *dup = json_object_new_object(), *by_status = json_object_new_object();
     bool ok = o && rows && dup && by_status;
@@ -866,7 +906,7 @@ json_object *avrr_codec_stats_to_json(const avrr_stats *st)
              json_object_object_add(r, "assistance", count_or_null(c->assistance)) == 0 &&
              json_object_object_add(r, "amount_cents", count_or_null(c->amount_cents)) == 0 &&
              put(r, "suppressed", json_object_new_boolean(c->suppressed)) &&
-             json_object_array_add(rows, r) == 0;
+             (!sustainability || score_members(r, c)) && json_object_array_add(rows, r) == 0;
         if (!ok)
             json_object_put(r);
     }
@@ -901,12 +941,22 @@ char *avrr_codec_stats_to_csv(const avrr_stats *st)
     if (!f)
         return NULL;
     bool eurostat = strcmp(st->by, "eurostat") == 0;
+    bool sustainability = strcmp(st->by, "sustainability") == 0;
     fputs(eurostat ? "geo,time,destination,return_type,assistance,persons\n"
-                   : "key,persons,cases,assistance,amount_cents,suppressed\n",
+          : sustainability
+              ? "key,persons,cases,visits,economic,social,psychosocial,suppressed\n"
+              : "key,persons,cases,assistance,amount_cents,suppressed\n",
           f);
     for (size_t i = 0; i < st->n_rows; i++) {
         const avrr_stats_cell *c = &st->rows[i];
-        if (eurostat) {
+        if (sustainability) {
+            if (c->suppressed)
+                fprintf(f, "%s,,,,,,,true\n", c->key);
+            else
+                fprintf(f, "%s,%lld,%lld,%lld,%.3f,%.3f,%.3f,false\n", c->key,
+                        (long long)c->persons, (long long)c->cases, (long long)c->visits,
+                        c->economic, c->social, c->psychosocial);
+        } else if (eurostat) {
             /* The key is already the first five columns, comma-separated. */
             if (c->suppressed)
                 fprintf(f, "%s,:\n", c->key); /* ':' is Eurostat's "not available" */
@@ -929,4 +979,199 @@ char *avrr_codec_stats_to_csv(const avrr_stats *st)
         memcpy(copy, text, len + 1);
     free(text);
     return copy;
+}
+
+/* ---- the return process --------------------------------------------------- */
+
+/* A score of the sustainability survey: a JSON number (validation of the
+ * range is core's). Required. */
+static avrr_err get_score(json_object *o, const char *key, double *out, avrr_error *e)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s is required", key);
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+        return avrr_error_set(e, AVRR_EINVALID, key, "%s must be a number", key);
+    *out = json_object_get_double(v);
+    return AVRR_OK;
+}
+
+avrr_err avrr_codec_counselling_from_json(json_object *o, avrr_counselling *c, avrr_error *e)
+{
+    static const char *const known[] = {"held_on", "counsellor", "outcome",
+                                        /* output only */
+                                        "id", "case_id", "tenant", "recorded_by",
+                                        "created_at", NULL};
+    avrr_err result;
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = get_date(o, "held_on", &c->held_on, e)) != AVRR_OK ||
+        (result = dup_string(o, "counsellor", &c->counsellor, e)) != AVRR_OK ||
+        (result = dup_string(o, "outcome", &c->outcome, e)) != AVRR_OK)
+        return result;
+    return AVRR_OK;
+}
+
+json_object *avrr_codec_counselling_to_json(const avrr_counselling *c)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(c->id)) &&
+              put(o, "case_id", json_object_new_int64(c->case_id)) &&
+              put_str(o, "tenant", c->tenant) && put_str(o, "recorded_by", c->recorded_by) &&
+              put_date(o, "held_on", &c->held_on) && put_str(o, "counsellor", c->counsellor) &&
+              put_str(o, "outcome", c->outcome) &&
+              put(o, "created_at", json_object_new_int64(c->created_at));
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *avrr_codec_referral_to_json(const avrr_referral *r)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    bool ok = put(o, "id", json_object_new_int64(r->id)) &&
+              put(o, "case_id", json_object_new_int64(r->case_id)) &&
+              put_str(o, "tenant", r->tenant) && put_str(o, "partner", r->partner) &&
+              put_str(o, "status", avrr_referral_status_name(r->status)) &&
+              put_str(o, "reason", r->reason) &&
+              (r->decided_at ? put(o, "decided_at", json_object_new_int64(r->decided_at))
+                             : json_object_object_add(o, "decided_at", NULL) == 0) &&
+              put(o, "created_at", json_object_new_int64(r->created_at));
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Planned amounts by kind, at most one entry per kind. */
+avrr_err avrr_codec_plan_from_json(json_object *o, avrr_plan *p, avrr_error *e)
+{
+    static const char *const known[] = {"components", "amounts",
+                                        /* output only */
+                                        "case_id", "tenant", "recorded_by", "updated_at", NULL};
+    static const char *const known_amount[] = {"kind", "amount_cents", NULL};
+    json_object *arr = NULL, *canon = NULL;
+    unsigned seen = 0;
+    avrr_err result;
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = dup_string(o, "components", &p->components, e)) != AVRR_OK)
+        return result;
+    canon = json_object_new_array();
+    if (!canon)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    if (json_object_object_get_ex(o, "amounts", &arr) && !json_object_is_type(arr, json_type_null)) {
+        if (!json_object_is_type(arr, json_type_array)) {
+            result = avrr_error_set(e, AVRR_EINVALID, "amounts", "amounts must be an array");
+            goto out;
+        }
+        for (size_t i = 0; i < json_object_array_length(arr) && result == AVRR_OK; i++) {
+            json_object *it = json_object_array_get_idx(arr, i), *c = NULL;
+            char prefix[32];
+            int kind = -1;
+            int64_t cents = 0;
+            snprintf(prefix, sizeof prefix, "amounts[%zu]", i);
+            if (!json_object_is_type(it, json_type_object))
+                result = avrr_error_set(e, AVRR_EINVALID, NULL, "must be an object");
+            if (result == AVRR_OK)
+                result = only_known(it, known_amount, e);
+            if (result == AVRR_OK)
+                result = get_enum(it, "kind", avrr_assistance_kind_parse, &kind, true, e);
+            if (result == AVRR_OK)
+                result = get_int64(it, "amount_cents", &cents, true, e);
+            if (result == AVRR_OK)
+                result = avrr_amount_check(cents, "amount_cents", e);
+            if (result == AVRR_OK && (seen & (1u << kind)))
+                result = avrr_error_set(e, AVRR_EINVALID, "kind", "kind listed twice");
+            if (result != AVRR_OK) {
+                avrr_error_prefix_field(e, prefix);
+                break;
+            }
+            seen |= 1u << kind;
+            c = json_object_new_object();
+            if (!c || !put_str(c, "kind", avrr_assistance_kind_name(kind)) ||
+                !put(c, "amount_cents", json_object_new_int64(cents)) ||
+                json_object_array_add(canon, c) != 0) {
+                json_object_put(c);
+                result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+            }
+        }
+    }
+    if (result == AVRR_OK) {
+        p->amounts_json = avrr_strdup(
+            json_object_to_json_string_ext(canon, JSON_C_TO_STRING_PLAIN));
+        if (!p->amounts_json)
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    }
+out:
+    json_object_put(canon);
+    return result;
+}
+
+json_object *avrr_codec_plan_to_json(const avrr_plan *p)
+{
+    json_object *o = json_object_new_object(), *amounts = NULL;
+    if (!o)
+        return NULL;
+    /* amounts_json is the canonical array this codec wrote. */
+    if (p->amounts_json)
+        amounts = json_tokener_parse(p->amounts_json);
+    if (!amounts)
+        amounts = json_object_new_array();
+    bool ok = put(o, "case_id", json_object_new_int64(p->case_id)) &&
+              put_str(o, "tenant", p->tenant) && put_str(o, "recorded_by", p->recorded_by) &&
+              put_str(o, "components", p->components) && put(o, "amounts", amounts) &&
+              (p->updated_at ? put(o, "updated_at", json_object_new_int64(p->updated_at))
+                             : json_object_object_add(o, "updated_at", NULL) == 0);
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+avrr_err avrr_codec_follow_up_from_json(json_object *o, avrr_follow_up *f, avrr_error *e)
+{
+    static const char *const known[] = {"visited_on", "economic", "social", "psychosocial", "note",
+                                        /* output only */
+                                        "id", "case_id", "tenant", "recorded_by", "created_at",
+                                        "score", NULL};
+    avrr_err result;
+    if ((result = only_known(o, known, e)) != AVRR_OK ||
+        (result = get_date(o, "visited_on", &f->visited_on, e)) != AVRR_OK ||
+        (result = get_score(o, "economic", &f->economic, e)) != AVRR_OK ||
+        (result = get_score(o, "social", &f->social, e)) != AVRR_OK ||
+        (result = get_score(o, "psychosocial", &f->psychosocial, e)) != AVRR_OK ||
+        (result = dup_string(o, "note", &f->note, e)) != AVRR_OK)
+        return result;
+    return AVRR_OK;
+}
+
+json_object *avrr_codec_follow_up_to_json(const avrr_follow_up *f)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    /* The composite is the plain mean of the three dimensions, as a
+     * convenience; the dimensions are what the survey reports. */
+    double score = (f->economic + f->social + f->psychosocial) / 3.0;
+    bool ok = put(o, "id", json_object_new_int64(f->id)) &&
+              put(o, "case_id", json_object_new_int64(f->case_id)) &&
+              put_str(o, "tenant", f->tenant) && put_str(o, "recorded_by", f->recorded_by) &&
+              put_date(o, "visited_on", &f->visited_on) &&
+              put(o, "economic", score_json(f->economic)) &&
+              put(o, "social", score_json(f->social)) &&
+              put(o, "psychosocial", score_json(f->psychosocial)) &&
+              put(o, "score", score_json(score)) && put_str(o, "note", f->note) &&
+              put(o, "created_at", json_object_new_int64(f->created_at));
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
 }

@@ -74,6 +74,17 @@ char *avrr_codec_stats_to_csv(const struct avrr_stats *s);
 /* An audit event with its hashes in hex. */
 json_object *avrr_codec_audit_event_to_json(const avrr_audit_event *ev);
 
+/* The return process. plan_from_json checks "amounts" (kind, amount_cents,
+ * one entry per kind) and writes the canonical array into p->amounts_json;
+ * a follow-up's JSON adds "score", the mean of its three dimensions. */
+avrr_err avrr_codec_counselling_from_json(json_object *o, avrr_counselling *c, avrr_error *e);
+json_object *avrr_codec_counselling_to_json(const avrr_counselling *c);
+json_object *avrr_codec_referral_to_json(const avrr_referral *r);
+avrr_err avrr_codec_plan_from_json(json_object *o, avrr_plan *p, avrr_error *e);
+json_object *avrr_codec_plan_to_json(const avrr_plan *p);
+avrr_err avrr_codec_follow_up_from_json(json_object *o, avrr_follow_up *f, avrr_error *e);
+json_object *avrr_codec_follow_up_to_json(const avrr_follow_up *f);
+
 /* {"error":{"code":...,"field":...,"message":...}} */
 json_object *avrr_codec_error_to_json(const avrr_error *e);
 

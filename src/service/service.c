@@ -349,6 +349,104 @@ avrr_err avrr_service_person_register(avrr_service *svc, const avrr_actor *a,
     return avrr__audit_end(&sc, result, p->id, e);
 }
 
+static void audit_fill(avrr_audit_event *ev, const avrr_actor *a, const char *action,
+                       const char *target_type, int64_t target_id, avrr_err outcome);
+
+avrr_err avrr_service_person_register_many(avrr_service *svc, const avrr_actor *a,
+                                           avrr_person *ps, size_t n, avrr_err *row_rc,
+                                           avrr_error *row_e, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    avrr_person **ok = avrr_calloc(n ? n : 1, sizeof *ok);
+    avrr_audit_event *evs = avrr_calloc(n ? n : 1, sizeof *evs);
+    size_t n_ok = 0;
+    bool began = false;
+
+    if (!ok || !evs) {
+        avrr_free(ok);
+        avrr_free(evs);
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    }
+    /* The rules of person_register, row by row. */
+    for (size_t i = 0; i < n; i++) {
+        avrr_person *p = &ps[i];
+        avrr_error *re = &row_e[i];
+        avrr_error_clear(re);
+        p->id = 0;
+        row_rc[i] = avrr__service_allow(a, AVRR_ACT_PERSON_WRITE, re);
+        if (row_rc[i] == AVRR_OK && p->n_identities == 0)
+            row_rc[i] = avrr_error_set(re, AVRR_EINVALID, "identities",
+                                       "a person needs at least one identity");
+        if (row_rc[i] == AVRR_OK && p->n_identities > AVRR_IDENTITIES_MAX)
+            row_rc[i] = avrr_error_set(re, AVRR_EINVALID, "identities",
+                                       "at most %d identities per person",
+                                       AVRR_IDENTITIES_MAX);
+        if (row_rc[i] == AVRR_OK)
+            row_rc[i] = validate_identities(p->identities, p->n_identities, re);
+        if (row_rc[i] == AVRR_OK) {
+            memcpy(p->tenant, a->tenant, sizeof p->tenant);
+            ok[n_ok++] = p;
+        }
+    }
+    lock(svc);
+    if (svc->txn_depth == 0) {
+        result = svc->store->ops->begin(svc->store, NULL);
+        if (result != AVRR_OK) {
+            avrr_error_set(e, result, NULL, "the registry is busy or unavailable: try again");
+            goto out;
+        }
+        began = true;
+    }
+    svc->txn_depth++;
+    if (n_ok > 0) {
+        if (svc->store->ops->person_insert_many) {
+            result = svc->store->ops->person_insert_many(svc->store, ok, n_ok, e);
+        } else {
+            for (size_t i = 0; result == AVRR_OK && i < n_ok; i++)
+                result = svc->store->ops->person_insert(svc->store, ok[i], e);
+            if (result != AVRR_OK)
+                for (size_t i = 0; i < n_ok; i++)
+                    ok[i]->id = 0;
+        }
+    }
+    for (size_t i = 0; result == AVRR_OK && i < n_ok; i++)
+        avrr__consult_after_register(svc, a, ok[i]->id, ok[i]->identities,
+                                     ok[i]->n_identities, NULL);
+    /* One event per row, in row order: person.create with the person's id,
+     * or the refusal, as person_register records them. */
+    if (result == AVRR_OK) {
+        for (size_t i = 0; i < n; i++)
+            audit_fill(&evs[i], a, "person.create", "person", ps[i].id, row_rc[i]);
+        result = avrr_audit_append_many(svc->store, evs, n, e);
+    }
+    svc->txn_depth--;
+    if (began) {
+        if (result == AVRR_OK)
+            result = svc->store->ops->commit(svc->store, e);
+        if (result != AVRR_OK)
+            svc->store->ops->rollback(svc->store);
+    }
+out:
+    if (result != AVRR_OK) {
+        /* Nothing of the batch was stored: every row failed with it. The
+         * failed attempts are events of their own, as person_register's. */
+        for (size_t i = 0; i < n; i++) {
+            ps[i].id = 0;
+            if (row_rc[i] == AVRR_OK) {
+                row_rc[i] = result;
+                row_e[i] = *e;
+            }
+        }
+        if (result != AVRR_ENOMEM)
+            for (size_t i = 0; i < n; i++)
+                avrr__audit_event(svc, a, "person.create", "person", 0, row_rc[i], NULL);
+    }
+    unlock(svc);
+    avrr_free(ok);
+    avrr_free(evs);
+    return result;
+}
+
 static avrr_err identity_add_impl(avrr_service *svc, const avrr_actor *a,
                                    int64_t person_id, avrr_identity *id,
                                    avrr_error *e)
@@ -378,6 +476,41 @@ avrr_err avrr_service_identity_add(avrr_service *svc, const avrr_actor *a,
     return avrr__audit_end(&sc, result, person_id, e);
 }
 
+/* What a partner's provider sees of the person on a case referred to it
+ * and accepted: enough to find and serve the returnee (the names and birth
+ * date of the first identity), nothing else (data minimisation, GDPR Art.
+ * 5(1)(c)). Aliases, documents, references and addresses stay with the
+ * owner. ENOTFOUND (e untouched) when no such referral exists. */
+static avrr_err referred_person(avrr_service *svc, const avrr_actor *a, int64_t person_id,
+                                avrr_person *out, avrr_error *e)
+{
+    char owner[17];
+    if (svc->store->ops->referral_access(svc->store, a->tenant, 0, person_id, owner, NULL) !=
+        AVRR_OK)
+        return AVRR_ENOTFOUND;
+    avrr_err result = svc->store->ops->person_get(svc->store, owner, person_id, out, e);
+    if (result != AVRR_OK)
+        return result;
+    for (size_t i = 1; i < out->n_identities; i++)
+        avrr_identity_clear(&out->identities[i]);
+    out->n_identities = out->n_identities > 0 ? 1 : 0;
+    if (out->n_identities == 1) {
+        avrr_identity *id = &out->identities[0];
+        avrr_identity kept = {0};
+        kept.id = id->id;
+        kept.person_id = id->person_id;
+        kept.given_names = id->given_names;
+        kept.surname = id->surname;
+        kept.full_name = id->full_name;
+        kept.birth_date = id->birth_date;
+        kept.created_at = id->created_at;
+        id->given_names = id->surname = id->full_name = NULL;
+        avrr_identity_clear(id);
+        *id = kept;
+    }
+    return AVRR_OK;
+}
+
 static avrr_err person_get_impl(avrr_service *svc, const avrr_actor *a,
                                  int64_t person_id, avrr_person *out,
                                  avrr_error *e)
@@ -387,6 +520,8 @@ static avrr_err person_get_impl(avrr_service *svc, const avrr_actor *a,
         return result;
     lock(svc);
     result = svc->store->ops->person_get(svc->store, a->tenant, person_id, out, e);
+    if (result == AVRR_ENOTFOUND && a->role == AVRR_ROLE_PROVIDER)
+        result = referred_person(svc, a, person_id, out, e);
     unlock(svc);
     return result;
 }
@@ -501,7 +636,7 @@ static avrr_err case_get_impl(avrr_service *svc, const avrr_actor *a,
     if (result != AVRR_OK)
         return result;
     lock(svc);
-    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, out, e);
+    result = avrr__case_access(svc, a, case_id, out, e);
     unlock(svc);
     return result;
 }
@@ -561,7 +696,9 @@ static avrr_err case_set_status_impl(avrr_service *svc, const avrr_actor *a,
         return avrr_error_set(e, AVRR_EINVALID, "status", "unknown case status '%s'",
                               status ? status : "");
     lock(svc);
-    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, out, e);
+    /* A partner's provider moves a referred case along too (departed,
+     * reintegrating, completed); the update is made in the owner's name. */
+    result = avrr__case_access(svc, a, case_id, out, e);
     if (result == AVRR_OK && !avrr_case_status_can_move(out->status, (avrr_case_status)to))
         result = avrr_error_set(e, AVRR_ECONFLICT, "status",
                                 "a case cannot move from %s to %s",
@@ -603,18 +740,35 @@ static avrr_err assistance_add_impl(avrr_service *svc, const avrr_actor *a,
     if (as->granted_on.precision == AVRR_DATE_UNKNOWN)
         today(&as->granted_on);
     as->case_id = case_id;
-    memcpy(as->tenant, a->tenant, sizeof as->tenant);
     lock(svc);
-    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, &c, e);
+    /* A provider of the partner a case was referred to records what it
+     * delivered; the grant stays the owner's (the state that pays). */
+    result = avrr__case_access(svc, a, case_id, &c, e);
     if (result == AVRR_OK && avrr_case_status_is_final(c.status))
         result = avrr_error_set(e, AVRR_ECONFLICT, "case_id",
                                 "case %lld is %s and takes no new assistance",
                                 (long long)case_id, avrr_case_status_name(c.status));
+    if (result == AVRR_OK) {
+        memcpy(as->tenant, c.tenant, sizeof as->tenant);
+        result = avrr__rules_check(svc, &c, as, e);
+    }
     unlock(svc);
     /* The guard runs outside the store lock (it takes the index lock);
      * the case cannot change owner meanwhile. */
+    /* On a referred case the guard runs for the owner, whose person it is
+     * and whose duplicate policy applies; the links it opens land in the
+     * owner's queue. The partner gets no hit details about other tenants'
+     * persons (they are the owner's to see). */
+    bool partner = result == AVRR_OK && strcmp(c.tenant, a->tenant) != 0;
+    avrr_actor owner = {0};
+    if (partner) {
+        owner = *a;
+        memcpy(owner.tenant, c.tenant, sizeof owner.tenant);
+        owner.role = AVRR_ROLE_CASEWORKER;
+    }
     if (result == AVRR_OK)
-        result = avrr__consult_guard(svc, a, c.person_id, &as->granted_on, warnings, e);
+        result = avrr__consult_guard(svc, partner ? &owner : a, c.person_id, &as->granted_on,
+                                     partner ? NULL : warnings, e);
     if (result == AVRR_OK) {
         lock(svc);
         result = svc->store->ops->assistance_insert(svc->store, as, e);
@@ -644,9 +798,9 @@ static avrr_err assistance_list_impl(avrr_service *svc, const avrr_actor *a,
         return result;
     lock(svc);
     /* The case lookup makes another tenant's case a 404, not an empty list. */
-    result = svc->store->ops->case_get(svc->store, a->tenant, case_id, &c, e);
+    result = avrr__case_access(svc, a, case_id, &c, e);
     if (result == AVRR_OK)
-        result = svc->store->ops->assistance_list(svc->store, a->tenant, case_id, out, n, e);
+        result = svc->store->ops->assistance_list(svc->store, c.tenant, case_id, out, n, e);
     unlock(svc);
     avrr_case_clear(&c);
     return result;
@@ -701,28 +855,35 @@ void avrr_service_free_disclosures(avrr_disclosure *d, size_t n) { avrr_store_fr
 
 /* ---- audit scopes ------------------------------------------------------------ */
 
+/* Fills an event of the actor (NULL: the operator) without appending it. */
+static void audit_fill(avrr_audit_event *ev, const avrr_actor *a, const char *action,
+                       const char *target_type, int64_t target_id, avrr_err outcome)
+{
+    memset(ev, 0, sizeof *ev);
+    if (a) {
+        ev->key_id = a->key_id;
+        memcpy(ev->tenant, a->tenant, sizeof ev->tenant);
+        /* No key and no tenant: a failed authentication, role unknown. */
+        snprintf(ev->role, sizeof ev->role, "%s",
+                 a->key_id || a->tenant[0] ? avrr_role_name(a->role) : "");
+        snprintf(ev->purpose, sizeof ev->purpose, "%s", a->purpose);
+        snprintf(ev->request_id, sizeof ev->request_id, "%s", a->request_id);
+    } else {
+        /* The operator at the command line, who holds the database file. */
+        snprintf(ev->role, sizeof ev->role, "operator");
+    }
+    snprintf(ev->action, sizeof ev->action, "%s", action);
+    snprintf(ev->target_type, sizeof ev->target_type, "%s", target_type ? target_type : "");
+    ev->target_id = target_id;
+    snprintf(ev->outcome, sizeof ev->outcome, "%s", avrr_errname(outcome));
+}
+
 avrr_err avrr__audit_event(avrr_service *svc, const avrr_actor *a, const char *action,
                            const char *target_type, int64_t target_id, avrr_err outcome,
                            avrr_error *e)
 {
     avrr_audit_event ev;
-    memset(&ev, 0, sizeof ev);
-    if (a) {
-        ev.key_id = a->key_id;
-        memcpy(ev.tenant, a->tenant, sizeof ev.tenant);
-        /* No key and no tenant: a failed authentication, role unknown. */
-        snprintf(ev.role, sizeof ev.role, "%s",
-                 a->key_id || a->tenant[0] ? avrr_role_name(a->role) : "");
-        snprintf(ev.purpose, sizeof ev.purpose, "%s", a->purpose);
-        snprintf(ev.request_id, sizeof ev.request_id, "%s", a->request_id);
-    } else {
-        /* The operator at the command line, who holds the database file. */
-        snprintf(ev.role, sizeof ev.role, "operator");
-    }
-    snprintf(ev.action, sizeof ev.action, "%s", action);
-    snprintf(ev.target_type, sizeof ev.target_type, "%s", target_type ? target_type : "");
-    ev.target_id = target_id;
-    snprintf(ev.outcome, sizeof ev.outcome, "%s", avrr_errname(outcome));
+    audit_fill(&ev, a, action, target_type, target_id, outcome);
     lock(svc);
     avrr_err result = avrr_audit_append(svc->store, &ev, e);
     unlock(svc);

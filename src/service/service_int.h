@@ -77,6 +77,18 @@ avrr_err avrr__consult_guard(avrr_service *svc, const avrr_actor *a,
                              int64_t person_id, const avrr_date *granted_on,
                              avrr_check_result *warnings, avrr_error *e);
 
+/* The case `case_id` as the actor may work on it (store lock held): its
+ * own tenant's, or for a provider one referred to its tenant and accepted.
+ * AVRR_ENOTFOUND otherwise, with the message a missing case gives. */
+avrr_err avrr__case_access(avrr_service *svc, const avrr_actor *a, int64_t case_id,
+                           avrr_case *out, avrr_error *e);
+
+/* Applies the eligibility rules and caps of the case's owner (if it has
+ * any) to a new grant (store lock held): AVRR_ECONFLICT naming the field and
+ * the rule when the grant is refused. */
+avrr_err avrr__rules_check(avrr_service *svc, const avrr_case *c, const avrr_assistance *as,
+                           avrr_error *e);
+
 /* Loads or creates the pseudonym key (at open). */
 avrr_err avrr__consult_init(avrr_service *svc, avrr_error *e);
 void avrr__consult_close(avrr_service *svc);

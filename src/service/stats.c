@@ -22,6 +22,7 @@ typedef enum dim {
     DIM_MONTH,
     DIM_QUARTER,
     DIM_EUROSTAT,
+    DIM_SUSTAINABILITY, /* follow-up scores by quarter of the visit */
     DIM__COUNT
 } dim;
 
@@ -30,6 +31,7 @@ static const char *const dim_names[DIM__COUNT] = {
     [DIM_RETURN_TYPE] = "return_type", [DIM_KIND] = "kind",
     [DIM_FUNDING] = "funding",     [DIM_MONTH] = "month",
     [DIM_QUARTER] = "quarter",     [DIM_EUROSTAT] = "eurostat",
+    [DIM_SUSTAINABILITY] = "sustainability",
 };
 
 /* A cell while counting: ids seen, deduplicated at the end. */
@@ -37,6 +39,7 @@ typedef struct acc {
     avrr_stats_cell cell;
     int64_t *persons, *cases;
     size_t n_persons, n_cases, cap_persons, cap_cases;
+    double sum_economic, sum_social, sum_psychosocial; /* by=sustainability */
 } acc;
 
 typedef struct grouping {
@@ -131,17 +134,9 @@ static bool row_key(const grouping *g, const avrr_stats_row *r, bool first_of_ca
     }
 }
 
-static int add_row(void *arg, const avrr_stats_row *r)
+/* The cell of `key`, made when new; NULL (g->oom set) out of memory. */
+static acc *cell_of(grouping *g, const char *key)
 {
-    grouping *g = arg;
-    if (g->from || g->to) {
-        int m = r->opened_on.precision >= AVRR_DATE_MONTH ? r->opened_on.year * 12 + r->opened_on.month : 0;
-        if ((g->from && m < g->from) || (g->to && m > g->to))
-            return 0;
-    }
-    char key[sizeof g->cells[0].cell.key];
-    if (!row_key(g, r, true, key, sizeof key))
-        return 0;
     size_t i = 0;
     while (i < g->n && strcmp(g->cells[i].cell.key, key) != 0)
         i++;
@@ -151,7 +146,7 @@ static int add_row(void *arg, const avrr_stats_row *r)
             acc *p = avrr_realloc(g->cells, c * sizeof *p);
             if (!p) {
                 g->oom = true;
-                return 1;
+                return NULL;
             }
             g->cells = p;
             g->cap = c;
@@ -160,7 +155,28 @@ static int add_row(void *arg, const avrr_stats_row *r)
         snprintf(g->cells[i].cell.key, sizeof g->cells[i].cell.key, "%s", key);
         g->n++;
     }
-    acc *c = &g->cells[i];
+    return &g->cells[i];
+}
+
+static bool outside(const grouping *g, const avrr_date *d)
+{
+    if (!g->from && !g->to)
+        return false;
+    int m = d->precision >= AVRR_DATE_MONTH ? d->year * 12 + d->month : 0;
+    return (g->from && m < g->from) || (g->to && m > g->to);
+}
+
+static int add_row(void *arg, const avrr_stats_row *r)
+{
+    grouping *g = arg;
+    if (outside(g, &r->opened_on))
+        return 0;
+    char key[sizeof g->cells[0].cell.key];
+    if (!row_key(g, r, true, key, sizeof key))
+        return 0;
+    acc *c = cell_of(g, key);
+    if (!c)
+        return 1;
     if (!push_id(&c->persons, &c->n_persons, &c->cap_persons, r->person_id) ||
         !push_id(&c->cases, &c->n_cases, &c->cap_cases, r->case_id)) {
         g->oom = true;
@@ -170,6 +186,33 @@ static int add_row(void *arg, const avrr_stats_row *r)
         c->cell.assistance++;
         c->cell.amount_cents += r->amount_cents;
     }
+    return 0;
+}
+
+/* by=sustainability: one follow-up visit, in the quarter it was made. */
+static int add_follow_up(void *arg, int64_t person_id, const avrr_follow_up *f)
+{
+    grouping *g = arg;
+    const avrr_date *d = &f->visited_on;
+    char key[sizeof g->cells[0].cell.key];
+    if (outside(g, d))
+        return 0;
+    if (d->precision < AVRR_DATE_MONTH)
+        snprintf(key, sizeof key, "unknown");
+    else
+        snprintf(key, sizeof key, "%04d-Q%d", d->year, (d->month - 1) / 3 + 1);
+    acc *c = cell_of(g, key);
+    if (!c)
+        return 1;
+    if (!push_id(&c->persons, &c->n_persons, &c->cap_persons, person_id) ||
+        !push_id(&c->cases, &c->n_cases, &c->cap_cases, f->case_id)) {
+        g->oom = true;
+        return 1;
+    }
+    c->cell.visits++;
+    c->sum_economic += f->economic;
+    c->sum_social += f->social;
+    c->sum_psychosocial += f->psychosocial;
     return 0;
 }
 
@@ -217,7 +260,7 @@ static avrr_err stats_impl(avrr_service *svc, const avrr_actor *a, const char *b
     if (g.by == DIM__COUNT)
         return avrr_error_set(e, AVRR_EINVALID, "by",
                               "by must be tenant, destination, return_type, kind, funding, "
-                              "month, quarter or eurostat");
+                              "month, quarter, eurostat or sustainability");
     if ((result = month_bound(from, "from", &g.from, e)) != AVRR_OK ||
         (result = month_bound(to, "to", &g.to, e)) != AVRR_OK)
         return result;
@@ -226,7 +269,10 @@ static avrr_err stats_impl(avrr_service *svc, const avrr_actor *a, const char *b
     const char *scope = all ? NULL : a->tenant;
 
     lock(svc);
-    result = svc->store->ops->stats_scan(svc->store, scope, add_row, &g, e);
+    if (g.by == DIM_SUSTAINABILITY)
+        result = svc->store->ops->follow_up_scan(svc->store, scope, add_follow_up, &g, e);
+    else
+        result = svc->store->ops->stats_scan(svc->store, scope, add_row, &g, e);
     if (result == AVRR_OK && g.oom)
         result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
     if (result == AVRR_OK)
@@ -241,9 +287,16 @@ static avrr_err stats_impl(avrr_service *svc, const avrr_actor *a, const char *b
             *c = g.cells[i].cell;
             c->persons = distinct(g.cells[i].persons, g.cells[i].n_persons);
             c->cases = distinct(g.cells[i].cases, g.cells[i].n_cases);
+            if (c->visits > 0) {
+                c->economic = g.cells[i].sum_economic / (double)c->visits;
+                c->social = g.cells[i].sum_social / (double)c->visits;
+                c->psychosocial = g.cells[i].sum_psychosocial / (double)c->visits;
+            }
             if (suppress && c->persons < AVRR_STATS_MIN_PERSONS) {
                 c->suppressed = true;
                 c->persons = c->cases = c->assistance = c->amount_cents = -1;
+                c->visits = -1;
+                c->economic = c->social = c->psychosocial = -1;
             }
         }
         avrr_free(g.cells[i].persons);

@@ -29,6 +29,53 @@ static bool add_array(json_object *o, const char *key, json_object *arr)
     return true;
 }
 
+
+/* The return process of one case for the data subject (GDPR Art. 15):
+ * counselling, the plan, follow-ups, referrals are about the person too. */
+static avrr_err process_to_json(avrr_service *svc, const char *tenant, int64_t case_id,
+                                json_object *cj, avrr_error *e)
+{
+    avrr_counselling *cs = NULL;
+    avrr_follow_up *fs = NULL;
+    size_t nc = 0, nf = 0;
+    avrr_plan plan = {0};
+    json_object *ca = json_object_new_array(), *fa = json_object_new_array(), *pj = NULL;
+    avrr_err result = svc->store->ops->counselling_list(svc->store, tenant, case_id, &cs, &nc, e);
+    if (result == AVRR_OK)
+        result = svc->store->ops->follow_up_list(svc->store, tenant, case_id, &fs, &nf, e);
+    if (result == AVRR_OK) {
+        result = svc->store->ops->plan_get(svc->store, tenant, case_id, &plan, NULL);
+        if (result == AVRR_OK)
+            pj = avrr_codec_plan_to_json(&plan);
+        else if (result == AVRR_ENOTFOUND)
+            result = AVRR_OK;
+        else
+            avrr_error_set(e, result, NULL, "reading the plan failed");
+    }
+    bool ok = ca && fa;
+    for (size_t k = 0; ok && k < nc; k++)
+        ok = json_object_array_add(ca, avrr_codec_counselling_to_json(&cs[k])) == 0;
+    for (size_t k = 0; ok && k < nf; k++)
+        ok = json_object_array_add(fa, avrr_codec_follow_up_to_json(&fs[k])) == 0;
+    if (result == AVRR_OK && ok) {
+        ok = json_object_object_add(cj, "counselling", ca) == 0;
+        ca = NULL;
+        ok = ok && json_object_object_add(cj, "follow_ups", fa) == 0;
+        fa = NULL;
+        ok = ok && json_object_object_add(cj, "plan", pj) == 0;
+        pj = NULL;
+    }
+    if (result == AVRR_OK && !ok)
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    json_object_put(ca);
+    json_object_put(fa);
+    json_object_put(pj);
+    avrr_plan_clear(&plan);
+    avrr_store_free_counselling(cs, nc);
+    avrr_store_free_follow_ups(fs, nf);
+    return result;
+}
+
 static avrr_err export_impl(avrr_service *svc, const avrr_actor *a, int64_t person_id, char **json,
                             avrr_error *e)
 {
@@ -81,6 +128,10 @@ static avrr_err export_impl(avrr_service *svc, const avrr_actor *a, int64_t pers
             json_object_array_add(aj, avrr_codec_assistance_to_json(&as[k]));
         avrr_store_free_assistance(as, na);
         ok = result == AVRR_OK && cj && aj && json_object_object_add(cj, "assistance", aj) == 0;
+        if (ok) {
+            result = process_to_json(svc, a->tenant, cases[i].id, cj, e);
+            ok = result == AVRR_OK;
+        }
         if (!ok) {
             json_object_put(cj);
             if (aj && json_object_get_type(aj) == json_type_array && !cj)

@@ -282,6 +282,63 @@ static const char *const migrations[] = {
     "  old_json TEXT NOT NULL\n"
     ");\n"
     "CREATE INDEX identity_history_person ON identity_history(person_id, id);\n",
+
+    /* 4: the return process. Family counts on the case for the caps of a
+     * state's rules; counselling, referrals to partner tenants, the
+     * reintegration plan (one per case, amounts as canonical JSON) and
+     * follow-up visits with sustainability scores. `tenant` is always the
+     * case's owner, `recorded_by` who wrote the row. */
+    "ALTER TABLE cases ADD COLUMN adults INTEGER NOT NULL DEFAULT 1\n"
+    "  CHECK (adults BETWEEN 0 AND 30);\n"
+    "ALTER TABLE cases ADD COLUMN minors INTEGER NOT NULL DEFAULT 0\n"
+    "  CHECK (minors BETWEEN 0 AND 30);\n"
+    "CREATE TABLE counselling (\n"
+    "  id BIGSERIAL PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  case_id BIGINT NOT NULL REFERENCES cases(id),\n"
+    "  recorded_by TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  held_on TEXT NOT NULL DEFAULT '',\n"
+    "  counsellor TEXT NOT NULL,\n"
+    "  outcome TEXT,\n"
+    "  created_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX counselling_case ON counselling(case_id, id);\n"
+    "CREATE TABLE referrals (\n"
+    "  id BIGSERIAL PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  case_id BIGINT NOT NULL REFERENCES cases(id),\n"
+    "  partner TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  status TEXT NOT NULL DEFAULT 'pending'\n"
+    "    CHECK (status IN ('pending', 'accepted', 'declined')),\n"
+    "  reason TEXT,\n"
+    "  decided_key_id BIGINT,\n"
+    "  decided_at BIGINT,\n"
+    "  created_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX referrals_tenant ON referrals(tenant, id);\n"
+    "CREATE INDEX referrals_partner ON referrals(partner, status, id);\n"
+    "CREATE INDEX referrals_case ON referrals(case_id, partner);\n"
+    "CREATE TABLE plans (\n"
+    "  case_id BIGINT PRIMARY KEY REFERENCES cases(id),\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  recorded_by TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  components TEXT,\n"
+    "  amounts TEXT NOT NULL DEFAULT '[]',\n"
+    "  updated_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE follow_ups (\n"
+    "  id BIGSERIAL PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  case_id BIGINT NOT NULL REFERENCES cases(id),\n"
+    "  recorded_by TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  visited_on TEXT NOT NULL DEFAULT '',\n"
+    "  economic DOUBLE PRECISION NOT NULL CHECK (economic BETWEEN 0 AND 1),\n"
+    "  social DOUBLE PRECISION NOT NULL CHECK (social BETWEEN 0 AND 1),\n"
+    "  psychosocial DOUBLE PRECISION NOT NULL CHECK (psychosocial BETWEEN 0 AND 1),\n"
+    "  note TEXT,\n"
+    "  created_at BIGINT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX follow_ups_case ON follow_ups(case_id, id);\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -296,7 +353,10 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     "i.birth_place, i.address, i.national_ref, i.eurodac_ref, i.created_at"
 #define CASE_COLS                                                             \
     "id, person_id, tenant, destination_country, return_type, programme, "   \
-    "status, opened_on, closed_on, created_at, updated_at"
+    "status, opened_on, closed_on, created_at, updated_at, adults, minors"
+#define REFERRAL_COLS                                                         \
+    "id, case_id, tenant, partner, status, reason, decided_key_id, "         \
+    "decided_at, created_at"
 #define ASSIST_COLS                                                           \
     "a.id, a.case_id, a.tenant, a.kind, a.amount_cents, a.cash, "            \
     "a.provider, a.funding, a.granted_on, a.delivered_on, a.status, "        \
@@ -369,6 +429,12 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
                 "WHERE $1::text IS NULL OR tenant = $1::text ORDER BY id")    \
     X(PERSON_INSERT, "INSERT INTO persons (tenant, restricted, created_at) "  \
                      "VALUES ($1, $2, $3) RETURNING id")                      \
+    /* Ids for a bulk insert (person_insert_many), taken ahead of COPY. */   \
+    X(SEQ_PERSONS, "SELECT nextval(pg_get_serial_sequence('persons', 'id')) " \
+                   "FROM generate_series(1, $1::int)")                        \
+    X(SEQ_IDENTITIES,                                                         \
+      "SELECT nextval(pg_get_serial_sequence('identities', 'id')) "           \
+      "FROM generate_series(1, $1::int)")                                     \
     X(PERSON_OWNED, "SELECT count(*) FROM persons "                           \
                     "WHERE id = $1 AND tenant = $2")                          \
     X(PERSON_GET, "SELECT " PERSON_COLS " FROM persons "                      \
@@ -403,7 +469,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(CASE_INSERT,                                                            \
       "INSERT INTO cases (tenant, person_id, destination_country, "           \
       "return_type, programme, status, opened_on, closed_on, created_at, "    \
-      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "          \
+      "updated_at, adults, minors) "                                         \
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) "          \
       "RETURNING id")                                                         \
     X(CASE_OWNED, "SELECT count(*) FROM cases WHERE id = $1 AND tenant = $2") \
     X(CASE_GET, "SELECT " CASE_COLS " FROM cases "                            \
@@ -568,7 +635,75 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "SELECT restricted, CASE WHEN EXISTS (SELECT 1 FROM links "             \
       "WHERE status = 'red' AND (person_a = $1 OR person_b = $1)) "           \
       "THEN 1 ELSE 0 END, CASE WHEN erased_at IS NULL THEN 0 ELSE 1 END "     \
-      "FROM persons WHERE id = $1")
+      "FROM persons WHERE id = $1")                                          \
+    /* Erasure: the free text of the return process is about the person;      \
+     * scores, amounts and dates stay as anonymous statistics. */             \
+    X(ERASE_COUNSELLING,                                                      \
+      "UPDATE counselling SET outcome = NULL WHERE case_id IN (SELECT "       \
+      "id FROM cases WHERE person_id = $1)")                                  \
+    X(ERASE_PLANS,                                                            \
+      "UPDATE plans SET components = NULL WHERE case_id IN (SELECT id "       \
+      "FROM cases WHERE person_id = $1)")                                     \
+    X(ERASE_FOLLOW_UPS,                                                       \
+      "UPDATE follow_ups SET note = NULL WHERE case_id IN (SELECT id "        \
+      "FROM cases WHERE person_id = $1)")                                     \
+    X(ERASE_REFERRALS,                                                        \
+      "UPDATE referrals SET reason = NULL WHERE case_id IN (SELECT id "       \
+      "FROM cases WHERE person_id = $1)")                                     \
+    X(FOLLOW_UP_SCAN,                                                         \
+      "SELECT c.tenant, c.person_id, f.case_id, f.visited_on, f.economic, "   \
+      "f.social, f.psychosocial FROM follow_ups f "                           \
+      "JOIN cases c ON c.id = f.case_id "                                     \
+      "WHERE CAST($1 AS TEXT) IS NULL OR c.tenant = $1 "                      \
+      "ORDER BY f.case_id, f.id")                                             \
+    /* ---- the return process (schema version 4) ---- */                     \
+    X(COUNSEL_INSERT,                                                         \
+      "INSERT INTO counselling (tenant, case_id, recorded_by, held_on, "      \
+      "counsellor, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, "     \
+      "$7) RETURNING id")                                                     \
+    X(COUNSEL_LIST,                                                           \
+      "SELECT id, case_id, tenant, recorded_by, held_on, counsellor, "        \
+      "outcome, created_at FROM counselling WHERE case_id = $1 AND "          \
+      "tenant = $2 ORDER BY id")                                              \
+    X(REFERRAL_INSERT,                                                        \
+      "INSERT INTO referrals (tenant, case_id, partner, status, "             \
+      "created_at) VALUES ($1, $2, $3, 'pending', $4) RETURNING id")          \
+    X(REFERRAL_GET,                                                           \
+      "SELECT " REFERRAL_COLS " FROM referrals WHERE id = $1 AND (tenant = "  \
+      "$2 OR partner = $2)")                                                  \
+    X(REFERRAL_LIST,                                                          \
+      "SELECT " REFERRAL_COLS " FROM referrals WHERE (tenant = $1 OR "        \
+      "partner = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2) AND "      \
+      "id > $3 ORDER BY id LIMIT $4")                                         \
+    X(REFERRAL_DECIDE,                                                        \
+      "UPDATE referrals SET status = $2, reason = $3, decided_key_id = "      \
+      "$4, decided_at = $5 WHERE id = $1 AND partner = $6 AND status = "      \
+      "'pending'")                                                            \
+    X(REFERRAL_ACCESS_CASE,                                                   \
+      "SELECT c.tenant FROM referrals r JOIN cases c ON c.id = "              \
+      "r.case_id WHERE r.case_id = $1 AND r.partner = $2 AND r.status = "     \
+      "'accepted' LIMIT 1")                                                   \
+    X(REFERRAL_ACCESS_PERSON,                                                 \
+      "SELECT c.tenant FROM referrals r JOIN cases c ON c.id = "              \
+      "r.case_id WHERE c.person_id = $1 AND r.partner = $2 AND r.status "     \
+      "= 'accepted' LIMIT 1")                                                 \
+    X(PLAN_PUT,                                                               \
+      "INSERT INTO plans (case_id, tenant, recorded_by, components, "         \
+      "amounts, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT "     \
+      "(case_id) DO UPDATE SET recorded_by = excluded.recorded_by, "          \
+      "components = excluded.components, amounts = excluded.amounts, "        \
+      "updated_at = excluded.updated_at RETURNING case_id")                   \
+    X(PLAN_GET,                                                               \
+      "SELECT case_id, tenant, recorded_by, components, amounts, "            \
+      "updated_at FROM plans WHERE case_id = $1 AND tenant = $2")             \
+    X(FOLLOW_UP_INSERT,                                                       \
+      "INSERT INTO follow_ups (tenant, case_id, recorded_by, "                \
+      "visited_on, economic, social, psychosocial, note, created_at) "        \
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")             \
+    X(FOLLOW_UP_LIST,                                                         \
+      "SELECT id, case_id, tenant, recorded_by, visited_on, economic, "       \
+      "social, psychosocial, note, created_at FROM follow_ups WHERE "         \
+      "case_id = $1 AND tenant = $2 ORDER BY id")
 
 #define STMT_ENUM(name, sql) ST_##name,
 enum stmt_id { STMTS(STMT_ENUM) ST__COUNT };
@@ -1813,6 +1948,260 @@ out:
     return result;
 }
 
+static const char *fixed_text(const char *buf, size_t size, char *out);
+
+/* ---- bulk insertion with COPY ------------------------------------------------ */
+
+/* Rows for COPY ... FROM STDIN in text format: fields separated by tabs,
+ * rows ended by newlines, NULL as \N, and in values a backslash, tab,
+ * newline and carriage return escaped with a backslash. Values are only
+ * ever data here: the SQL of every COPY is a constant. */
+typedef struct copy_buf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} copy_buf;
+
+static void cb_put(copy_buf *b, const char *v, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1u << 16;
+        while (cap < b->n + n)
+            cap *= 2;
+        char *q = avrr_realloc(b->p, cap);
+        if (q == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, v, n);
+    b->n += n;
+}
+
+static void cb_sep(copy_buf *b, bool first)
+{
+    if (!first)
+        cb_put(b, "\t", 1);
+}
+
+static void cb_text(copy_buf *b, bool first, const char *v)
+{
+    cb_sep(b, first);
+    if (v == NULL) {
+        cb_put(b, "\\N", 2);
+        return;
+    }
+    for (const char *run = v;; v++) {
+        const char *esc = NULL;
+        switch (*v) {
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\0': break;
+        default: continue;
+        }
+        cb_put(b, run, (size_t)(v - run));
+        if (esc == NULL)
+            return;
+        cb_put(b, esc, 2);
+        run = v + 1;
+    }
+}
+
+static void cb_int(copy_buf *b, bool first, int64_t v)
+{
+    char num[32];
+    int n = snprintf(num, sizeof num, "%lld", (long long)v);
+    cb_sep(b, first);
+    cb_put(b, num, (size_t)n);
+}
+
+/* bytea in hex: \x..., its backslash escaped for COPY. */
+static void cb_bytea(copy_buf *b, bool first, const uint8_t *v, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    cb_sep(b, first);
+    cb_put(b, "\\\\x", 3);
+    for (size_t i = 0; i < n; i++) {
+        char two[2] = {hex[v[i] >> 4], hex[v[i] & 15]};
+        cb_put(b, two, 2);
+    }
+}
+
+static void cb_end(copy_buf *b)
+{
+    cb_put(b, "\n", 1);
+}
+
+/* Runs `sql` (a constant COPY ... FROM STDIN) with the rows in b. */
+static avrr_err copy_run(pg_store *s, const char *sql, const copy_buf *b,
+                         const char *what, avrr_error *e)
+{
+    PGresult *res;
+    avrr_err result = AVRR_OK;
+
+    if (b->oom)
+        return no_memory(e);
+    res = PQexec(s->conn, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+        result = pg_error(s, res, NULL, what, e);
+        PQclear(res);
+        /* Not in COPY state: nothing more to read than this result. */
+        while ((res = PQgetResult(s->conn)) != NULL)
+            PQclear(res);
+        return result;
+    }
+    PQclear(res);
+    for (size_t off = 0; off < b->n;) {
+        size_t chunk = b->n - off < (1u << 20) ? b->n - off : (1u << 20);
+        if (PQputCopyData(s->conn, b->p + off, (int)chunk) != 1) {
+            (void)PQputCopyEnd(s->conn, "avrr: sending rows failed");
+            result = pg_error(s, NULL, NULL, what, e);
+            break;
+        }
+        off += chunk;
+    }
+    if (result == AVRR_OK && PQputCopyEnd(s->conn, NULL) != 1)
+        result = pg_error(s, NULL, NULL, what, e);
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (result == AVRR_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+            result = pg_error(s, res, NULL, what, e);
+        PQclear(res);
+    }
+    return result;
+}
+
+/* n new values of a serial sequence (SEQ_PERSONS, SEQ_IDENTITIES). */
+static avrr_err take_ids(pg_store *s, enum stmt_id id, size_t n,
+                         int64_t *out, avrr_error *e)
+{
+    PGresult *res = NULL;
+    pq_params p = {0};
+    avrr_err result;
+
+    p_int(&p, (int64_t)n);
+    result = pq_run(s, id, &p, &res, NULL, "taking ids", e);
+    if (result == AVRR_OK && (size_t)PQntuples(res) != n)
+        result = corrupt(s, "id sequence", e);
+    for (size_t i = 0; result == AVRR_OK && i < n; i++)
+        out[i] = col_int(res, (int)i, 0);
+    PQclear(res);
+    return result;
+}
+
+/* person_insert for many persons at once: ids from the sequences in one
+ * round trip each, then one COPY per table. All or nothing. */
+static avrr_err pgs_person_insert_many(avrr_store *base, avrr_person **ps,
+                                       size_t n, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    int64_t now = now_seconds();
+    int64_t *pid = NULL, *iid = NULL;
+    size_t ni = 0, k = 0;
+    copy_buf bp = {0}, bi = {0}, bd = {0};
+    write_scope w;
+    avrr_err result;
+
+    if (n == 0)
+        return AVRR_OK;
+    for (size_t i = 0; i < n; i++)
+        ni += ps[i]->n_identities;
+    pid = avrr_calloc(n, sizeof *pid);
+    iid = avrr_calloc(ni ? ni : 1, sizeof *iid);
+    if (pid == NULL || iid == NULL) {
+        avrr_free(pid);
+        avrr_free(iid);
+        return no_memory(e);
+    }
+    result = scope_begin(s, &w, true, e);
+    if (result != AVRR_OK)
+        goto done;
+    result = take_ids(s, ST_SEQ_PERSONS, n, pid, e);
+    if (result == AVRR_OK && ni > 0)
+        result = take_ids(s, ST_SEQ_IDENTITIES, ni, iid, e);
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        const avrr_person *p = ps[i];
+        char tenant[sizeof p->tenant + 1];
+        cb_int(&bp, true, pid[i]);
+        cb_text(&bp, false, fixed_text(p->tenant, sizeof p->tenant, tenant));
+        cb_int(&bp, false, p->restricted ? 1 : 0);
+        cb_int(&bp, false, now);
+        cb_end(&bp);
+        for (size_t j = 0; result == AVRR_OK && j < p->n_identities; j++) {
+            const avrr_identity *id = &p->identities[j];
+            const char *sex = avrr_sex_name((int)id->sex);
+            char birth[11];
+            if (sex == NULL) {
+                result = avrr_error_set(e, AVRR_EINVALID, "sex", "unknown sex");
+                break;
+            }
+            avrr_date_format(&id->birth_date, birth);
+            cb_int(&bi, true, iid[k]);
+            cb_int(&bi, false, pid[i]);
+            cb_text(&bi, false, id->given_names);
+            cb_text(&bi, false, id->surname);
+            cb_text(&bi, false, id->full_name);
+            cb_text(&bi, false, sex);
+            cb_text(&bi, false, birth);
+            cb_int(&bi, false, id->birth_date.precision);
+            cb_int(&bi, false, id->birth_date.placeholder ? 1 : 0);
+            cb_text(&bi, false, id->nationality);
+            cb_text(&bi, false, id->birth_place);
+            cb_text(&bi, false, id->address);
+            cb_text(&bi, false, id->national_ref);
+            cb_text(&bi, false, id->eurodac_ref);
+            cb_int(&bi, false, now);
+            cb_end(&bi);
+            for (size_t d = 0; d < id->n_documents; d++) {
+                const avrr_document *doc = &id->documents[d];
+                cb_int(&bd, true, iid[k]);
+                cb_text(&bd, false, doc->type);
+                cb_text(&bd, false, doc->number);
+                cb_text(&bd, false, doc->country);
+                cb_end(&bd);
+            }
+            k++;
+        }
+    }
+    if (result == AVRR_OK)
+        result = copy_run(s, "COPY persons (id, tenant, restricted, created_at) "
+                             "FROM STDIN", &bp, "person", e);
+    if (result == AVRR_OK && bi.n > 0)
+        result = copy_run(s, "COPY identities (id, person_id, given_names, "
+                             "surname, full_name, sex, birth_date, "
+                             "birth_precision, birth_placeholder, nationality, "
+                             "birth_place, address, national_ref, eurodac_ref, "
+                             "created_at) FROM STDIN", &bi, "identity", e);
+    if (result == AVRR_OK && bd.n > 0)
+        result = copy_run(s, "COPY documents (identity_id, type, number, "
+                             "country) FROM STDIN", &bd, "document", e);
+    result = scope_end(s, &w, result, e);
+    if (result == AVRR_OK) {
+        k = 0;
+        for (size_t i = 0; i < n; i++) {
+            ps[i]->id = pid[i];
+            ps[i]->created_at = now;
+            for (size_t j = 0; j < ps[i]->n_identities; j++, k++) {
+                ps[i]->identities[j].id = iid[k];
+                ps[i]->identities[j].person_id = pid[i];
+                ps[i]->identities[j].created_at = now;
+            }
+        }
+    }
+done:
+    avrr_free(bp.p);
+    avrr_free(bi.p);
+    avrr_free(bd.p);
+    avrr_free(pid);
+    avrr_free(iid);
+    return result;
+}
+
 static avrr_err pgs_identity_insert(avrr_store *base, const char *tenant,
                                     avrr_identity *id, avrr_error *e)
 {
@@ -2098,6 +2487,8 @@ static avrr_err pgs_case_insert(avrr_store *base, avrr_case *c, avrr_error *e)
     p_text(&p, opened);
     p_text(&p, closed);
     p_int(&p, now);
+    p_int(&p, c->adults);
+    p_int(&p, c->minors);
     result = insert_id(s, ST_CASE_INSERT, &p, &c->id, NULL, "case", e);
     if (result == AVRR_OK) {
         c->created_at = now;
@@ -2123,6 +2514,8 @@ static avrr_err read_case(pg_store *s, const PGresult *r, int row,
     c->person_id = col_int(r, row, 1);
     c->created_at = col_int(r, row, 9);
     c->updated_at = col_int(r, row, 10);
+    c->adults = (int32_t)col_int(r, row, 11);
+    c->minors = (int32_t)col_int(r, row, 12);
     result = col_fixed(s, r, row, 2, c->tenant, sizeof c->tenant, "tenant",
                        e);
     if (result == AVRR_OK)
@@ -3137,6 +3530,76 @@ out:
     return result;
 }
 
+/* audit_append for many events: one lock, one read of the head, one COPY.
+ * The events are chained in array order. All or nothing. */
+static avrr_err pgs_audit_append_many(avrr_store *base, avrr_audit_event *evs,
+                                      size_t n,
+                                      void (*chain)(avrr_audit_event *ev),
+                                      avrr_error *e)
+{
+    pg_store *s = pg(base);
+    int64_t head = 0;
+    uint8_t prev[32];
+    copy_buf b = {0};
+    write_scope w;
+    avrr_err result;
+
+    if (chain == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, NULL,
+                              "an audit event needs a chain function");
+    for (size_t i = 0; i < n; i++)
+        if (strnlen(evs[i].action, sizeof evs[i].action) == 0)
+            return avrr_error_set(e, AVRR_EINVALID, "action",
+                                  "an audit event needs an action");
+    if (n == 0)
+        return AVRR_OK;
+    result = scope_begin(s, &w, true, e);
+    if (result != AVRR_OK)
+        return result;
+    result = pq_run(s, ST_AUDIT_LOCK, NULL, NULL, NULL,
+                    "locking the audit log", e);
+    if (result == AVRR_OK)
+        result = audit_head(s, &head, prev, e);
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        avrr_audit_event *ev = &evs[i];
+        char tenant[sizeof ev->tenant + 1], role[sizeof ev->role + 1],
+            action[sizeof ev->action + 1],
+            target_type[sizeof ev->target_type + 1],
+            purpose[sizeof ev->purpose + 1],
+            request_id[sizeof ev->request_id + 1],
+            outcome[sizeof ev->outcome + 1];
+        ev->seq = head + 1 + (int64_t)i;
+        memcpy(ev->prev_hash, i == 0 ? prev : evs[i - 1].hash,
+               sizeof ev->prev_hash);
+        chain(ev);
+        cb_int(&b, true, ev->seq);
+        cb_int(&b, false, ev->ts_ms);
+        cb_int(&b, false, ev->key_id);
+        cb_text(&b, false, fixed_text(ev->tenant, sizeof ev->tenant, tenant));
+        cb_text(&b, false, fixed_text(ev->role, sizeof ev->role, role));
+        cb_text(&b, false, fixed_text(ev->action, sizeof ev->action, action));
+        cb_text(&b, false, fixed_text(ev->target_type, sizeof ev->target_type,
+                                      target_type));
+        cb_int(&b, false, ev->target_id);
+        cb_text(&b, false, fixed_text(ev->purpose, sizeof ev->purpose, purpose));
+        cb_text(&b, false, fixed_text(ev->request_id, sizeof ev->request_id,
+                                      request_id));
+        cb_text(&b, false, fixed_text(ev->outcome, sizeof ev->outcome, outcome));
+        cb_bytea(&b, false, ev->prev_hash, 32);
+        cb_bytea(&b, false, ev->hash, 32);
+        cb_end(&b);
+    }
+    if (result == AVRR_OK)
+        result = copy_run(s, "COPY audit_events (" AUDIT_COLS ") FROM STDIN",
+                          &b, "audit event", e);
+    avrr_free(b.p);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK)
+        for (size_t i = 0; i < n; i++)
+            evs[i].seq = 0;
+    return result;
+}
+
 static avrr_err read_event(pg_store *s, const PGresult *r, int row,
                            avrr_audit_event *ev, avrr_error *e)
 {
@@ -3536,6 +3999,18 @@ static avrr_err pgs_person_erase(avrr_store *base, const char *tenant,
     if (result == AVRR_OK)
         result = run_for_person(s, ST_PERSON_ERASE, person_id,
                                 "erasing the person", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_COUNSELLING, person_id,
+                                "erasing counselling notes", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_PLANS, person_id,
+                                "erasing plans", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_FOLLOW_UPS, person_id,
+                                "erasing follow-up notes", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_REFERRALS, person_id,
+                                "erasing referral reasons", e);
     return scope_end(s, &w, result, e);
 }
 
@@ -3867,6 +4342,456 @@ static avrr_err pgs_link_stats(avrr_store *base, const char *tenant,
     return result;
 }
 
+/* ---- the return process (schema version 4) -------------------------------- */
+
+/* Reads row `row` of a return-process list into item (zeroed). */
+typedef avrr_err (*pg_row_fn)(pg_store *s, const PGresult *r, int row,
+                              void *item, avrr_error *e);
+
+/* The rows of statement `id` ($1 case_id, $2 tenant) for a case of
+ * `tenant`: ENOTFOUND when the case is not the tenant's, so that a list
+ * never tells whether another tenant's case exists. */
+static avrr_err case_rows(pg_store *s, enum stmt_id id, const char *tenant,
+                          int64_t case_id, size_t size, pg_row_fn read,
+                          void (*free_arr)(void *arr, size_t n), void **out,
+                          size_t *n, const char *what, avrr_error *e)
+{
+    PGresult *res = NULL;
+    char *arr = NULL;
+    pq_params p = {0};
+    size_t len = 0;
+    bool owned = false;
+    avrr_err result;
+
+    *out = NULL;
+    *n = 0;
+    result = owned_by(s, ST_CASE_OWNED, case_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id", "no case %lld",
+                                (long long)case_id);
+    if (result != AVRR_OK)
+        return result;
+    p_int(&p, case_id);
+    p_text(&p, tenant != NULL ? tenant : "");
+    result = pq_run(s, id, &p, &res, NULL, what, e);
+    if (result != AVRR_OK)
+        goto out;
+    arr = new_array((size_t)PQntuples(res), size);
+    if (arr == NULL && PQntuples(res) > 0) {
+        result = no_memory(e);
+        goto out;
+    }
+    for (int i = 0; result == AVRR_OK && i < PQntuples(res); i++)
+        result = read(s, res, i, arr + size * len++, e);
+out:
+    PQclear(res);
+    if (result != AVRR_OK) {
+        free_arr(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* INSERT ... RETURNING into a table of the return process after checking
+ * that the case is `tenant`'s; writes back the new id. */
+static avrr_err case_row_insert(pg_store *s, enum stmt_id id,
+                                const pq_params *p, int64_t case_id,
+                                const char *tenant, int64_t *id_out,
+                                const char *what, avrr_error *e)
+{
+    bool owned = false;
+    write_scope w;
+    avrr_err result = scope_begin(s, &w, true, e);
+
+    *id_out = 0;
+    if (result != AVRR_OK)
+        return result;
+    result = owned_by(s, ST_CASE_OWNED, case_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id", "no case %lld",
+                                (long long)case_id);
+    if (result == AVRR_OK)
+        result = insert_id(s, id, p, id_out, NULL, what, e);
+    return scope_end(s, &w, result, e);
+}
+
+static avrr_err pgs_counselling_insert(avrr_store *base, avrr_counselling *c,
+                                       avrr_error *e)
+{
+    char held[11];
+    int64_t now = now_seconds();
+    pq_params p = {0};
+    avrr_err result;
+
+    avrr_date_format(&c->held_on, held);
+    p_text(&p, c->tenant);
+    p_int(&p, c->case_id);
+    p_text(&p, c->recorded_by);
+    p_text(&p, held);
+    p_text(&p, c->counsellor);
+    p_text(&p, c->outcome);
+    p_int(&p, now);
+    result = case_row_insert(pg(base), ST_COUNSEL_INSERT, &p, c->case_id,
+                             c->tenant, &c->id, "counselling", e);
+    c->created_at = result == AVRR_OK ? now : 0;
+    return result;
+}
+
+static avrr_err read_counselling(pg_store *s, const PGresult *r, int row,
+                                 void *item, avrr_error *e)
+{
+    avrr_counselling *c = item;
+    avrr_err result;
+
+    c->id = col_int(r, row, 0);
+    c->case_id = col_int(r, row, 1);
+    c->created_at = col_int(r, row, 7);
+    result = col_fixed(s, r, row, 2, c->tenant, sizeof c->tenant, "tenant",
+                       e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, r, row, 3, c->recorded_by,
+                           sizeof c->recorded_by, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_date(s, r, row, 4, &c->held_on, "counselling date", e);
+    if (result == AVRR_OK)
+        result = col_str(r, row, 5, &c->counsellor, e);
+    if (result == AVRR_OK)
+        result = col_str(r, row, 6, &c->outcome, e);
+    return result;
+}
+
+static void free_counselling(void *arr, size_t n)
+{
+    avrr_store_free_counselling(arr, n);
+}
+
+static avrr_err pgs_counselling_list(avrr_store *base, const char *tenant,
+                                     int64_t case_id, avrr_counselling **out,
+                                     size_t *n, avrr_error *e)
+{
+    return case_rows(pg(base), ST_COUNSEL_LIST, tenant, case_id,
+                     sizeof **out, read_counselling, free_counselling,
+                     (void **)out, n, "listing counselling", e);
+}
+
+static avrr_err pgs_referral_insert(avrr_store *base, avrr_referral *r,
+                                    avrr_error *e)
+{
+    int64_t now = now_seconds();
+    pq_params p = {0};
+    avrr_err result;
+
+    p_text(&p, r->tenant);
+    p_int(&p, r->case_id);
+    p_text(&p, r->partner);
+    p_int(&p, now);
+    /* An unknown partner fails the foreign key: ENOTFOUND. */
+    result = case_row_insert(pg(base), ST_REFERRAL_INSERT, &p, r->case_id,
+                             r->tenant, &r->id, "referral", e);
+    if (result == AVRR_ENOTFOUND && e != NULL &&
+        strcmp(e->field, "case_id") != 0)
+        avrr_error_set(e, AVRR_ENOTFOUND, "partner", "no tenant %s",
+                       r->partner);
+    if (result == AVRR_OK) {
+        r->created_at = now;
+        r->status = AVRR_REFERRAL_PENDING;
+    }
+    return result;
+}
+
+static avrr_err read_referral(pg_store *s, const PGresult *r, int row,
+                              void *item, avrr_error *e)
+{
+    avrr_referral *f = item;
+    int status = 0;
+    avrr_err result;
+
+    f->id = col_int(r, row, 0);
+    f->case_id = col_int(r, row, 1);
+    f->decided_key_id = col_int(r, row, 6);
+    f->decided_at = col_int(r, row, 7);
+    f->created_at = col_int(r, row, 8);
+    result = col_fixed(s, r, row, 2, f->tenant, sizeof f->tenant, "tenant",
+                       e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, r, row, 3, f->partner, sizeof f->partner,
+                           "partner", e);
+    if (result == AVRR_OK)
+        result = col_enum(s, r, row, 4, avrr_referral_status_parse, &status,
+                          "referral status", e);
+    if (result == AVRR_OK)
+        result = col_str(r, row, 5, &f->reason, e);
+    f->status = (avrr_referral_status)status;
+    return result;
+}
+
+static avrr_err pgs_referral_get(avrr_store *base, const char *tenant,
+                                 int64_t id, avrr_referral *out,
+                                 avrr_error *e)
+{
+    pg_store *s = pg(base);
+    PGresult *res = NULL;
+    pq_params p = {0};
+    avrr_err result;
+
+    memset(out, 0, sizeof *out);
+    p_int(&p, id);
+    p_text(&p, tenant != NULL ? tenant : "");
+    result = pq_run(s, ST_REFERRAL_GET, &p, &res, NULL,
+                    "reading the referral", e);
+    if (result == AVRR_OK && PQntuples(res) == 0)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no referral %lld",
+                                (long long)id);
+    if (result == AVRR_OK)
+        result = read_referral(s, res, 0, out, e);
+    PQclear(res);
+    if (result != AVRR_OK)
+        avrr_referral_clear(out);
+    return result;
+}
+
+static avrr_err pgs_referral_list(avrr_store *base, const char *tenant,
+                                  int status, int64_t after, size_t limit,
+                                  avrr_referral **out, size_t *n,
+                                  avrr_error *e)
+{
+    pg_store *s = pg(base);
+    PGresult *res = NULL;
+    avrr_referral *arr = NULL;
+    pq_params p = {0};
+    size_t len = 0;
+    avrr_err result;
+
+    *out = NULL;
+    *n = 0;
+    p_text(&p, tenant != NULL ? tenant : "");
+    p_text(&p, status >= 0 ? avrr_referral_status_name(status) : NULL);
+    p_int(&p, after);
+    p_int(&p, (int64_t)clamp_limit(limit));
+    result = pq_run(s, ST_REFERRAL_LIST, &p, &res, NULL, "listing referrals",
+                    e);
+    if (result != AVRR_OK)
+        goto out;
+    arr = new_array((size_t)PQntuples(res), sizeof *arr);
+    if (arr == NULL && PQntuples(res) > 0) {
+        result = no_memory(e);
+        goto out;
+    }
+    for (int i = 0; result == AVRR_OK && i < PQntuples(res); i++)
+        result = read_referral(s, res, i, &arr[len++], e);
+out:
+    PQclear(res);
+    if (result != AVRR_OK) {
+        avrr_store_free_referrals(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+static avrr_err pgs_referral_decide(avrr_store *base, avrr_referral *r,
+                                    avrr_error *e)
+{
+    const char *status = avrr_referral_status_name((int)r->status);
+    int64_t now = now_seconds(), changed = 0;
+    pq_params p = {0};
+    avrr_err result;
+
+    if (status == NULL || r->status == AVRR_REFERRAL_PENDING)
+        return avrr_error_set(e, AVRR_EINVALID, "decision",
+                              "a decision accepts or declines");
+    p_int(&p, r->id);
+    p_text(&p, status);
+    p_text(&p, r->reason);
+    p_ref(&p, r->decided_key_id);
+    p_int(&p, now);
+    p_text(&p, r->partner);
+    result = write1(pg(base), ST_REFERRAL_DECIDE, &p, &changed, NULL, NULL,
+                    "referral", e);
+    /* The update names the pending state: a second decision changes
+     * nothing and is a conflict, not a silent overwrite. */
+    if (result == AVRR_OK && changed == 0)
+        result = avrr_error_set(e, AVRR_ECONFLICT, "id",
+                                "referral %lld is no longer pending",
+                                (long long)r->id);
+    if (result == AVRR_OK)
+        r->decided_at = now;
+    return result;
+}
+
+static avrr_err pgs_referral_access(avrr_store *base, const char *partner,
+                                    int64_t case_id, int64_t person_id,
+                                    char owner[static 17], avrr_error *e)
+{
+    pg_store *s = pg(base);
+    PGresult *res = NULL;
+    pq_params p = {0};
+    avrr_err result;
+
+    owner[0] = '\0';
+    p_int(&p, case_id > 0 ? case_id : person_id);
+    p_text(&p, partner != NULL ? partner : "");
+    result = pq_run(s,
+                    case_id > 0 ? ST_REFERRAL_ACCESS_CASE
+                                : ST_REFERRAL_ACCESS_PERSON,
+                    &p, &res, NULL, "reading referrals", e);
+    if (result == AVRR_OK && PQntuples(res) == 0)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id",
+                                "no accepted referral");
+    if (result == AVRR_OK)
+        result = col_fixed(s, res, 0, 0, owner, 17, "tenant", e);
+    PQclear(res);
+    return result;
+}
+
+static avrr_err pgs_plan_put(avrr_store *base, avrr_plan *pl, avrr_error *e)
+{
+    int64_t now = now_seconds(), ignored = 0;
+    pq_params p = {0};
+    avrr_err result;
+
+    p_int(&p, pl->case_id);
+    p_text(&p, pl->tenant);
+    p_text(&p, pl->recorded_by);
+    p_text(&p, pl->components);
+    p_text(&p, pl->amounts_json != NULL ? pl->amounts_json : "[]");
+    p_int(&p, now);
+    result = case_row_insert(pg(base), ST_PLAN_PUT, &p, pl->case_id,
+                             pl->tenant, &ignored, "plan", e);
+    pl->updated_at = result == AVRR_OK ? now : 0;
+    return result;
+}
+
+static avrr_err pgs_plan_get(avrr_store *base, const char *tenant,
+                             int64_t case_id, avrr_plan *out, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    PGresult *res = NULL;
+    pq_params p = {0};
+    avrr_err result;
+
+    memset(out, 0, sizeof *out);
+    p_int(&p, case_id);
+    p_text(&p, tenant != NULL ? tenant : "");
+    result = pq_run(s, ST_PLAN_GET, &p, &res, NULL, "reading the plan", e);
+    if (result == AVRR_OK && PQntuples(res) == 0)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id",
+                                "no plan for case %lld", (long long)case_id);
+    if (result == AVRR_OK) {
+        out->case_id = col_int(res, 0, 0);
+        out->updated_at = col_int(res, 0, 5);
+        result = col_fixed(s, res, 0, 1, out->tenant, sizeof out->tenant,
+                           "tenant", e);
+    }
+    if (result == AVRR_OK)
+        result = col_fixed(s, res, 0, 2, out->recorded_by,
+                           sizeof out->recorded_by, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_str(res, 0, 3, &out->components, e);
+    if (result == AVRR_OK)
+        result = col_str(res, 0, 4, &out->amounts_json, e);
+    PQclear(res);
+    if (result != AVRR_OK)
+        avrr_plan_clear(out);
+    return result;
+}
+
+static avrr_err pgs_follow_up_insert(avrr_store *base, avrr_follow_up *f,
+                                     avrr_error *e)
+{
+    char visited[11];
+    int64_t now = now_seconds();
+    pq_params p = {0};
+    avrr_err result;
+
+    avrr_date_format(&f->visited_on, visited);
+    p_text(&p, f->tenant);
+    p_int(&p, f->case_id);
+    p_text(&p, f->recorded_by);
+    p_text(&p, visited);
+    p_double(&p, f->economic);
+    p_double(&p, f->social);
+    p_double(&p, f->psychosocial);
+    p_text(&p, f->note);
+    p_int(&p, now);
+    result = case_row_insert(pg(base), ST_FOLLOW_UP_INSERT, &p, f->case_id,
+                             f->tenant, &f->id, "follow-up", e);
+    f->created_at = result == AVRR_OK ? now : 0;
+    return result;
+}
+
+static avrr_err read_follow_up(pg_store *s, const PGresult *r, int row,
+                               void *item, avrr_error *e)
+{
+    avrr_follow_up *f = item;
+    avrr_err result;
+
+    f->id = col_int(r, row, 0);
+    f->case_id = col_int(r, row, 1);
+    f->economic = col_double(r, row, 5);
+    f->social = col_double(r, row, 6);
+    f->psychosocial = col_double(r, row, 7);
+    f->created_at = col_int(r, row, 9);
+    result = col_fixed(s, r, row, 2, f->tenant, sizeof f->tenant, "tenant",
+                       e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, r, row, 3, f->recorded_by,
+                           sizeof f->recorded_by, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_date(s, r, row, 4, &f->visited_on, "visit date", e);
+    if (result == AVRR_OK)
+        result = col_str(r, row, 8, &f->note, e);
+    return result;
+}
+
+static void free_follow_ups(void *arr, size_t n)
+{
+    avrr_store_free_follow_ups(arr, n);
+}
+
+static avrr_err pgs_follow_up_list(avrr_store *base, const char *tenant,
+                                   int64_t case_id, avrr_follow_up **out,
+                                   size_t *n, avrr_error *e)
+{
+    return case_rows(pg(base), ST_FOLLOW_UP_LIST, tenant, case_id,
+                     sizeof **out, read_follow_up, free_follow_ups,
+                     (void **)out, n, "listing follow-ups", e);
+}
+
+/* Follow-ups for statistics: no free text, no names. */
+static avrr_err pgs_follow_up_scan(avrr_store *base, const char *tenant,
+                                   int (*cb)(void *arg, int64_t person_id,
+                                             const avrr_follow_up *f),
+                                   void *arg, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    PGresult *res = NULL;
+    pq_params p = {0};
+    p_code(&p, tenant);
+    avrr_err result = pq_run(s, ST_FOLLOW_UP_SCAN, &p, &res, NULL,
+                             "reading follow-ups", e);
+    int n = result == AVRR_OK ? PQntuples(res) : 0;
+    for (int row = 0; result == AVRR_OK && row < n; row++) {
+        avrr_follow_up f;
+        memset(&f, 0, sizeof f);
+        result = col_fixed(s, res, row, 0, f.tenant, sizeof f.tenant, "tenant",
+                           e);
+        f.case_id = col_int(res, row, 2);
+        f.economic = col_double(res, row, 4);
+        f.social = col_double(res, row, 5);
+        f.psychosocial = col_double(res, row, 6);
+        if (result == AVRR_OK)
+            result = col_date(s, res, row, 3, &f.visited_on, "visit date", e);
+        if (result == AVRR_OK && cb(arg, col_int(res, row, 1), &f) != 0)
+            break;
+    }
+    PQclear(res);
+    return result;
+}
+
 static const avrr_store_ops postgres_ops = {
     .name = "postgresql",
     .close = pg_close,
@@ -3881,6 +4806,7 @@ static const avrr_store_ops postgres_ops = {
     .key_revoke = pgs_key_revoke,
     .key_list = pgs_key_list,
     .person_insert = pgs_person_insert,
+    .person_insert_many = pgs_person_insert_many,
     .identity_insert = pgs_identity_insert,
     .person_get = pgs_person_get,
     .person_list = pgs_person_list,
@@ -3908,6 +4834,7 @@ static const avrr_store_ops postgres_ops = {
     .disclosure_list = pgs_disclosure_list,
     .disclosure_decide = pgs_disclosure_decide,
     .audit_append = pgs_audit_append,
+    .audit_append_many = pgs_audit_append_many,
     .audit_scan = pgs_audit_scan,
     .audit_list = pgs_audit_list,
     .audit_anchor = pgs_audit_anchor,
@@ -3927,4 +4854,16 @@ static const avrr_store_ops postgres_ops = {
     .link_stats = pgs_link_stats,
     .person_flags = pgs_person_flags,
     .backup = pgs_backup,
+    .counselling_insert = pgs_counselling_insert,
+    .counselling_list = pgs_counselling_list,
+    .referral_insert = pgs_referral_insert,
+    .referral_get = pgs_referral_get,
+    .referral_list = pgs_referral_list,
+    .referral_decide = pgs_referral_decide,
+    .referral_access = pgs_referral_access,
+    .plan_put = pgs_plan_put,
+    .plan_get = pgs_plan_get,
+    .follow_up_insert = pgs_follow_up_insert,
+    .follow_up_list = pgs_follow_up_list,
+    .follow_up_scan = pgs_follow_up_scan,
 };

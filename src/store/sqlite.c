@@ -303,6 +303,63 @@ static const char *const migrations[] = {
     "  old_json TEXT NOT NULL\n"
     ");\n"
     "CREATE INDEX identity_history_person ON identity_history(person_id, id);\n",
+
+    /* 4: the return process. Family counts on the case for the caps of a
+     * state's rules; counselling, referrals to partner tenants, the
+     * reintegration plan (one per case, amounts as canonical JSON) and
+     * follow-up visits with sustainability scores. `tenant` is always the
+     * case's owner, `recorded_by` who wrote the row. */
+    "ALTER TABLE cases ADD COLUMN adults INTEGER NOT NULL DEFAULT 1\n"
+    "  CHECK (adults BETWEEN 0 AND 30);\n"
+    "ALTER TABLE cases ADD COLUMN minors INTEGER NOT NULL DEFAULT 0\n"
+    "  CHECK (minors BETWEEN 0 AND 30);\n"
+    "CREATE TABLE counselling (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),\n"
+    "  recorded_by TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  held_on TEXT NOT NULL DEFAULT '',\n"
+    "  counsellor TEXT NOT NULL,\n"
+    "  outcome TEXT,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX counselling_case ON counselling(case_id, id);\n"
+    "CREATE TABLE referrals (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),\n"
+    "  partner TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  status TEXT NOT NULL DEFAULT 'pending'\n"
+    "    CHECK (status IN ('pending', 'accepted', 'declined')),\n"
+    "  reason TEXT,\n"
+    "  decided_key_id INTEGER,\n"
+    "  decided_at INTEGER,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX referrals_tenant ON referrals(tenant, id);\n"
+    "CREATE INDEX referrals_partner ON referrals(partner, status, id);\n"
+    "CREATE INDEX referrals_case ON referrals(case_id, partner);\n"
+    "CREATE TABLE plans (\n"
+    "  case_id INTEGER PRIMARY KEY REFERENCES cases(id),\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  recorded_by TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  components TEXT,\n"
+    "  amounts TEXT NOT NULL DEFAULT '[]',\n"
+    "  updated_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE follow_ups (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  tenant TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),\n"
+    "  recorded_by TEXT NOT NULL REFERENCES tenants(code),\n"
+    "  visited_on TEXT NOT NULL DEFAULT '',\n"
+    "  economic REAL NOT NULL CHECK (economic BETWEEN 0 AND 1),\n"
+    "  social REAL NOT NULL CHECK (social BETWEEN 0 AND 1),\n"
+    "  psychosocial REAL NOT NULL CHECK (psychosocial BETWEEN 0 AND 1),\n"
+    "  note TEXT,\n"
+    "  created_at INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX follow_ups_case ON follow_ups(case_id, id);\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -318,7 +375,10 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     "i.birth_place, i.address, i.national_ref, i.eurodac_ref, i.created_at"
 #define CASE_COLS                                                             \
     "id, person_id, tenant, destination_country, return_type, programme, "   \
-    "status, opened_on, closed_on, created_at, updated_at"
+    "status, opened_on, closed_on, created_at, updated_at, adults, minors"
+#define REFERRAL_COLS                                                         \
+    "id, case_id, tenant, partner, status, reason, decided_key_id, "         \
+    "decided_at, created_at"
 #define ASSIST_COLS                                                           \
     "a.id, a.case_id, a.tenant, a.kind, a.amount_cents, a.cash, "            \
     "a.provider, a.funding, a.granted_on, a.delivered_on, a.status, "        \
@@ -409,7 +469,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(CASE_INSERT,                                                            \
       "INSERT INTO cases (tenant, person_id, destination_country, "           \
       "return_type, programme, status, opened_on, closed_on, created_at, "    \
-      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)")          \
+      "updated_at, adults, minors) "                                         \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)")          \
     X(CASE_OWNED, "SELECT count(*) FROM cases WHERE id = ?1 AND tenant = ?2") \
     X(CASE_GET, "SELECT " CASE_COLS " FROM cases "                            \
                 "WHERE id = ?1 AND tenant = ?2")                              \
@@ -590,6 +651,88 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
     X(REKEY_CHECKS, "SELECT id, tenant, request_json FROM checks "            \
                     "WHERE id > ?1 ORDER BY id LIMIT ?2")                     \
     X(REKEY_CHECKS_SET, "UPDATE checks SET request_json = ?2 WHERE id = ?1")  \
+    /* Erasure: the free text of the return process is about the person;      \
+     * scores, amounts and dates stay as anonymous statistics. */             \
+    X(ERASE_COUNSELLING,                                                      \
+      "UPDATE counselling SET outcome = NULL WHERE case_id IN (SELECT "       \
+      "id FROM cases WHERE person_id = ?1)")                                  \
+    X(ERASE_PLANS,                                                            \
+      "UPDATE plans SET components = NULL WHERE case_id IN (SELECT id "       \
+      "FROM cases WHERE person_id = ?1)")                                     \
+    X(ERASE_FOLLOW_UPS,                                                       \
+      "UPDATE follow_ups SET note = NULL WHERE case_id IN (SELECT id "        \
+      "FROM cases WHERE person_id = ?1)")                                     \
+    X(ERASE_REFERRALS,                                                        \
+      "UPDATE referrals SET reason = NULL WHERE case_id IN (SELECT id "       \
+      "FROM cases WHERE person_id = ?1)")                                     \
+    X(FOLLOW_UP_SCAN,                                                         \
+      "SELECT c.tenant, c.person_id, f.case_id, f.visited_on, f.economic, "   \
+      "f.social, f.psychosocial FROM follow_ups f "                           \
+      "JOIN cases c ON c.id = f.case_id "                                     \
+      "WHERE CAST(?1 AS TEXT) IS NULL OR c.tenant = ?1 "                      \
+      "ORDER BY f.case_id, f.id")                                             \
+    /* ---- the return process (schema version 4) ---- */                     \
+    X(COUNSEL_INSERT,                                                         \
+      "INSERT INTO counselling (tenant, case_id, recorded_by, held_on, "      \
+      "counsellor, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "     \
+      "?7)")                                                                  \
+    X(COUNSEL_LIST,                                                           \
+      "SELECT id, case_id, tenant, recorded_by, held_on, counsellor, "        \
+      "outcome, created_at FROM counselling WHERE case_id = ?1 AND "          \
+      "tenant = ?2 ORDER BY id")                                              \
+    X(REFERRAL_INSERT,                                                        \
+      "INSERT INTO referrals (tenant, case_id, partner, status, "             \
+      "created_at) VALUES (?1, ?2, ?3, 'pending', ?4)")                       \
+    X(REFERRAL_GET,                                                           \
+      "SELECT " REFERRAL_COLS " FROM referrals WHERE id = ?1 AND (tenant = "  \
+      "?2 OR partner = ?2)")                                                  \
+    X(REFERRAL_LIST,                                                          \
+      "SELECT " REFERRAL_COLS " FROM referrals WHERE (tenant = ?1 OR "        \
+      "partner = ?1) AND (CAST(?2 AS TEXT) IS NULL OR status = ?2) AND "      \
+      "id > ?3 ORDER BY id LIMIT ?4")                                         \
+    X(REFERRAL_DECIDE,                                                        \
+      "UPDATE referrals SET status = ?2, reason = ?3, decided_key_id = "      \
+      "?4, decided_at = ?5 WHERE id = ?1 AND partner = ?6 AND status = "      \
+      "'pending'")                                                            \
+    X(REFERRAL_ACCESS_CASE,                                                   \
+      "SELECT c.tenant FROM referrals r JOIN cases c ON c.id = "              \
+      "r.case_id WHERE r.case_id = ?1 AND r.partner = ?2 AND r.status = "     \
+      "'accepted' LIMIT 1")                                                   \
+    X(REFERRAL_ACCESS_PERSON,                                                 \
+      "SELECT c.tenant FROM referrals r JOIN cases c ON c.id = "              \
+      "r.case_id WHERE c.person_id = ?1 AND r.partner = ?2 AND r.status "     \
+      "= 'accepted' LIMIT 1")                                                 \
+    X(PLAN_PUT,                                                               \
+      "INSERT INTO plans (case_id, tenant, recorded_by, components, "         \
+      "amounts, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT "     \
+      "(case_id) DO UPDATE SET recorded_by = excluded.recorded_by, "          \
+      "components = excluded.components, amounts = excluded.amounts, "        \
+      "updated_at = excluded.updated_at")                                     \
+    X(PLAN_GET,                                                               \
+      "SELECT case_id, tenant, recorded_by, components, amounts, "            \
+      "updated_at FROM plans WHERE case_id = ?1 AND tenant = ?2")             \
+    X(FOLLOW_UP_INSERT,                                                       \
+      "INSERT INTO follow_ups (tenant, case_id, recorded_by, "                \
+      "visited_on, economic, social, psychosocial, note, created_at) "        \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                          \
+    X(FOLLOW_UP_LIST,                                                         \
+      "SELECT id, case_id, tenant, recorded_by, visited_on, economic, "       \
+      "social, psychosocial, note, created_at FROM follow_ups WHERE "         \
+      "case_id = ?1 AND tenant = ?2 ORDER BY id")                             \
+    /* rekey of the return process's free text, sealed per case. */          \
+    X(REKEY_COUNSELLING, "SELECT id, case_id, outcome FROM counselling "      \
+                         "WHERE id > ?1 ORDER BY id LIMIT ?2")                \
+    X(REKEY_COUNSELLING_SET, "UPDATE counselling SET outcome = ?2 "           \
+                             "WHERE id = ?1")                                 \
+    X(REKEY_PLANS, "SELECT case_id, case_id, components FROM plans "          \
+                   "WHERE case_id > ?1 ORDER BY case_id LIMIT ?2")            \
+    X(REKEY_PLANS_SET, "UPDATE plans SET components = ?2 WHERE case_id = ?1") \
+    X(REKEY_FOLLOW_UPS, "SELECT id, case_id, note FROM follow_ups "           \
+                        "WHERE id > ?1 ORDER BY id LIMIT ?2")                 \
+    X(REKEY_FOLLOW_UPS_SET, "UPDATE follow_ups SET note = ?2 WHERE id = ?1")  \
+    X(REKEY_REFERRALS, "SELECT id, case_id, reason FROM referrals "           \
+                       "WHERE id > ?1 ORDER BY id LIMIT ?2")                  \
+    X(REKEY_REFERRALS_SET, "UPDATE referrals SET reason = ?2 WHERE id = ?1")  \
     /* Rewrites the file: no page keeps an old value after a rekey. */      \
     X(VACUUM, "VACUUM")
 
@@ -2070,19 +2213,15 @@ out:
     return result;
 }
 
-static avrr_err sq_person_insert(avrr_store *base, avrr_person *p,
-                                 avrr_error *e)
+/* Inserts the person's rows; writes back ids (not undone on failure: the
+ * callers do that). The caller holds a write scope. */
+static avrr_err insert_person_rows(sq_store *s, avrr_person *p, int64_t now,
+                                   avrr_error *e)
 {
-    sq_store *s = sq(base);
     sqlite3_stmt *st = NULL;
-    write_scope w;
-    int64_t now = now_seconds();
     int rc = SQLITE_OK;
-    avrr_err result = scope_begin(s, &w, e);
+    avrr_err result = stmt_get(s, ST_PERSON_INSERT, &st, e);
 
-    if (result != AVRR_OK)
-        return result;
-    result = stmt_get(s, ST_PERSON_INSERT, &st, e);
     if (result != AVRR_OK)
         goto out;
     bind_text(&rc, st, 1, p->tenant);
@@ -2111,17 +2250,58 @@ static avrr_err sq_person_insert(avrr_store *base, avrr_person *p,
     }
 out:
     stmt_done(st);
-    result = scope_end(s, &w, result, e);
-    if (result != AVRR_OK) {
-        /* Nothing was stored: take back what was written back. */
-        p->id = 0;
-        p->created_at = 0;
-        for (size_t i = 0; i < p->n_identities; i++) {
-            p->identities[i].id = 0;
-            p->identities[i].person_id = 0;
-            p->identities[i].created_at = 0;
-        }
+    return result;
+}
+
+/* Takes back the ids written back into a person that was not stored. */
+static void person_unstored(avrr_person *p)
+{
+    p->id = 0;
+    p->created_at = 0;
+    for (size_t i = 0; i < p->n_identities; i++) {
+        p->identities[i].id = 0;
+        p->identities[i].person_id = 0;
+        p->identities[i].created_at = 0;
     }
+}
+
+static avrr_err sq_person_insert(avrr_store *base, avrr_person *p,
+                                 avrr_error *e)
+{
+    sq_store *s = sq(base);
+    write_scope w;
+    avrr_err result = scope_begin(s, &w, e);
+
+    if (result != AVRR_OK)
+        return result;
+    result = insert_person_rows(s, p, now_seconds(), e);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK)
+        person_unstored(p); /* nothing was stored */
+    return result;
+}
+
+/* person_insert for many persons: one write scope (one savepoint inside
+ * the caller's transaction) around the prepared inserts, all or nothing. */
+static avrr_err sq_person_insert_many(avrr_store *base, avrr_person **ps,
+                                      size_t n, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    write_scope w;
+    int64_t now = now_seconds();
+    avrr_err result;
+
+    if (n == 0)
+        return AVRR_OK;
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    for (size_t i = 0; result == AVRR_OK && i < n; i++)
+        result = insert_person_rows(s, ps[i], now, e);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK)
+        for (size_t i = 0; i < n; i++)
+            person_unstored(ps[i]);
     return result;
 }
 
@@ -2438,6 +2618,8 @@ static avrr_err sq_case_insert(avrr_store *base, avrr_case *c, avrr_error *e)
     bind_text(&rc, st, 7, opened);
     bind_text(&rc, st, 8, closed);
     bind_int(&rc, st, 9, now);
+    bind_int(&rc, st, 10, c->adults);
+    bind_int(&rc, st, 11, c->minors);
     if (rc != SQLITE_OK) {
         result = sq_error(s, rc, NULL, "case", e);
         goto out;
@@ -2470,6 +2652,8 @@ static avrr_err read_case(sq_store *s, sqlite3_stmt *st, avrr_case *c,
     c->person_id = sqlite3_column_int64(st, 1);
     c->created_at = sqlite3_column_int64(st, 9);
     c->updated_at = sqlite3_column_int64(st, 10);
+    c->adults = sqlite3_column_int(st, 11);
+    c->minors = sqlite3_column_int(st, 12);
     result = col_fixed(s, st, 2, c->tenant, sizeof c->tenant, "tenant", e);
     if (result == AVRR_OK)
         result = col_fixed(s, st, 3, c->destination_country,
@@ -3632,37 +3816,15 @@ out:
     return result;
 }
 
-static avrr_err sq_audit_append(avrr_store *base, avrr_audit_event *ev,
-                                void (*chain)(avrr_audit_event *ev),
-                                avrr_error *e)
+/* Inserts a chained event (seq, prev_hash and hash set). The caller holds
+ * a write scope. */
+static avrr_err insert_event(sq_store *s, const avrr_audit_event *ev,
+                             avrr_error *e)
 {
-    sq_store *s = sq(base);
     sqlite3_stmt *st = NULL;
-    int64_t head = 0;
-    uint8_t prev[32];
     int rc = SQLITE_OK;
-    write_scope w;
-    avrr_err result;
+    avrr_err result = stmt_get(s, ST_AUDIT_INSERT, &st, e);
 
-    if (chain == NULL)
-        return avrr_error_set(e, AVRR_EINVALID, NULL,
-                              "an audit event needs a chain function");
-    if (strnlen(ev->action, sizeof ev->action) == 0)
-        return avrr_error_set(e, AVRR_EINVALID, "action",
-                              "an audit event needs an action");
-    /* BEGIN IMMEDIATE (or the caller's transaction, which began so): the
-     * head is read under the write lock, so that two processes appending
-     * to one file cannot both take seq + 1. */
-    result = scope_begin(s, &w, e);
-    if (result != AVRR_OK)
-        return result;
-    result = audit_head(s, &head, prev, e);
-    if (result != AVRR_OK)
-        goto out;
-    ev->seq = head + 1;
-    memcpy(ev->prev_hash, prev, sizeof ev->prev_hash);
-    chain(ev);
-    result = stmt_get(s, ST_AUDIT_INSERT, &st, e);
     if (result != AVRR_OK)
         goto out;
     bind_int(&rc, st, 1, ev->seq);
@@ -3685,10 +3847,58 @@ static avrr_err sq_audit_append(avrr_store *base, avrr_audit_event *ev,
     result = step_done(s, st, NULL, "audit event", e);
 out:
     stmt_done(st);
+    return result;
+}
+
+/* audit_append for n events chained in array order, under one write scope
+ * and one read of the head; all or nothing. n == 1 is audit_append. */
+static avrr_err sq_audit_append_many(avrr_store *base, avrr_audit_event *evs,
+                                     size_t n,
+                                     void (*chain)(avrr_audit_event *ev),
+                                     avrr_error *e)
+{
+    sq_store *s = sq(base);
+    int64_t head = 0;
+    uint8_t prev[32];
+    write_scope w;
+    avrr_err result;
+
+    if (chain == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, NULL,
+                              "an audit event needs a chain function");
+    for (size_t i = 0; i < n; i++)
+        if (strnlen(evs[i].action, sizeof evs[i].action) == 0)
+            return avrr_error_set(e, AVRR_EINVALID, "action",
+                                  "an audit event needs an action");
+    if (n == 0)
+        return AVRR_OK;
+    /* BEGIN IMMEDIATE (or the caller's transaction, which began so): the
+     * head is read under the write lock, so that two processes appending
+     * to one file cannot both take seq + 1. */
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    result = audit_head(s, &head, prev, e);
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        avrr_audit_event *ev = &evs[i];
+        ev->seq = head + 1 + (int64_t)i;
+        memcpy(ev->prev_hash, i == 0 ? prev : evs[i - 1].hash,
+               sizeof ev->prev_hash);
+        chain(ev);
+        result = insert_event(s, ev, e);
+    }
     result = scope_end(s, &w, result, e);
     if (result != AVRR_OK)
-        ev->seq = 0;
+        for (size_t i = 0; i < n; i++)
+            evs[i].seq = 0;
     return result;
+}
+
+static avrr_err sq_audit_append(avrr_store *base, avrr_audit_event *ev,
+                                void (*chain)(avrr_audit_event *ev),
+                                avrr_error *e)
+{
+    return sq_audit_append_many(base, ev, 1, chain, e);
 }
 
 /* Reads an audit row (AUDIT_COLS) into *ev. */
@@ -4197,6 +4407,18 @@ static avrr_err sq_person_erase(avrr_store *base, const char *tenant,
     if (result == AVRR_OK)
         result = run_for_person(s, ST_PERSON_ERASE, person_id,
                                 "erasing the person", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_COUNSELLING, person_id,
+                                "erasing counselling notes", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_PLANS, person_id,
+                                "erasing plans", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_FOLLOW_UPS, person_id,
+                                "erasing follow-up notes", e);
+    if (result == AVRR_OK)
+        result = run_for_person(s, ST_ERASE_REFERRALS, person_id,
+                                "erasing referral reasons", e);
     return scope_end(s, &w, result, e);
 }
 
@@ -4626,6 +4848,13 @@ static const rekey_table rekey_tables[] = {
     {ST_REKEY_HISTORY, ST_REKEY_HISTORY_SET, false, 1,
      {"identity_history.old_json"}},
     {ST_REKEY_CHECKS, ST_REKEY_CHECKS_SET, true, 1, {"checks.request_json"}},
+    {ST_REKEY_COUNSELLING, ST_REKEY_COUNSELLING_SET, false, 1,
+     {"counselling.outcome"}},
+    {ST_REKEY_PLANS, ST_REKEY_PLANS_SET, false, 1, {"plans.components"}},
+    {ST_REKEY_FOLLOW_UPS, ST_REKEY_FOLLOW_UPS_SET, false, 1,
+     {"follow_ups.note"}},
+    {ST_REKEY_REFERRALS, ST_REKEY_REFERRALS_SET, false, 1,
+     {"referrals.reason"}},
 };
 
 typedef struct rekey_row {
@@ -4789,6 +5018,542 @@ out:
     return result;
 }
 
+/* ---- the return process (schema version 4) -------------------------------- */
+
+/* Reads one row of a return-process list into item (zeroed). */
+typedef avrr_err (*sq_row_fn)(sq_store *s, sqlite3_stmt *st, void *item,
+                              avrr_error *e);
+
+/* The rows of statement `id` (bound ?1 case_id, ?2 tenant) for a case of
+ * `tenant`: ENOTFOUND when the case is not the tenant's, so that a list
+ * never tells whether another tenant's case exists. */
+static avrr_err case_rows(sq_store *s, enum stmt_id id, const char *tenant,
+                          int64_t case_id, size_t size, sq_row_fn read,
+                          void (*free_arr)(void *arr, size_t n), void **out,
+                          size_t *n, const char *what, avrr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    char *arr = NULL;
+    size_t len = 0, cap = 0;
+    bool owned = false;
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    *out = NULL;
+    *n = 0;
+    result = owned_by(s, ST_CASE_OWNED, case_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id", "no case %lld",
+                                (long long)case_id);
+    if (result == AVRR_OK)
+        result = stmt_get(s, id, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, case_id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, what, e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char *p = grow(arr, &cap, len + 1, size);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read(s, st, arr + size * len++, e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, what, e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        free_arr(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+/* Runs a bound INSERT into a table of the return process after checking
+ * that the case is `tenant`'s; writes back the new id. */
+static avrr_err case_row_insert(sq_store *s, sqlite3_stmt *st, int rc,
+                                int64_t case_id, const char *tenant,
+                                int64_t *id_out, const char *what,
+                                avrr_error *e)
+{
+    bool owned = false;
+    write_scope w;
+    avrr_err result;
+
+    *id_out = 0;
+    if (rc != SQLITE_OK)
+        return sq_error(s, rc, NULL, what, e);
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    result = owned_by(s, ST_CASE_OWNED, case_id, tenant, &owned, e);
+    if (result == AVRR_OK && !owned)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id", "no case %lld",
+                                (long long)case_id);
+    if (result == AVRR_OK)
+        result = step_done(s, st, NULL, what, e);
+    if (result == AVRR_OK)
+        *id_out = sqlite3_last_insert_rowid(s->db);
+    return scope_end(s, &w, result, e);
+}
+
+static avrr_err sq_counselling_insert(avrr_store *base, avrr_counselling *c,
+                                      avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    char held[11], ctx[24];
+    int64_t now = now_seconds();
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_COUNSEL_INSERT, &st, e);
+
+    if (result != AVRR_OK)
+        return result;
+    avrr_date_format(&c->held_on, held);
+    bind_text(&rc, st, 1, c->tenant);
+    bind_int(&rc, st, 2, c->case_id);
+    bind_text(&rc, st, 3, c->recorded_by);
+    bind_text(&rc, st, 4, held);
+    bind_text(&rc, st, 5, c->counsellor);
+    /* Free text about the returnee (health, family): sealed like the
+     * identities, bound to its case. */
+    bind_secret(s, &rc, st, 6, "counselling.outcome", ctx_id(ctx, c->case_id),
+                c->outcome);
+    bind_int(&rc, st, 7, now);
+    result = case_row_insert(s, st, rc, c->case_id, c->tenant, &c->id,
+                             "counselling", e);
+    stmt_done(st);
+    c->created_at = result == AVRR_OK ? now : 0;
+    return result;
+}
+
+static avrr_err read_counselling(sq_store *s, sqlite3_stmt *st, void *item,
+                                 avrr_error *e)
+{
+    avrr_counselling *c = item;
+    char ctx[24];
+    avrr_err result;
+
+    c->id = sqlite3_column_int64(st, 0);
+    c->case_id = sqlite3_column_int64(st, 1);
+    c->created_at = sqlite3_column_int64(st, 7);
+    result = col_fixed(s, st, 2, c->tenant, sizeof c->tenant, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 3, c->recorded_by, sizeof c->recorded_by,
+                           "tenant", e);
+    if (result == AVRR_OK)
+        result = col_date(s, st, 4, &c->held_on, "counselling date", e);
+    if (result == AVRR_OK)
+        result = col_str(st, 5, &c->counsellor, e);
+    if (result == AVRR_OK)
+        result = col_secret(s, st, 6, "counselling.outcome",
+                            ctx_id(ctx, c->case_id), &c->outcome, e);
+    return result;
+}
+
+static void free_counselling(void *arr, size_t n)
+{
+    avrr_store_free_counselling(arr, n);
+}
+
+static avrr_err sq_counselling_list(avrr_store *base, const char *tenant,
+                                    int64_t case_id, avrr_counselling **out,
+                                    size_t *n, avrr_error *e)
+{
+    return case_rows(sq(base), ST_COUNSEL_LIST, tenant, case_id, sizeof **out,
+                     read_counselling, free_counselling, (void **)out, n,
+                     "listing counselling", e);
+}
+
+static avrr_err sq_referral_insert(avrr_store *base, avrr_referral *r,
+                                   avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int64_t now = now_seconds();
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_REFERRAL_INSERT, &st, e);
+
+    if (result != AVRR_OK)
+        return result;
+    bind_text(&rc, st, 1, r->tenant);
+    bind_int(&rc, st, 2, r->case_id);
+    bind_text(&rc, st, 3, r->partner);
+    bind_int(&rc, st, 4, now);
+    /* An unknown partner fails the foreign key: ENOTFOUND. */
+    result = case_row_insert(s, st, rc, r->case_id, r->tenant, &r->id,
+                             "referral", e);
+    stmt_done(st);
+    if (result == AVRR_ENOTFOUND && r->id == 0 && e != NULL &&
+        strcmp(e->field, "case_id") != 0)
+        avrr_error_set(e, AVRR_ENOTFOUND, "partner", "no tenant %s",
+                       r->partner);
+    if (result == AVRR_OK) {
+        r->created_at = now;
+        r->status = AVRR_REFERRAL_PENDING;
+    }
+    return result;
+}
+
+static avrr_err read_referral(sq_store *s, sqlite3_stmt *st, void *item,
+                              avrr_error *e)
+{
+    avrr_referral *r = item;
+    char ctx[24];
+    int status = 0;
+    avrr_err result;
+
+    r->id = sqlite3_column_int64(st, 0);
+    r->case_id = sqlite3_column_int64(st, 1);
+    r->decided_key_id = sqlite3_column_int64(st, 6);
+    r->decided_at = sqlite3_column_int64(st, 7);
+    r->created_at = sqlite3_column_int64(st, 8);
+    result = col_fixed(s, st, 2, r->tenant, sizeof r->tenant, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 3, r->partner, sizeof r->partner,
+                           "partner", e);
+    if (result == AVRR_OK)
+        result = col_enum(s, st, 4, avrr_referral_status_parse, &status,
+                          "referral status", e);
+    if (result == AVRR_OK)
+        result = col_secret(s, st, 5, "referrals.reason",
+                            ctx_id(ctx, r->case_id), &r->reason, e);
+    r->status = (avrr_referral_status)status;
+    return result;
+}
+
+static avrr_err sq_referral_get(avrr_store *base, const char *tenant,
+                                int64_t id, avrr_referral *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_REFERRAL_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = read_referral(s, st, out, e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id", "no referral %lld",
+                                (long long)id);
+    else
+        result = sq_error(s, rc, NULL, "reading the referral", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_referral_clear(out);
+    return result;
+}
+
+static avrr_err sq_referral_list(avrr_store *base, const char *tenant,
+                                 int status, int64_t after, size_t limit,
+                                 avrr_referral **out, size_t *n,
+                                 avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    avrr_referral *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_REFERRAL_LIST, &st, e);
+
+    *out = NULL;
+    *n = 0;
+    if (result != AVRR_OK)
+        goto out;
+    bind_text(&rc, st, 1, tenant != NULL ? tenant : "");
+    bind_text(&rc, st, 2, status >= 0 ? avrr_referral_status_name(status)
+                                      : NULL);
+    bind_int(&rc, st, 3, after);
+    bind_int(&rc, st, 4, (int64_t)clamp_limit(limit));
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "listing referrals", e);
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_referral *p = grow(arr, &cap, len + 1, sizeof *arr);
+        if (p == NULL) {
+            result = avrr_error_set(e, AVRR_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+        arr = p;
+        result = read_referral(s, st, &arr[len++], e);
+        if (result != AVRR_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "listing referrals", e);
+out:
+    stmt_done(st);
+    if (result != AVRR_OK) {
+        avrr_store_free_referrals(arr, len);
+        return result;
+    }
+    *out = arr;
+    *n = len;
+    return AVRR_OK;
+}
+
+static avrr_err sq_referral_decide(avrr_store *base, avrr_referral *r,
+                                   avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    const char *status = avrr_referral_status_name((int)r->status);
+    int64_t now = now_seconds();
+    char ctx[24];
+    int rc = SQLITE_OK;
+    avrr_err result;
+
+    if (status == NULL || r->status == AVRR_REFERRAL_PENDING)
+        return avrr_error_set(e, AVRR_EINVALID, "decision",
+                              "a decision accepts or declines");
+    result = stmt_get(s, ST_REFERRAL_DECIDE, &st, e);
+    if (result != AVRR_OK)
+        return result;
+    bind_int(&rc, st, 1, r->id);
+    bind_text(&rc, st, 2, status);
+    bind_secret(s, &rc, st, 3, "referrals.reason", ctx_id(ctx, r->case_id),
+                r->reason);
+    bind_ref(&rc, st, 4, r->decided_key_id);
+    bind_int(&rc, st, 5, now);
+    bind_text(&rc, st, 6, r->partner);
+    if (rc != SQLITE_OK)
+        result = sq_error(s, rc, NULL, "referral", e);
+    else
+        result = step_done(s, st, NULL, "referral", e);
+    /* The update names the pending state: a second decision changes
+     * nothing and is a conflict, not a silent overwrite. */
+    if (result == AVRR_OK && sqlite3_changes(s->db) == 0)
+        result = avrr_error_set(e, AVRR_ECONFLICT, "id",
+                                "referral %lld is no longer pending",
+                                (long long)r->id);
+    if (result == AVRR_OK)
+        r->decided_at = now;
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_referral_access(avrr_store *base, const char *partner,
+                                   int64_t case_id, int64_t person_id,
+                                   char owner[static 17], avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, case_id > 0 ? ST_REFERRAL_ACCESS_CASE
+                                              : ST_REFERRAL_ACCESS_PERSON,
+                               &st, e);
+
+    owner[0] = '\0';
+    if (result != AVRR_OK)
+        return result;
+    bind_int(&rc, st, 1, case_id > 0 ? case_id : person_id);
+    bind_text(&rc, st, 2, partner != NULL ? partner : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        result = col_fixed(s, st, 0, owner, 17, "tenant", e);
+    else if (rc == SQLITE_DONE)
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "id",
+                                "no accepted referral");
+    else
+        result = sq_error(s, rc, NULL, "reading referrals", e);
+    stmt_done(st);
+    return result;
+}
+
+static avrr_err sq_plan_put(avrr_store *base, avrr_plan *p, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int64_t now = now_seconds(), ignored = 0;
+    char ctx[24];
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_PLAN_PUT, &st, e);
+
+    if (result != AVRR_OK)
+        return result;
+    bind_int(&rc, st, 1, p->case_id);
+    bind_text(&rc, st, 2, p->tenant);
+    bind_text(&rc, st, 3, p->recorded_by);
+    bind_secret(s, &rc, st, 4, "plans.components", ctx_id(ctx, p->case_id),
+                p->components);
+    bind_text(&rc, st, 5, p->amounts_json != NULL ? p->amounts_json : "[]");
+    bind_int(&rc, st, 6, now);
+    result = case_row_insert(s, st, rc, p->case_id, p->tenant, &ignored,
+                             "plan", e);
+    stmt_done(st);
+    p->updated_at = result == AVRR_OK ? now : 0;
+    return result;
+}
+
+static avrr_err sq_plan_get(avrr_store *base, const char *tenant,
+                            int64_t case_id, avrr_plan *out, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    char ctx[24];
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_PLAN_GET, &st, e);
+
+    memset(out, 0, sizeof *out);
+    if (result != AVRR_OK)
+        goto out;
+    bind_int(&rc, st, 1, case_id);
+    bind_text(&rc, st, 2, tenant != NULL ? tenant : "");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->case_id = sqlite3_column_int64(st, 0);
+        out->updated_at = sqlite3_column_int64(st, 5);
+        result = col_fixed(s, st, 1, out->tenant, sizeof out->tenant,
+                           "tenant", e);
+        if (result == AVRR_OK)
+            result = col_fixed(s, st, 2, out->recorded_by,
+                               sizeof out->recorded_by, "tenant", e);
+        if (result == AVRR_OK)
+            result = col_secret(s, st, 3, "plans.components",
+                                ctx_id(ctx, out->case_id), &out->components,
+                                e);
+        if (result == AVRR_OK)
+            result = col_str(st, 4, &out->amounts_json, e);
+    } else if (rc == SQLITE_DONE) {
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "case_id",
+                                "no plan for case %lld", (long long)case_id);
+    } else {
+        result = sq_error(s, rc, NULL, "reading the plan", e);
+    }
+out:
+    stmt_done(st);
+    if (result != AVRR_OK)
+        avrr_plan_clear(out);
+    return result;
+}
+
+static avrr_err sq_follow_up_insert(avrr_store *base, avrr_follow_up *f,
+                                    avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    char visited[11], ctx[24];
+    int64_t now = now_seconds();
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_FOLLOW_UP_INSERT, &st, e);
+
+    if (result != AVRR_OK)
+        return result;
+    avrr_date_format(&f->visited_on, visited);
+    bind_text(&rc, st, 1, f->tenant);
+    bind_int(&rc, st, 2, f->case_id);
+    bind_text(&rc, st, 3, f->recorded_by);
+    bind_text(&rc, st, 4, visited);
+    bind_double(&rc, st, 5, f->economic);
+    bind_double(&rc, st, 6, f->social);
+    bind_double(&rc, st, 7, f->psychosocial);
+    bind_secret(s, &rc, st, 8, "follow_ups.note", ctx_id(ctx, f->case_id),
+                f->note);
+    bind_int(&rc, st, 9, now);
+    result = case_row_insert(s, st, rc, f->case_id, f->tenant, &f->id,
+                             "follow-up", e);
+    stmt_done(st);
+    f->created_at = result == AVRR_OK ? now : 0;
+    return result;
+}
+
+static avrr_err read_follow_up(sq_store *s, sqlite3_stmt *st, void *item,
+                               avrr_error *e)
+{
+    avrr_follow_up *f = item;
+    char ctx[24];
+    avrr_err result;
+
+    f->id = sqlite3_column_int64(st, 0);
+    f->case_id = sqlite3_column_int64(st, 1);
+    f->economic = sqlite3_column_double(st, 5);
+    f->social = sqlite3_column_double(st, 6);
+    f->psychosocial = sqlite3_column_double(st, 7);
+    f->created_at = sqlite3_column_int64(st, 9);
+    result = col_fixed(s, st, 2, f->tenant, sizeof f->tenant, "tenant", e);
+    if (result == AVRR_OK)
+        result = col_fixed(s, st, 3, f->recorded_by, sizeof f->recorded_by,
+                           "tenant", e);
+    if (result == AVRR_OK)
+        result = col_date(s, st, 4, &f->visited_on, "visit date", e);
+    if (result == AVRR_OK)
+        result = col_secret(s, st, 8, "follow_ups.note",
+                            ctx_id(ctx, f->case_id), &f->note, e);
+    return result;
+}
+
+static void free_follow_ups(void *arr, size_t n)
+{
+    avrr_store_free_follow_ups(arr, n);
+}
+
+static avrr_err sq_follow_up_list(avrr_store *base, const char *tenant,
+                                  int64_t case_id, avrr_follow_up **out,
+                                  size_t *n, avrr_error *e)
+{
+    return case_rows(sq(base), ST_FOLLOW_UP_LIST, tenant, case_id,
+                     sizeof **out, read_follow_up, free_follow_ups,
+                     (void **)out, n, "listing follow-ups", e);
+}
+
+/* Follow-ups for statistics: no free text, no names. */
+static avrr_err sq_follow_up_scan(avrr_store *base, const char *tenant,
+                                  int (*cb)(void *arg, int64_t person_id,
+                                            const avrr_follow_up *f),
+                                  void *arg, avrr_error *e)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    avrr_err result = stmt_get(s, ST_FOLLOW_UP_SCAN, &st, e);
+
+    if (result != AVRR_OK)
+        return result;
+    bind_code(&rc, st, 1, tenant);
+    if (rc != SQLITE_OK) {
+        result = sq_error(s, rc, NULL, "reading follow-ups", e);
+        goto out;
+    }
+    while (result == AVRR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        avrr_follow_up f;
+        memset(&f, 0, sizeof f);
+        result = col_fixed(s, st, 0, f.tenant, sizeof f.tenant, "tenant", e);
+        f.case_id = sqlite3_column_int64(st, 2);
+        f.economic = sqlite3_column_double(st, 4);
+        f.social = sqlite3_column_double(st, 5);
+        f.psychosocial = sqlite3_column_double(st, 6);
+        if (result == AVRR_OK)
+            result = col_date(s, st, 3, &f.visited_on, "visit date", e);
+        if (result == AVRR_OK && cb(arg, sqlite3_column_int64(st, 1), &f) != 0)
+            goto out;
+    }
+    if (result == AVRR_OK && rc != SQLITE_DONE)
+        result = sq_error(s, rc, NULL, "reading follow-ups", e);
+out:
+    stmt_done(st);
+    return result;
+}
+
 static const avrr_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -4803,6 +5568,7 @@ static const avrr_store_ops sqlite_ops = {
     .key_revoke = sq_key_revoke,
     .key_list = sq_key_list,
     .person_insert = sq_person_insert,
+    .person_insert_many = sq_person_insert_many,
     .identity_insert = sq_identity_insert,
     .person_get = sq_person_get,
     .person_list = sq_person_list,
@@ -4830,6 +5596,7 @@ static const avrr_store_ops sqlite_ops = {
     .disclosure_list = sq_disclosure_list,
     .disclosure_decide = sq_disclosure_decide,
     .audit_append = sq_audit_append,
+    .audit_append_many = sq_audit_append_many,
     .audit_scan = sq_audit_scan,
     .audit_list = sq_audit_list,
     .audit_anchor = sq_audit_anchor,
@@ -4849,4 +5616,16 @@ static const avrr_store_ops sqlite_ops = {
     .link_stats = sq_link_stats,
     .person_flags = sq_person_flags,
     .backup = sq_backup,
+    .counselling_insert = sq_counselling_insert,
+    .counselling_list = sq_counselling_list,
+    .referral_insert = sq_referral_insert,
+    .referral_get = sq_referral_get,
+    .referral_list = sq_referral_list,
+    .referral_decide = sq_referral_decide,
+    .referral_access = sq_referral_access,
+    .plan_put = sq_plan_put,
+    .plan_get = sq_plan_get,
+    .follow_up_insert = sq_follow_up_insert,
+    .follow_up_list = sq_follow_up_list,
+    .follow_up_scan = sq_follow_up_scan,
 };

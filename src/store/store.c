@@ -147,3 +147,30 @@ void avrr_store_free_disclosures(avrr_disclosure *d, size_t n)
         avrr_disclosure_clear(&d[i]);
     avrr_free(d);
 }
+
+void avrr_store_free_counselling(avrr_counselling *c, size_t n)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        avrr_counselling_clear(&c[i]);
+    avrr_free(c);
+}
+
+void avrr_store_free_referrals(avrr_referral *r, size_t n)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        avrr_referral_clear(&r[i]);
+    avrr_free(r);
+}
+
+void avrr_store_free_follow_ups(avrr_follow_up *f, size_t n)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        avrr_follow_up_clear(&f[i]);
+    avrr_free(f);
+}

@@ -27,7 +27,7 @@
 
 /* The schema version this build creates and understands. A registry with a
  * higher version was made by a newer avrr and is refused (AVRR_EVERSION). */
-#define AVRR_SCHEMA_VERSION 3
+#define AVRR_SCHEMA_VERSION 4
 
 typedef struct avrr_store avrr_store;
 
@@ -82,6 +82,11 @@ typedef struct avrr_store_ops {
     /* Inserts the person and all its identities and documents; writes back
      * p->id, p->created_at and each identity's id and person_id. */
     avrr_err (*person_insert)(avrr_store *s, avrr_person *p, avrr_error *e);
+    /* person_insert for n persons at once (a bulk import): all or nothing,
+     * in the caller's transaction when there is one. May be NULL: callers
+     * then call person_insert per person. */
+    avrr_err (*person_insert_many)(avrr_store *s, avrr_person **ps, size_t n,
+                                   avrr_error *e);
     /* Adds one identity (an alias) to an existing person of `tenant`. */
     avrr_err (*identity_insert)(avrr_store *s, const char *tenant,
                                 avrr_identity *id, avrr_error *e);
@@ -188,6 +193,13 @@ typedef struct avrr_store_ops {
     avrr_err (*audit_append)(avrr_store *s, avrr_audit_event *ev,
                              void (*chain)(avrr_audit_event *ev),
                              avrr_error *e);
+    /* audit_append for n events, chained in array order (each event's
+     * prev_hash is the hash of the one before it); all or nothing. May be
+     * NULL: callers then call audit_append per event. */
+    avrr_err (*audit_append_many)(avrr_store *s, avrr_audit_event *evs,
+                                  size_t n,
+                                  void (*chain)(avrr_audit_event *ev),
+                                  avrr_error *e);
     /* Every event with seq > after, ascending; cb as identity_scan's. */
     avrr_err (*audit_scan)(avrr_store *s, int64_t after,
                            int (*cb)(void *arg, const avrr_audit_event *ev),
@@ -292,6 +304,58 @@ typedef struct avrr_store_ops {
      * AVRR_EEXISTS when path exists; AVRR_EINVALID on a backend whose own
      * tools do this (PostgreSQL: pg_dump). */
     avrr_err (*backup)(avrr_store *s, const char *path, avrr_error *e);
+
+    /* ---- the return process (schema version 4) ---- */
+
+    /* Each insert names the case's owner in ->tenant (ENOTFOUND when the
+     * case is not that tenant's) and writes back id and created_at. */
+    avrr_err (*counselling_insert)(avrr_store *s, avrr_counselling *c,
+                                   avrr_error *e);
+    /* Sessions of one case of `tenant` (the owner), ascending by id. */
+    avrr_err (*counselling_list)(avrr_store *s, const char *tenant,
+                                 int64_t case_id, avrr_counselling **out,
+                                 size_t *n, avrr_error *e);
+    /* r->partner must be an existing tenant (ENOTFOUND otherwise). */
+    avrr_err (*referral_insert)(avrr_store *s, avrr_referral *r,
+                                avrr_error *e);
+    /* A referral `tenant` is referrer or partner of. */
+    avrr_err (*referral_get)(avrr_store *s, const char *tenant, int64_t id,
+                             avrr_referral *out, avrr_error *e);
+    /* Referrals `tenant` is referrer or partner of, with status (< 0:
+     * any), id > after, ascending, at most limit. */
+    avrr_err (*referral_list)(avrr_store *s, const char *tenant, int status,
+                              int64_t after, size_t limit,
+                              avrr_referral **out, size_t *n, avrr_error *e);
+    /* Moves a pending referral to r->status with reason, decided_key_id
+     * and decided_at (set by the store); ECONFLICT when no longer
+     * pending. */
+    avrr_err (*referral_decide)(avrr_store *s, avrr_referral *r,
+                                avrr_error *e);
+    /* The owner of a case referred to `partner` and accepted: of case
+     * case_id (> 0), or of any case of person person_id (> 0). ENOTFOUND
+     * when there is none. */
+    avrr_err (*referral_access)(avrr_store *s, const char *partner,
+                                int64_t case_id, int64_t person_id,
+                                char owner[static 17], avrr_error *e);
+    /* Inserts or replaces the plan of case p->case_id of p->tenant; sets
+     * updated_at. */
+    avrr_err (*plan_put)(avrr_store *s, avrr_plan *p, avrr_error *e);
+    /* ENOTFOUND when the case has no plan (or is not tenant's). */
+    avrr_err (*plan_get)(avrr_store *s, const char *tenant, int64_t case_id,
+                         avrr_plan *out, avrr_error *e);
+    avrr_err (*follow_up_insert)(avrr_store *s, avrr_follow_up *f,
+                                 avrr_error *e);
+    /* Follow-ups of one case of `tenant`, ascending by id. */
+    avrr_err (*follow_up_list)(avrr_store *s, const char *tenant,
+                               int64_t case_id, avrr_follow_up **out,
+                               size_t *n, avrr_error *e);
+    /* Every follow-up of `tenant`'s cases (NULL: all), by case, with the
+     * case's person (for distinct counts); the note is not read. cb as
+     * identity_scan's. */
+    avrr_err (*follow_up_scan)(avrr_store *s, const char *tenant,
+                               int (*cb)(void *arg, int64_t person_id,
+                                         const avrr_follow_up *f),
+                               void *arg, avrr_error *e);
 } avrr_store_ops;
 
 /* The handle every backend's struct starts with. */
@@ -358,6 +422,9 @@ void avrr_store_free_assistance(avrr_assistance *a, size_t n);
 void avrr_store_free_tenants(avrr_tenant *t, size_t n);
 void avrr_store_free_links(avrr_link *l, size_t n);
 void avrr_store_free_disclosures(avrr_disclosure *d, size_t n);
+void avrr_store_free_counselling(avrr_counselling *c, size_t n);
+void avrr_store_free_referrals(avrr_referral *r, size_t n);
+void avrr_store_free_follow_ups(avrr_follow_up *f, size_t n);
 
 /* Callers go through the table directly: s->ops->person_get(s, ...). The
  * table is the interface; there is no second layer of wrappers to keep in

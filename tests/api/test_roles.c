@@ -46,7 +46,7 @@ typedef struct route_case {
 
 /* The records one call acts on, made fresh for every call. */
 typedef struct fixture {
-    int64_t person, identity, kase, check, link, disclosure;
+    int64_t person, identity, kase, check, link, disclosure, referral;
     char ref[40];
 } fixture;
 
@@ -91,6 +91,27 @@ static const route_case CASES[] = {
      "{\"decision\":\"green\",\"reason\":\"different persons\"}", CW, 200, 200, 404, 0},
     {"GET", "/v1/audit", "/v1/audit", NULL, DPO, 200, 0, 0, 0},
     {"GET", "/v1/stats", "/v1/stats?by=kind", NULL, CW | DPO | STAT, 200, 0, 0, 0},
+    /* The return process. The fixture's case is referred to BE, still
+     * pending: BE's providers do not see the case yet (404 as party). */
+    {"POST", "/v1/cases/{id}/counselling", "/v1/cases/$C/counselling",
+     "{\"counsellor\":\"DT&V\",\"outcome\":\"considers return\"}", CW | PROV, 201, 404, 404, 0},
+    {"GET", "/v1/cases/{id}/counselling", "/v1/cases/$C/counselling", NULL, CW | PROV, 200, 404,
+     404, 0},
+    {"POST", "/v1/cases/{id}/referrals", "/v1/cases/$C/referrals", "{\"partner\":\"DE\"}", CW,
+     201, 404, 404, 0},
+    {"PUT", "/v1/cases/{id}/plan", "/v1/cases/$C/plan",
+     "{\"components\":\"shop\",\"amounts\":[{\"kind\":\"reintegration_business\","
+     "\"amount_cents\":150000}]}", CW | PROV, 200, 404, 404, 0},
+    {"GET", "/v1/cases/{id}/plan", "/v1/cases/$C/plan", NULL, CW | PROV, 200, 404, 404, 0},
+    {"POST", "/v1/cases/{id}/follow-ups", "/v1/cases/$C/follow-ups",
+     "{\"economic\":0.5,\"social\":0.6,\"psychosocial\":0.7}", CW | PROV, 201, 404, 404, 0},
+    {"GET", "/v1/cases/{id}/follow-ups", "/v1/cases/$C/follow-ups", NULL, CW | PROV, 200, 404,
+     404, 0},
+    {"GET", "/v1/referrals", "/v1/referrals?status=pending", NULL, CW | PROV, 200, 0, 0, 0},
+    /* A referral: the partner (BE) owns the decision; the referrer (NL)
+     * sees the referral but may not decide it; DE knows nothing of it. */
+    {"POST", "/v1/referrals/{id}/decision", "/v1/referrals/$F/decision",
+     "{\"decision\":\"decline\",\"reason\":\"no capacity\"}", PROV, 200, 403, 404, 1},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 
@@ -137,6 +158,8 @@ static void make_fixture(fixture *f)
     snprintf(path, sizeof path, "/v1/checks/%lld/disclosures", (long long)f->check);
     snprintf(body, sizeof body, "{\"person_ref\":\"%s\",\"reason\":\"fixture\"}", f->ref);
     f->disclosure = post_id(path, keys[0][0], body);
+    snprintf(path, sizeof path, "/v1/cases/%lld/referrals", (long long)f->kase);
+    f->referral = post_id(path, keys[0][0], "{\"partner\":\"BE\"}");
 }
 
 static void expand(const char *in, const fixture *f, char *out, size_t cap)
@@ -152,6 +175,7 @@ static void expand(const char *in, const fixture *f, char *out, size_t cap)
             case 'K': v = f->check; break;
             case 'L': v = f->link; break;
             case 'D': v = f->disclosure; break;
+            case 'F': v = f->referral; break;
             case 'R': o += (size_t)snprintf(out + o, cap - o, "%s", f->ref); in += 2; continue;
             default: break;
             }
