@@ -26,8 +26,10 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAVRR_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Every test, twice: a normal build and an ASan+UBSan build. The store, API
-# and CLI tests run on both backends: the recipe starts a throw-away
+# Every test, twice: a normal build and an ASan+UBSan build; then the unit
+# and API suites under valgrind memcheck (SQLite), then a short run of every
+# fuzzer. The store, API and CLI tests run on both backends: the recipe
+# starts a throw-away
 # PostgreSQL cluster (scripts/pg-test-cluster.sh: a temporary folder, a free
 # port, an unprivileged user) for the *.pg tests and stops it on the way
 # out, pass, fail or Ctrl-C, so that no postgres is left running.
@@ -41,6 +43,7 @@ test: build build-asan
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) && \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+	@$(MAKE) valgrind
 	@$(MAKE) fuzz
 
 # The normal build only, for a quick loop while editing; SQLite only (the
