@@ -316,8 +316,10 @@ static avrr_err validate_identities(avrr_identity *ids, size_t n, avrr_error *e)
     return AVRR_OK;
 }
 
-static avrr_err person_register_impl(avrr_service *svc, const avrr_actor *a,
-                                      avrr_person *p, avrr_error *e)
+/* The rules a person must meet to be registered by actor a, for one
+ * registration and for a bulk import alike; on success p belongs to a's
+ * tenant. */
+static avrr_err person_check(const avrr_actor *a, avrr_person *p, avrr_error *e)
 {
     avrr_err result = avrr__service_allow(a, AVRR_ACT_PERSON_WRITE, e);
     if (result != AVRR_OK)
@@ -329,9 +331,17 @@ static avrr_err person_register_impl(avrr_service *svc, const avrr_actor *a,
         return avrr_error_set(e, AVRR_EINVALID, "identities",
                               "at most %d identities per person", AVRR_IDENTITIES_MAX);
     result = validate_identities(p->identities, p->n_identities, e);
+    if (result == AVRR_OK)
+        memcpy(p->tenant, a->tenant, sizeof p->tenant);
+    return result;
+}
+
+static avrr_err person_register_impl(avrr_service *svc, const avrr_actor *a,
+                                      avrr_person *p, avrr_error *e)
+{
+    avrr_err result = person_check(a, p, e);
     if (result != AVRR_OK)
         return result;
-    memcpy(p->tenant, a->tenant, sizeof p->tenant);
     lock(svc);
     result = svc->store->ops->person_insert(svc->store, p, e);
     unlock(svc);
@@ -369,24 +379,11 @@ avrr_err avrr_service_person_register_many(avrr_service *svc, const avrr_actor *
     }
     /* The rules of person_register, row by row. */
     for (size_t i = 0; i < n; i++) {
-        avrr_person *p = &ps[i];
-        avrr_error *re = &row_e[i];
-        avrr_error_clear(re);
-        p->id = 0;
-        row_rc[i] = avrr__service_allow(a, AVRR_ACT_PERSON_WRITE, re);
-        if (row_rc[i] == AVRR_OK && p->n_identities == 0)
-            row_rc[i] = avrr_error_set(re, AVRR_EINVALID, "identities",
-                                       "a person needs at least one identity");
-        if (row_rc[i] == AVRR_OK && p->n_identities > AVRR_IDENTITIES_MAX)
-            row_rc[i] = avrr_error_set(re, AVRR_EINVALID, "identities",
-                                       "at most %d identities per person",
-                                       AVRR_IDENTITIES_MAX);
+        avrr_error_clear(&row_e[i]);
+        ps[i].id = 0;
+        row_rc[i] = person_check(a, &ps[i], &row_e[i]);
         if (row_rc[i] == AVRR_OK)
-            row_rc[i] = validate_identities(p->identities, p->n_identities, re);
-        if (row_rc[i] == AVRR_OK) {
-            memcpy(p->tenant, a->tenant, sizeof p->tenant);
-            ok[n_ok++] = p;
-        }
+            ok[n_ok++] = &ps[i];
     }
     lock(svc);
     if (svc->txn_depth == 0) {
