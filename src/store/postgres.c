@@ -45,7 +45,7 @@
 
 /* The most rows one list call returns; callers page with `after`. As in
  * sqlite.c. */
-#define LIST_LIMIT_MAX 1000
+#define LIST_LIMIT_MAX AVRR_STORE_LIST_MAX
 
 /* identity_scan and audit_scan read this many rows per query, then call
  * back with no query open. Larger than SQLite's 256 because every batch is

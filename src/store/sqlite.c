@@ -51,7 +51,7 @@
 
 /* The most rows one list call returns; callers page with `after`. Large
  * enough for a screenful of work, small enough to bound one response. */
-#define LIST_LIMIT_MAX 1000
+#define LIST_LIMIT_MAX AVRR_STORE_LIST_MAX
 
 /* identity_scan reads this many identities, releases its statement and only
  * then calls back, so that callbacks may use the store and no read

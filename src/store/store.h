@@ -31,6 +31,12 @@
 
 typedef struct avrr_store avrr_store;
 
+/* The most rows one list call returns: a page of the service (1,000, its
+ * AVRR_PAGE_MAX) plus the one row that tells whether another page follows.
+ * Capping lists at the page size itself would end every listing of more
+ * than 1,000 records after the first page. */
+#define AVRR_STORE_LIST_MAX 1001
+
 
 /* Called once per identity by identity_scan; a non-zero return stops the
  * scan and is returned by it. The identity is only lent for the call. */

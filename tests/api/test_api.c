@@ -563,6 +563,40 @@ static void test_cases(void **state)
     assert_int_equal(failures, 0);
 }
 
+
+/* A listing of more than a page: with limit=1000 over 1,001 persons the
+ * first page says there is a next one, and the next page holds the last. */
+static void test_paging_past_the_largest_page(void **state)
+{
+    (void)state;
+    char csv[400], key[128], path[128];
+    snprintf(csv, sizeof csv, "%s/many.csv", H.dir);
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fputs("rec_id,given_names,surname\n", f);
+    for (int i = 0; i < 1001; i++)
+        fprintf(f, "de-%d,Dawit,Haile%d\n", i, i);
+    fclose(f);
+    const char *tenant[] = {"avrr", "tenant", "add", "--db", H.db, "--code", "DE", "--name", "Germany", NULL};
+    assert_int_equal(harness_avrr(tenant, NULL, 0), 0);
+    const char *mk[] = {"avrr", "key", "create", "--db", H.db, "--tenant", "DE", "--role", "caseworker", NULL};
+    assert_int_equal(harness_avrr(mk, key, sizeof key), 0);
+    const char *imp[] = {"avrr", "import", "--db", H.db, "--tenant", "DE", "--quiet", csv, NULL};
+    assert_int_equal(harness_avrr(imp, NULL, 0), 0);
+    http_reply r;
+    http(&H, "GET", "/v1/persons?limit=1000", key, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.json, "items")), 1000);
+    int64_t next = jint(r.json, "next");
+    assert_true(next > 0);
+    http_reply_free(&r);
+    snprintf(path, sizeof path, "/v1/persons?limit=1000&after=%lld", (long long)next);
+    http(&H, "GET", path, key, NULL, 0, &r);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.json, "items")), 1);
+    assert_int_equal(jint(r.json, "next"), -1); /* null: the last page */
+    http_reply_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_registration_flow),
         cmocka_unit_test(test_other_tenant_gets_404),
         cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_paging_past_the_largest_page),
         cmocka_unit_test(test_roles_without_personal_data_access),
         cmocka_unit_test(test_unknown_route_and_method),
         cmocka_unit_test(test_cases),
