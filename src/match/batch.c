@@ -380,7 +380,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void em_session(avrr_match_model *m, const double *patterns, size_t np,
+static bool em_session(avrr_match_model *m, const double *patterns, size_t np,
                        bool (*sel)(const int *), const bool *upd,
                        bool upd_prior);
 static bool sel_all(const int *lev);
@@ -622,6 +622,11 @@ static bool sel_strong_id(const int *lev)
            (lev[AVRR_MF_DOCUMENT] >= 0 && lev[AVRR_MF_DOCUMENT] <= OL_OCR);
 }
 
+static bool sel_document(const int *lev)
+{
+    return lev[AVRR_MF_DOCUMENT] >= 0 && lev[AVRR_MF_DOCUMENT] <= OL_OCR;
+}
+
 static bool sel_names(const int *lev)
 {
     return lev[AVRR_MF_NAME] >= 0 && lev[AVRR_MF_NAME] <= NL_ALL_CLOSE;
@@ -637,10 +642,48 @@ static bool sel_all(const int *lev)
  * values stay (EM on a few hundred pairs mostly fits noise). */
 #define EM_MIN_PAIRS 1000.0
 
+/* Pairs that agree on the whole name but were born far apart: almost all
+ * namesakes, drawn from the same origin groups as the hard non-matches. */
+static bool sel_namesakes(const int *lev)
+{
+    return sel_names(lev) && lev[AVRR_MF_BIRTH_DATE] == DL_FAR;
+}
+
+/* u of the fields that go with a name (nationality, birth place) among
+ * namesakes rather than among random pairs. Two random persons rarely share
+ * a nationality; two Mohammed Alis usually do, so agreement on it says far
+ * less than random pairs suggest once the names agree, which is the only
+ * case in which it decides anything. Needs EM_MIN_PAIRS such pairs. */
+static void namesake_u(avrr_match_model *m, const double *patterns, size_t np)
+{
+    static const int fields[] = {AVRR_MF_NATIONALITY, AVRR_MF_BIRTH_PLACE};
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        int f = fields[k];
+        double cnt[AVRR_MATCH_LEVELS_MAX] = {0}, tot = 0;
+        for (size_t p = 0; p < np; p++) {
+            int lev[AVRR_MF__COUNT];
+            if (patterns[p] == 0)
+                continue;
+            levels_of_pattern(p, lev);
+            if (!sel_namesakes(lev) || lev[f] < 0)
+                continue;
+            cnt[lev[f]] += patterns[p];
+            tot += patterns[p];
+        }
+        if (tot < EM_MIN_PAIRS)
+            continue;
+        for (int l = 0; l < avrr__mf_levels[f]; l++)
+            m->u[f][l] = (cnt[l] + 0.5) / (tot + 0.5 * avrr__mf_levels[f]);
+    }
+    avrr__match_model_derive(m);
+}
+
+
 /* One EM session over the patterns that sel accepts, updating m of the
  * fields in upd (and the prior when upd_prior; otherwise the session's own
- * prior is estimated but not kept). */
-static void em_session(avrr_match_model *m, const double *patterns, size_t np,
+ * prior is estimated but not kept). False when too few pairs were selected
+ * and nothing changed. */
+static bool em_session(avrr_match_model *m, const double *patterns, size_t np,
                        bool (*sel)(const int *), const bool *upd,
                        bool upd_prior)
 {
@@ -654,7 +697,7 @@ static void em_session(avrr_match_model *m, const double *patterns, size_t np,
             total += patterns[p];
     }
     if (total < EM_MIN_PAIRS)
-        return;
+        return false;
     double prior = upd_prior ? m->prior : 0.1;
     for (int round = 0; round < EM_ROUNDS; round++) {
         double mc[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {{0}};
@@ -698,6 +741,7 @@ static void em_session(avrr_match_model *m, const double *patterns, size_t np,
             m->prior = prior;
         avrr__match_model_derive(m);
     }
+    return true;
 }
 
 avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
@@ -743,6 +787,7 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     if (result != AVRR_OK)
         goto out;
     avrr__match_model_derive(m);
+    namesake_u(m, r->patterns, np);
     /* Splink's way around EM's label switching: m of the name comparison
      * from the pairs that agree on the birth date or a document, m of every
      * other field from the pairs whose names agree, each session leaving the
@@ -751,7 +796,19 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     for (int f = 0; f < AVRR_MF__COUNT; f++)
         not_names[f] = f != AVRR_MF_NAME;
     em_session(m, r->patterns, np, sel_strong_id, names_only, false);
-    em_session(m, r->patterns, np, sel_names, not_names, false);
+    /* Where documents are recorded, pairs that share one are the cleanest
+     * anchor for every other field: namesakes rarely share a passport
+     * number, while pairs picked by their names are full of namesakes. */
+    bool by_doc[AVRR_MF__COUNT];
+    for (int f = 0; f < AVRR_MF__COUNT; f++)
+        by_doc[f] = f != AVRR_MF_NAME && f != AVRR_MF_DOCUMENT;
+    if (em_session(m, r->patterns, np, sel_document, by_doc, false)) {
+        bool doc_only[AVRR_MF__COUNT] = {false};
+        doc_only[AVRR_MF_DOCUMENT] = true;
+        em_session(m, r->patterns, np, sel_names, doc_only, false);
+    } else {
+        em_session(m, r->patterns, np, sel_names, not_names, false);
+    }
     /* EM may still settle on the wrong class (namesakes taken for the
      * matches in a population with few names). A field whose estimate does
      * not favour its best level over its worst one keeps its start value. */

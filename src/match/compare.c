@@ -80,6 +80,55 @@ static double jw_bound(size_t na, size_t nb)
     return j + 0.4 * (1.0 - j);
 }
 
+static bool within_one_edit(const char *x, size_t nx, const char *y, size_t ny)
+{
+    if (nx > ny + 1 || ny > nx + 1)
+        return false;
+    size_t i = 0, j = 0;
+    int edits = 0;
+    while (i < nx && j < ny) {
+        if (x[i] == y[j]) {
+            i++;
+            j++;
+            continue;
+        }
+        if (++edits > 1)
+            return false;
+        if (nx == ny) {
+            if (i + 1 < nx && x[i] == y[j + 1] && x[i + 1] == y[j]) {
+                i += 2; /* adjacent transposition */
+                j += 2;
+                continue;
+            }
+            i++;
+            j++;
+        } else if (nx > ny) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    edits += (int)(nx - i) + (int)(ny - j);
+    return edits <= 1;
+}
+
+/* One slip of the pen in a name long enough that one letter cannot make
+ * another name: a letter dropped, added or two swapped (Tekle/Teke,
+ * Jallow/Jalow) from 4 letters on, a letter replaced from 6 on (Amir/Amin,
+ * Omar/Amar stay apart). */
+static bool name_slip(const char *x, size_t nx, const char *y, size_t ny)
+{
+    size_t lo = nx < ny ? nx : ny;
+    if (lo < 4 || !within_one_edit(x, nx, y, ny))
+        return false;
+    if (nx != ny)
+        return true;
+    size_t diff = 0;
+    for (size_t i = 0; i < nx; i++)
+        diff += x[i] != y[i];
+    return diff == 2 || lo >= 6; /* 2: adjacent letters swapped */
+}
+
 static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
                       const avrr__mtok *y)
 {
@@ -105,6 +154,10 @@ static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
         s = t > s ? t : s;
         keq |= y->alt_key == x->key;
     }
+    if (s < TOK_CLOSE && s >= TOK_WEAK &&
+        (name_slip(ba + x->sp_off, x->sp_len, bb + y->sp_off, y->sp_len) ||
+         name_slip(ba + x->off, x->len, bb + y->off, y->len)))
+        s = TOK_CLOSE;
     /* a name from Arabic script has no short vowels (ywsf): its key is all
      * there is to compare with a Latin spelling. A one-consonant key (Jawad,
      * Jaiad: "D") says too little to lift anything. */
@@ -306,38 +359,6 @@ static int nat_level(const avrr_match_rec *a, const avrr_match_rec *b)
 }
 
 /* ---- documents -------------------------------------------------------------- */
-
-static bool within_one_edit(const char *x, size_t nx, const char *y, size_t ny)
-{
-    if (nx > ny + 1 || ny > nx + 1)
-        return false;
-    size_t i = 0, j = 0;
-    int edits = 0;
-    while (i < nx && j < ny) {
-        if (x[i] == y[j]) {
-            i++;
-            j++;
-            continue;
-        }
-        if (++edits > 1)
-            return false;
-        if (nx == ny) {
-            if (i + 1 < nx && x[i] == y[j + 1] && x[i + 1] == y[j]) {
-                i += 2; /* adjacent transposition */
-                j += 2;
-                continue;
-            }
-            i++;
-            j++;
-        } else if (nx > ny) {
-            i++;
-        } else {
-            j++;
-        }
-    }
-    edits += (int)(nx - i) + (int)(ny - j);
-    return edits <= 1;
-}
 
 static int doc_pair(const char *x, size_t nx, const char *y, size_t ny)
 {

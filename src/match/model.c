@@ -25,21 +25,24 @@
 static const double def_prior = 0.02;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
-    {0.50, 0.05, 0.08, 0.19, 0.08, 0.038, 0.002}, /* birth date */
+    {0.36, 0.11, 0.08, 0.29, 0.15, 0.009, 0.001}, /* birth date */
     {0.97, 0.03},                              /* sex */
-    {0.88, 0.07, 0.05},                        /* nationality */
-    {0.60, 0.20, 0.20},                        /* birth place */
+    {0.83, 0.12, 0.05},                        /* nationality */
+    {0.62, 0.28, 0.10},                        /* birth place */
     {0.65, 0.08, 0.07, 0.20},                  /* document */
     {0.60, 0.20, 0.10, 0.10},                  /* address */
 };
 static const double def_u[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     /* two random returnees share a two-part name about 1 in 20,000 times */
-    {5e-5, 1e-4, 4e-4, 3e-3, 0.04, 0.9565},
+    {4e-4, 3e-4, 2.5e-4, 6e-4, 0.03, 0.96855},
     /* 01-01 placeholders are common: both on 01-01 of one year ~ 1 in 250 */
     {1e-4, 4e-3, 1e-3, 0.02, 0.05, 0.15, 0.7749},
     {0.5, 0.5},
-    {0.15, 0.05, 0.80},
-    {0.02, 0.02, 0.96},
+    /* nationality and birth place among namesakes, not random pairs: two
+     * men called Mohammed Ali mostly come from one region (see namesake_u
+     * in batch.c); agreement there is what decides between them */
+    {0.15, 0.45, 0.40},
+    {0.03, 0.02, 0.95},
     {1e-6, 1e-6, 1e-5, 0.999988},
     {1e-4, 2e-3, 0.03, 0.9679},
 };

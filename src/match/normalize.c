@@ -489,8 +489,20 @@ size_t avrr__match_spelling(const char *t, size_t n, char *out, size_t cap)
         } else if (c == 'e' && nx == 'e') {
             r = 'i';
             i++;
-        } else if (c == 'j' && i == 0 && vowel5(nx)) {
-            r = 'y'; /* Dutch and German j */
+        } else if (c == 'd' && nx == 's' && i + 3 < n && t[i + 2] == 'c' &&
+                   t[i + 3] == 'h') {
+            r = o == 0 && i + 4 < n && vowel5(t[i + 4]) ? 'y' : 'j';
+            i += 3; /* German dsch: Dschawad, Dschallow */
+        } else if (c == 's' && nx == 'c' && i + 2 < n && t[i + 2] == 'h') {
+            out[o++] = 's';
+            r = 'h';
+            i += 2; /* German sch */
+        } else if (c == 's' && nx == 'j' && o > 0) {
+            out[o++] = 's';
+            r = 'h';
+            i++; /* Dutch and Swedish sj */
+        } else if (c == 'j' && o == 0 && vowel5(nx)) {
+            r = 'y'; /* Dutch and German j, also after a dropped d */
         } else if (c == 'd' && nx == 'j') {
             continue; /* French dj */
         } else if (c == 'p' && nx == 'h') {
