@@ -240,7 +240,7 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
         s = (uint32_t)idx->n_slots++;
         memset(&idx->slots[s], 0, sizeof idx->slots[s]);
     }
-    nk = avrr__match_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     for (; added < nk; added++) {
         result = list_add(idx, keys[added], s);
         if (result != AVRR_OK)
@@ -286,7 +286,7 @@ avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
     }
     slot *sl = &idx->slots[s];
     uint64_t keys[AVRR__MAX_BKEYS];
-    size_t nk = avrr__match_block_keys(sl->rec, keys, AVRR__MAX_BKEYS);
+    size_t nk = avrr__match_rec_block_keys(sl->rec, keys, AVRR__MAX_BKEYS);
     for (size_t k = 0; k < nk; k++)
         list_remove(idx, keys[k], s);
     avrr_match_tf_remove(idx->tf, sl->rec);
@@ -330,7 +330,7 @@ avrr_err avrr_match_index_query(const avrr_match_index *idx,
     result = avrr_match_rec_new(probe, &rec);
     if (result != AVRR_OK)
         return result;
-    size_t nk = avrr__match_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    size_t nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     for (size_t k = 0; k < nk; k++) {
         uint32_t li;
         if (!map_get(&idx->keys, keys[k], &li))
