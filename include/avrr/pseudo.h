@@ -104,6 +104,32 @@ avrr_err avrr_pseudo_to_wire(const avrr_match_rec *r, char **out);
 avrr_err avrr_pseudo_decode(const avrr_pseudo_key *key, const char *wire,
                             size_t n, avrr_match_rec **out, avrr_error *e);
 
+/* ---- the match index in pseudonymised mode ----------------------------------------- */
+
+/* Puts an empty index into pseudonymised mode: from then on
+ * avrr_match_index_add and avrr_match_index_query encode each identity under
+ * key and keep or compare only the encoding; the plaintext is wiped at once.
+ * The key is borrowed: it must outlive the index. AVRR_EINVALID when the
+ * index already holds records. */
+avrr_err avrr_match_index_set_pseudonym_key(avrr_match_index *idx,
+                                            const avrr_pseudo_key *key);
+
+/* True when the index is in pseudonymised mode. */
+bool avrr_match_index_is_pseudonymised(const avrr_match_index *idx);
+
+/* Number of records in the index that are not pseudonymised (0 in
+ * pseudonymised mode: what tests check). */
+size_t avrr_match_index_plaintext_records(const avrr_match_index *idx);
+
+/* avrr_match_index_query with a probe already encoded (a record from
+ * avrr_pseudo_decode of what a national node sent). The probe must come
+ * from the index's key: AVRR_EINVALID otherwise, or when the index is not
+ * in pseudonymised mode. */
+avrr_err avrr_match_index_query_encoded(const avrr_match_index *idx,
+                                        const avrr_match_rec *probe,
+                                        double threshold, size_t max_hits,
+                                        avrr_match_hit **hits, size_t *n_hits);
+
 #ifdef __cplusplus
 }
 #endif
