@@ -64,6 +64,21 @@ void avrr_service_options_default(avrr_service_options *o);
 avrr_err avrr_service_configure(avrr_service *svc, const avrr_service_options *o,
                                 avrr_error *e);
 
+/* Pseudonymised index mode (DESIGN.md 5): the match index will hold only
+ * keyed encodings of the identities (avrr/pseudo.h), made with the secret
+ * in key_file (avrr_pseudo_key_load), which never enters the database.
+ * Plaintext probes are encoded on arrival and discarded; pre-encoded probes
+ * (avrr_check_request.encoded) are accepted. Call before the index is
+ * loaded: AVRR_EEXISTS after. Errors of avrr_pseudo_key_load. */
+avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
+                                        avrr_error *e);
+
+/* The index's mode and counts, for /metrics and the tests: records held and
+ * how many of them are plaintext (0 in pseudonymised mode). All 0 / false
+ * before the index is loaded. */
+void avrr_service_index_info(avrr_service *svc, bool *pseudonymised,
+                             size_t *records, size_t *plaintext_records);
+
 /* Builds the in-memory match index from every identity in the store. Until
  * it is loaded, registrations open no links and checks load it on first
  * use; the server loads it at start. Idempotent. */

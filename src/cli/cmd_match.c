@@ -18,6 +18,7 @@
 
 #include "avrr/csv.h"
 #include "avrr/match.h"
+#include "avrr/pseudo.h"
 #include "cli/cli.h"
 #include "cli/util.h"
 
@@ -48,7 +49,7 @@ static double now(void)
 /* Reads all identities of path into s. Returns 0 or prints the error and
  * returns 1. Bad rows are fatal unless skip_bad. */
 static int read_file(const char *cmd, const char *path, bool skip_bad,
-                     bool quiet, recset *s)
+                     bool quiet, const avrr_pseudo_key *pk, recset *s)
 {
     int rc = 1;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -103,7 +104,8 @@ static int read_file(const char *cmd, const char *path, bool skip_bad,
             s->cap = nc;
         }
         avrr_match_rec *mr = NULL;
-        err = avrr_match_rec_new(&id, &mr);
+        err = pk ? avrr_pseudo_encode(pk, &id, &mr)
+                 : avrr_match_rec_new(&id, &mr);
         avrr_identity_clear(&id);
         char *idc = avrr_strdup(rec_id ? rec_id : "");
         if (err != AVRR_OK || !idc) {
@@ -282,7 +284,7 @@ out:
 /* ---- the commands ---------------------------------------------------------------- */
 
 typedef struct opts {
-    const char *in, *left, *right, *out, *model, *clusters;
+    const char *in, *left, *right, *out, *model, *clusters, *pseudo;
     double threshold;
     long threads;
     bool quiet, skip_bad, adapt;
@@ -291,11 +293,11 @@ typedef struct opts {
 static const char dedup_usage[] =
     "usage: avrr dedup --in FILE --out FILE [--threshold P] [--model FILE]\n"
     "                  [--clusters FILE] [--threads N] [--adapt] [--skip-bad]\n"
-    "                  [--quiet]\n";
+    "                  [--pseudonymise KEYFILE] [--quiet]\n";
 static const char link_usage[] =
     "usage: avrr link --left FILE --right FILE --out FILE [--threshold P]\n"
     "                 [--model FILE] [--clusters FILE] [--threads N] [--adapt]\n"
-    "                 [--skip-bad] [--quiet]\n";
+    "                 [--skip-bad] [--pseudonymise KEYFILE] [--quiet]\n";
 static const char train_usage[] =
     "usage: avrr train (--in FILE | --left FILE --right FILE) --out MODEL\n"
     "                  [--model START] [--skip-bad] [--quiet]\n";
@@ -311,6 +313,9 @@ static const char help_text[] =
     "`avrr train`; without it the shipped defaults are used. --adapt\n"
     "re-estimates u from random pairs and the prior from a sample of the\n"
     "candidates of this run. --skip-bad reports bad rows and goes on.\n"
+    "--pseudonymise encodes every record under the secret key file first\n"
+    "(per-field keyed encodings, include/avrr/pseudo.h) and matches only the\n"
+    "encodings, as the pseudonymised index does.\n"
     "Progress and a summary go to stderr unless --quiet.\n";
 
 /* Default threshold: 0.9, a pair nine times more likely the same person
@@ -331,6 +336,7 @@ static int parse(int argc, char **argv, const char *usage, opts *o)
         {"quiet", no_argument, NULL, 'q'},
         {"skip-bad", no_argument, NULL, 's'},
         {"adapt", no_argument, NULL, 'a'},
+        {"pseudonymise", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -349,6 +355,7 @@ static int parse(int argc, char **argv, const char *usage, opts *o)
         case 'q': o->quiet = true; break;
         case 's': o->skip_bad = true; break;
         case 'a': o->adapt = true; break;
+        case 'p': o->pseudo = optarg; break;
         case 'j':
             if (!cli_parse_long(argv[0], "--threads", optarg, 1, 64,
                                 &o->threads))
@@ -395,8 +402,17 @@ static int run_batch(int argc, char **argv, bool link)
     recset s = {0};
     sink out = {.quiet = o.quiet, .cmd = cmd};
     avrr_match_model *model = NULL;
+    avrr_pseudo_key *pk = NULL;
     size_t n_left = 0;
     rc = 1;
+    if (o.pseudo) {
+        avrr_error e;
+        avrr_error_clear(&e);
+        if (avrr_pseudo_key_load(o.pseudo, &pk, &e) != AVRR_OK) {
+            fprintf(stderr, "avrr %s: %s\n", cmd, e.message);
+            goto out;
+        }
+    }
     if (o.model) {
         avrr_error e;
         avrr_error_clear(&e);
@@ -406,16 +422,16 @@ static int run_batch(int argc, char **argv, bool link)
         }
     }
     if (link) {
-        if (read_file(cmd, o.left, o.skip_bad, o.quiet, &s))
+        if (read_file(cmd, o.left, o.skip_bad, o.quiet, pk, &s))
             goto out;
         n_left = s.n;
-        if (read_file(cmd, o.right, o.skip_bad, o.quiet, &s))
+        if (read_file(cmd, o.right, o.skip_bad, o.quiet, pk, &s))
             goto out;
         if (n_left == 0 || n_left == s.n) {
             rc = write_pairs(cmd, o.out, &out, s.ids);
             goto out;
         }
-    } else if (read_file(cmd, o.in, o.skip_bad, o.quiet, &s)) {
+    } else if (read_file(cmd, o.in, o.skip_bad, o.quiet, pk, &s)) {
         goto out;
     }
     avrr_match_batch_opts bo = {.model = model,
@@ -455,6 +471,7 @@ out:
     avrr_free(out.v);
     recset_free(&s);
     avrr_match_model_free(model);
+    avrr_pseudo_key_free(pk);
     return rc;
 }
 
@@ -479,7 +496,7 @@ int avrr_cli_train(int argc, char **argv)
         return rc;
     bool link = o.left || o.right;
     if (!o.out || (link ? (!o.left || !o.right || o.in) : !o.in) ||
-        o.clusters)
+        o.clusters || o.pseudo)
         return cli_usage(cmd, train_usage);
     recset s = {0};
     avrr_match_model *start = NULL, *m = NULL;
@@ -492,17 +509,17 @@ int avrr_cli_train(int argc, char **argv)
         goto out;
     }
     if (link) {
-        if (read_file(cmd, o.left, o.skip_bad, o.quiet, &s))
+        if (read_file(cmd, o.left, o.skip_bad, o.quiet, NULL, &s))
             goto out;
         n_left = s.n;
-        if (read_file(cmd, o.right, o.skip_bad, o.quiet, &s))
+        if (read_file(cmd, o.right, o.skip_bad, o.quiet, NULL, &s))
             goto out;
         if (n_left == 0 || n_left == s.n) {
             cli_fail(cmd, "both files need records");
             goto out;
         }
     } else {
-        if (read_file(cmd, o.in, o.skip_bad, o.quiet, &s))
+        if (read_file(cmd, o.in, o.skip_bad, o.quiet, NULL, &s))
             goto out;
         if (s.n < 2) {
             cli_fail(cmd, "%s: need at least two records", o.in);

@@ -32,6 +32,8 @@ typedef struct serve_config {
     long rate_limit;
     long rate_burst;
     long auth_fail_limit;
+    long pseudonymised_index;    /* 1: the index holds only keyed encodings */
+    char pseudonym_key_file[1024];
     avrr_service_options options;
 } serve_config;
 
@@ -106,6 +108,16 @@ static int read_config(const char *path, serve_config *cfg)
             snprintf(cfg->web_root, sizeof cfg->web_root, "%s", val);
         } else if (strcmp(key, "audit_key") == 0) {
             snprintf(cfg->audit_key, sizeof cfg->audit_key, "%s", val);
+        } else if (strcmp(key, "pseudonymised_index") == 0) {
+            if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+                cfg->pseudonymised_index = 1;
+            else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+                cfg->pseudonymised_index = 0;
+            else
+                rc = cli_fail("serve", "%s:%u: pseudonymised_index wants true or false", path,
+                              lineno);
+        } else if (strcmp(key, "pseudonym_key_file") == 0) {
+            snprintf(cfg->pseudonym_key_file, sizeof cfg->pseudonym_key_file, "%s", val);
         } else if (strcmp(key, "data_key") == 0) {
             snprintf(cfg->data_key, sizeof cfg->data_key, "%s", val);
         } else if (strcmp(key, "audit_checkpoint_seconds") == 0) {
@@ -230,7 +242,9 @@ int avrr_cli_serve(int argc, char **argv)
                    "  --config FILE      settings file, one 'key = value' per line: db, listen,\n"
                    "                     threads, body_limit, log_requests, strong_threshold\n"
                    "                     (0.9), possible_threshold (0.5), duplicate_window_days\n"
-                   "                     (730), audit_key (Ed25519 key file for signed\n"
+                   "                     (730), pseudonymised_index (true: the match index\n"
+                   "                     holds only keyed encodings) with pseudonym_key_file,\n"
+                   "                     audit_key (Ed25519 key file for signed\n"
                    "                     checkpoints, see avrr audit key), data_key (key\n"
                    "                     file of an encrypted registry; default\n"
                    "                     AVRR_DATA_KEY, see avrr rekey),\n"
@@ -294,6 +308,17 @@ int avrr_cli_serve(int argc, char **argv)
         return 1;
     }
     sodium_memzero(probe_key, sizeof probe_key);
+    if (cfg.pseudonymised_index && !cfg.pseudonym_key_file[0]) {
+        avrr_service_close(svc);
+        return cli_fail("serve", "pseudonymised_index needs pseudonym_key_file (64 hex "
+                                 "digits, mode 0600: umask 077; openssl rand -hex 32 >FILE)");
+    }
+    if (cfg.pseudonymised_index &&
+        avrr_service_set_pseudonymised(svc, cfg.pseudonym_key_file, &e) != AVRR_OK) {
+        cli_error("serve", &e);
+        avrr_service_close(svc);
+        return 1;
+    }
     if (avrr_service_configure(svc, &cfg.options, &e) != AVRR_OK ||
         avrr_service_index_load(svc, &e) != AVRR_OK) {
         cli_error("serve", &e);

@@ -155,7 +155,7 @@ static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
         return AVRR_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         uint64_t k[AVRR__MAX_BKEYS];
-        size_t nk = avrr__match_block_keys(recs[i], k, AVRR__MAX_BKEYS);
+        size_t nk = avrr__match_rec_block_keys(recs[i], k, AVRR__MAX_BKEYS);
         if (b->n_ent + nk > alloc) {
             size_t na = alloc * 2 + nk;
             kent *ne = avrr_realloc(b->ent, na * sizeof *ne);

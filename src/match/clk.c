@@ -82,6 +82,7 @@ struct avrr_clk_key {
     uint8_t field[AVRR__CLK_F__COUNT][SUBKEY_BYTES];
     uint8_t noise[SUBKEY_BYTES];
     uint8_t block[SUBKEY_BYTES];
+    uint8_t pseudo[SUBKEY_BYTES]; /* root of the per-field encodings (pseudo.c) */
 };
 
 /* ---- keys --------------------------------------------------------------------- */
@@ -109,6 +110,7 @@ static avrr_err key_make(const uint8_t master[AVRR_CLK_KEY_BYTES], avrr_clk_key 
         derive(master, field_names[f], k->field[f]);
     derive(master, "noise", k->noise);
     derive(master, "block", k->block);
+    derive(master, "pseudo", k->pseudo);
     *out = k;
     return AVRR_OK;
 }
@@ -813,4 +815,9 @@ void avrr_clk_array_free(avrr_clk_array *a)
     avrr_free(a->raw_);
     avrr_free(a->pop);
     memset(a, 0, sizeof *a);
+}
+
+const uint8_t *avrr__clk_key_pseudo(const avrr_clk_key *key)
+{
+    return key->pseudo;
 }

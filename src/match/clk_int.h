@@ -37,4 +37,10 @@ typedef struct avrr__clk_params {
 extern avrr__clk_params avrr__clk_params_now;
 extern const avrr__clk_params avrr__clk_params_default;
 
+/* The 32-byte root of the per-field pseudonymised encodings (pseudo.c),
+ * derived from the same secret as the CLK sub-keys. */
+#include <stdint.h>
+typedef struct avrr_clk_key avrr_clk_key;
+const uint8_t *avrr__clk_key_pseudo(const avrr_clk_key *key);
+
 #endif

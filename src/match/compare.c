@@ -56,15 +56,15 @@ const char *avrr_match_level_name(int field, int level)
 
 /* A token pair at or above this similarity agrees (JW 0.92: one typo in a
  * six-letter name, or a transliteration variant lifted by its key). */
-#define TOK_CLOSE 0.92
+#define TOK_CLOSE AVRR__TOK_CLOSE
 /* Below TOK_CLOSE but at or above this: a related spelling. */
-#define TOK_WEAK 0.80
+#define TOK_WEAK AVRR__TOK_WEAK
 /* Two tokens with the same key and a JW of at least this are taken as the
  * same name spelt another way (on the spelling-normalised forms Joessef and
  * Youssef are both yusef); below it the shared skeleton is a coincidence
  * (Asif/Yusuf 0.63). */
-#define KEY_JW_MIN 0.70
-#define KEY_LIFT 0.93
+#define KEY_JW_MIN AVRR__KEY_SIM_MIN
+#define KEY_LIFT AVRR__KEY_LIFT
 
 static double jw(const char *a, size_t na, const char *b, size_t nb)
 {
@@ -158,6 +158,12 @@ static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
         (name_slip(ba + x->sp_off, x->sp_len, bb + y->sp_off, y->sp_len) ||
          name_slip(ba + x->off, x->len, bb + y->off, y->len)))
         s = TOK_CLOSE;
+    return avrr__match_key_lift(s, keq, x, y);
+}
+
+double avrr__match_key_lift(double s, bool keq, const avrr__mtok *x,
+                            const avrr__mtok *y)
+{
     /* a name from Arabic script has no short vowels (ywsf): its key is all
      * there is to compare with a Latin spelling. A one-consonant key (Jawad,
      * Jaiad: "D") says too little to lift anything. */
@@ -167,20 +173,26 @@ static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
     return s;
 }
 
+static void plain_fill(const avrr_match_rec *a, int ia, const avrr_match_rec *b,
+                       int ib, double s[AVRR__MT_MAXTOK][AVRR__MT_MAXTOK])
+{
+    const avrr__mname *x = &a->name[ia], *y = &b->name[ib];
+    for (int i = 0; i < x->n; i++)
+        for (int j = 0; j < y->n; j++)
+            s[i][j] = tok_sim(a->buf, &x->t[i], b->buf, &y->t[j]);
+}
+
 typedef struct name_cmp {
     int level;
     int n_agree;
     uint32_t keys[AVRR__MT_MAXTOK];
 } name_cmp;
 
-static void compare_names(const char *ba, const avrr__mname *a, const char *bb,
-                          const avrr__mname *b, name_cmp *out)
+static void compare_names(const avrr__mname *a, const avrr__mname *b,
+                          double s[AVRR__MT_MAXTOK][AVRR__MT_MAXTOK],
+                          name_cmp *out)
 {
-    double s[AVRR__MT_MAXTOK][AVRR__MT_MAXTOK];
     int na = a->n, nb = b->n;
-    for (int i = 0; i < na; i++)
-        for (int j = 0; j < nb; j++)
-            s[i][j] = tok_sim(ba, &a->t[i], bb, &b->t[j]);
     /* greedy alignment, best pair first (n <= 6: exact enough, tiny) */
     bool ua[AVRR__MT_MAXTOK] = {0}, ub[AVRR__MT_MAXTOK] = {0};
     int nmin = na < nb ? na : nb;
@@ -226,8 +238,8 @@ static void compare_names(const char *ba, const avrr__mname *a, const char *bb,
         out->level = NL_NONE;
 }
 
-static void name_level(const avrr_match_rec *a, const avrr_match_rec *b,
-                       avrr__mlevels *lv)
+void avrr__match_name_level(const avrr_match_rec *a, const avrr_match_rec *b,
+                            avrr__tok_sim_fill fill, avrr__mlevels *lv)
 {
     if (a->n_names == 0 || b->n_names == 0) {
         lv->level[AVRR_MF_NAME] = AVRR_MATCH_LEVEL_NULL;
@@ -238,7 +250,9 @@ static void name_level(const avrr_match_rec *a, const avrr_match_rec *b,
     for (int i = 0; i < a->n_names; i++)
         for (int j = 0; j < b->n_names; j++) {
             name_cmp c;
-            compare_names(a->buf, &a->name[i], b->buf, &b->name[j], &c);
+            double sm[AVRR__MT_MAXTOK][AVRR__MT_MAXTOK];
+            fill(a, i, b, j, sm);
+            compare_names(&a->name[i], &b->name[j], sm, &c);
             if (c.level < best.level ||
                 (c.level == best.level && c.n_agree > best.n_agree)) {
                 best = c;
@@ -285,41 +299,59 @@ static int digits_diff(const avrr_match_rec *a, const avrr_match_rec *b)
     return diff;
 }
 
-/* Years apart beyond which two dates are not one person's misrecorded date
- * but two people: guessed years of undocumented persons stray by a few
- * years, rarely by more than five. */
-#define FAR_YEARS 5
+static bool plain_one_digit(const void *ctx)
+{
+    const avrr_match_rec *const *p = ctx;
+    return digits_diff(p[0], p[1]) == 1;
+}
+
+int avrr__match_date_level(const avrr__date_facts *f,
+                           bool (*one_digit)(const void *ctx), const void *ctx)
+{
+    int dy = f->dy;
+    bool ph = f->ph;
+    if (f->prec_a == AVRR_DATE_DAY && f->prec_b == AVRR_DATE_DAY) {
+        if (f->full_eq)
+            return ph ? DL_EXACT_PH : DL_EXACT;
+        if (f->swap_eq)
+            return DL_TYPO;
+        if (dy == 1 && (ph || f->md_eq))
+            return DL_YEAR1;
+        if (!ph && one_digit(ctx))
+            return DL_TYPO;
+        if (dy == 0 && ph)
+            return DL_YEAR_PH;
+        return dy > AVRR__FAR_YEARS ? DL_FAR : DL_DIFF;
+    }
+    /* at least one side imprecise (year only, or year and month) */
+    if (dy == 0) {
+        if (f->prec_a >= AVRR_DATE_MONTH && f->prec_b >= AVRR_DATE_MONTH &&
+            !f->month_eq && !ph)
+            return DL_DIFF;
+        return DL_YEAR_PH;
+    }
+    if (dy == 1)
+        return DL_YEAR1;
+    return dy > AVRR__FAR_YEARS ? DL_FAR : DL_DIFF;
+}
 
 static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
 {
     if (a->precision == AVRR_DATE_UNKNOWN || b->precision == AVRR_DATE_UNKNOWN)
         return AVRR_MATCH_LEVEL_NULL;
     int dy = abs(a->year - b->year);
-    bool ph = a->placeholder || b->placeholder;
-    if (a->precision == AVRR_DATE_DAY && b->precision == AVRR_DATE_DAY) {
-        if (dy == 0 && a->month == b->month && a->day == b->day)
-            return ph ? DL_EXACT_PH : DL_EXACT;
-        if (dy == 0 && a->month == b->day && a->day == b->month)
-            return DL_TYPO;
-        if (dy == 1 && (ph || (a->month == b->month && a->day == b->day)))
-            return DL_YEAR1;
-        if (!ph && digits_diff(a, b) == 1)
-            return DL_TYPO;
-        if (dy == 0 && ph)
-            return DL_YEAR_PH;
-        return dy > FAR_YEARS ? DL_FAR : DL_DIFF;
-    }
-    /* at least one side imprecise (year only, or year and month) */
-    if (dy == 0) {
-        if (a->precision >= AVRR_DATE_MONTH &&
-            b->precision >= AVRR_DATE_MONTH && a->month != b->month &&
-            !ph)
-            return DL_DIFF;
-        return DL_YEAR_PH;
-    }
-    if (dy == 1)
-        return DL_YEAR1;
-    return dy > FAR_YEARS ? DL_FAR : DL_DIFF;
+    avrr__date_facts f = {
+        .prec_a = a->precision,
+        .prec_b = b->precision,
+        .ph = a->placeholder || b->placeholder,
+        .dy = dy,
+        .full_eq = dy == 0 && a->month == b->month && a->day == b->day,
+        .swap_eq = dy == 0 && a->month == b->day && a->day == b->month,
+        .md_eq = a->month == b->month && a->day == b->day,
+        .month_eq = a->month == b->month,
+    };
+    const avrr_match_rec *pair[2] = {a, b};
+    return avrr__match_date_level(&f, plain_one_digit, pair);
 }
 
 /* ---- nationality ------------------------------------------------------------ */
@@ -432,7 +464,14 @@ static int addr_level(const avrr_match_rec *a, const avrr_match_rec *b)
 void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,
                         avrr__mlevels *lv)
 {
-    name_level(a, b, lv);
+    if (a->pz || b->pz) {
+        /* keyed address hashes keep their equalities: addr_level serves */
+        avrr__pseudo_levels(a, b, lv);
+        if (a->pz && b->pz)
+            lv->level[AVRR_MF_ADDRESS] = (int8_t)addr_level(a, b);
+        return;
+    }
+    avrr__match_name_level(a, b, plain_fill, lv);
     lv->level[AVRR_MF_BIRTH_DATE] = (int8_t)date_level(a, b);
     if (a->sex == AVRR_SEX_UNKNOWN || b->sex == AVRR_SEX_UNKNOWN)
         lv->level[AVRR_MF_SEX] = AVRR_MATCH_LEVEL_NULL;

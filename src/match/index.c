@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avrr/pseudo.h"
 #include "match_int.h"
 
 #define IDX_MAGIC 0x6d696478u
@@ -47,7 +48,38 @@ struct avrr_match_index {
     map keys;    /* blocking key -> index into lists */
     plist *lists;
     size_t n_lists, cap_lists;
+    const avrr_pseudo_key *pk; /* pseudonymised mode: borrowed key */
 };
+
+/* The comparison record of an identity in the index's mode. */
+static avrr_err rec_of(const avrr_match_index *idx, const avrr_identity *id,
+                       avrr_match_rec **out)
+{
+    return idx->pk ? avrr_pseudo_encode(idx->pk, id, out)
+                   : avrr_match_rec_new(id, out);
+}
+
+avrr_err avrr_match_index_set_pseudonym_key(avrr_match_index *idx,
+                                            const avrr_pseudo_key *key)
+{
+    if (!key || idx->n_slots > 0)
+        return AVRR_EINVALID;
+    idx->pk = key;
+    return AVRR_OK;
+}
+
+bool avrr_match_index_is_pseudonymised(const avrr_match_index *idx)
+{
+    return idx->pk != NULL;
+}
+
+size_t avrr_match_index_plaintext_records(const avrr_match_index *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < idx->n_slots; i++)
+        n += idx->slots[i].rec && !avrr_match_rec_is_pseudo(idx->slots[i].rec);
+    return n;
+}
 
 static size_t map_find(const map *m, uint64_t k)
 {
@@ -217,7 +249,7 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
         return AVRR_EINVALID;
     if (map_get(&idx->ids, (uint64_t)identity_id, &old) && old != GONE)
         return AVRR_EEXISTS;
-    result = avrr_match_rec_new(id, &rec);
+    result = rec_of(idx, id, &rec);
     if (result != AVRR_OK)
         return result;
     if (idx->n_free > 0) {
@@ -240,7 +272,7 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
         s = (uint32_t)idx->n_slots++;
         memset(&idx->slots[s], 0, sizeof idx->slots[s]);
     }
-    nk = avrr__match_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     for (; added < nk; added++) {
         result = list_add(idx, keys[added], s);
         if (result != AVRR_OK)
@@ -286,7 +318,7 @@ avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
     }
     slot *sl = &idx->slots[s];
     uint64_t keys[AVRR__MAX_BKEYS];
-    size_t nk = avrr__match_block_keys(sl->rec, keys, AVRR__MAX_BKEYS);
+    size_t nk = avrr__match_rec_block_keys(sl->rec, keys, AVRR__MAX_BKEYS);
     for (size_t k = 0; k < nk; k++)
         list_remove(idx, keys[k], s);
     avrr_match_tf_remove(idx->tf, sl->rec);
@@ -313,13 +345,46 @@ static int hit_cmp(const void *a, const void *b)
     return x->identity_id < y->identity_id ? -1 : 1;
 }
 
+static avrr_err query_rec(const avrr_match_index *idx,
+                          const avrr_match_rec *rec, double threshold,
+                          size_t max_hits, avrr_match_hit **hits,
+                          size_t *n_hits);
+
 avrr_err avrr_match_index_query(const avrr_match_index *idx,
                                 const avrr_identity *probe, double threshold,
                                 size_t max_hits, avrr_match_hit **hits,
                                 size_t *n_hits)
 {
-    avrr_err result = AVRR_OK;
     avrr_match_rec *rec = NULL;
+    *hits = NULL;
+    *n_hits = 0;
+    avrr_err result = rec_of(idx, probe, &rec);
+    if (result != AVRR_OK)
+        return result;
+    result = query_rec(idx, rec, threshold, max_hits, hits, n_hits);
+    avrr_match_rec_free(rec);
+    return result;
+}
+
+avrr_err avrr_match_index_query_encoded(const avrr_match_index *idx,
+                                        const avrr_match_rec *probe,
+                                        double threshold, size_t max_hits,
+                                        avrr_match_hit **hits, size_t *n_hits)
+{
+    *hits = NULL;
+    *n_hits = 0;
+    if (!idx->pk || !avrr_match_rec_is_pseudo(probe) ||
+        avrr_pseudo_rec_key_id(probe) != avrr_pseudo_key_id(idx->pk))
+        return AVRR_EINVALID;
+    return query_rec(idx, probe, threshold, max_hits, hits, n_hits);
+}
+
+static avrr_err query_rec(const avrr_match_index *idx,
+                          const avrr_match_rec *rec, double threshold,
+                          size_t max_hits, avrr_match_hit **hits,
+                          size_t *n_hits)
+{
+    avrr_err result = AVRR_OK;
     uint32_t *cand = NULL;
     avrr_match_hit *out = NULL;
     size_t nc = 0, cap = 0, nh = 0;
@@ -327,10 +392,7 @@ avrr_err avrr_match_index_query(const avrr_match_index *idx,
 
     *hits = NULL;
     *n_hits = 0;
-    result = avrr_match_rec_new(probe, &rec);
-    if (result != AVRR_OK)
-        return result;
-    size_t nk = avrr__match_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    size_t nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     for (size_t k = 0; k < nk; k++) {
         uint32_t li;
         if (!map_get(&idx->keys, keys[k], &li))
@@ -389,6 +451,5 @@ avrr_err avrr_match_index_query(const avrr_match_index *idx,
 out:
     avrr_free(out);
     avrr_free(cand);
-    avrr_match_rec_free(rec);
     return result;
 }

@@ -39,6 +39,9 @@ typedef struct avrr__mname {
 
 #define AVRR__MREC_MAGIC 0x6d726563u
 
+/* The keyed encodings of a pseudonymised record (src/match/pseudo.c). */
+typedef struct avrr__pseudo avrr__pseudo;
+
 struct avrr_match_rec {
     uint32_t magic;
     uint8_t n_names;          /* 0, 1 or 2 representations */
@@ -57,6 +60,13 @@ struct avrr_match_rec {
     uint32_t addr[AVRR__MT_MAXADDR];
     uint32_t buf_len;
     char *buf;                /* all strings, owned */
+    /* Pseudonymised record (avrr_pseudo_encode): NULL for plaintext. Then
+     * buf is empty, every string offset and length is 0 (alt_len is 1 when
+     * a token has an alternative form), year, month, day and nat are zero,
+     * sex is AVRR_SEX_UNKNOWN or 1 (known), region is 0 or -1, and hash,
+     * key, alt_key, sig and addr hold keyed hashes of the plaintext values,
+     * which keep the plaintext's equalities. Owned (same allocation). */
+    avrr__pseudo *pz;
 };
 
 /* Levels, strongest first. */
@@ -98,6 +108,78 @@ typedef struct avrr__mlevels {
 
 void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,
                         avrr__mlevels *out);
+
+/* ---- shared by the plaintext and the pseudonymised comparators ------------ */
+
+/* Token similarity on the Jaro-Winkler scale of the plaintext comparator:
+ * 1.0 only for identical tokens; the alignment thresholds below apply. */
+#define AVRR__TOK_CLOSE 0.92
+#define AVRR__TOK_WEAK 0.80
+#define AVRR__KEY_SIM_MIN 0.70
+#define AVRR__KEY_LIFT 0.93
+
+/* Fills s[i][j] with the similarity of token i of name representation ia of
+ * a and token j of representation ib of b. */
+typedef void (*avrr__tok_sim_fill)(const avrr_match_rec *a, int ia,
+                                   const avrr_match_rec *b, int ib,
+                                   double s[AVRR__MT_MAXTOK][AVRR__MT_MAXTOK]);
+
+/* The key-equality lift: two tokens whose name keys agree are the same name
+ * spelt another way when their similarity s is at least
+ * AVRR__KEY_SIM_MIN (or either comes from a script without short vowels). */
+double avrr__match_key_lift(double s, bool keq, const avrr__mtok *x,
+                            const avrr__mtok *y);
+
+/* The name level of a pair by greedy token alignment over every pair of
+ * representations, the similarities coming from fill. */
+void avrr__match_name_level(const avrr_match_rec *a, const avrr_match_rec *b,
+                            avrr__tok_sim_fill fill, avrr__mlevels *lv);
+
+/* What the date comparator needs to know of a pair of dates; both the
+ * plaintext values and the keyed hashes of a pseudonymised record answer it.
+ * one_digit is only asked for when both dates are full and neither is a
+ * placeholder. */
+typedef struct avrr__date_facts {
+    uint8_t prec_a, prec_b;
+    bool ph;          /* either is a placeholder */
+    int dy;           /* years apart: 0, 1, 2 (2 to FAR), FAR + 1 beyond */
+    bool full_eq;     /* same year, month and day */
+    bool swap_eq;     /* same year, day and month swapped */
+    bool md_eq;       /* same month and day */
+    bool month_eq;    /* same month (asked when dy == 0) */
+} avrr__date_facts;
+
+/* Years apart beyond which two dates are two people's. */
+#define AVRR__FAR_YEARS 5
+
+/* The date level from the facts; one_digit(ctx) says whether the two full
+ * dates differ in one digit or one adjacent transposition. */
+int avrr__match_date_level(const avrr__date_facts *f,
+                           bool (*one_digit)(const void *ctx), const void *ctx);
+
+/* The document level of a pair from its best document pair's facts. */
+#define AVRR__DOC_TYPO_MIN 6
+
+/* Levels of a pair of pseudonymised records (pseudo.c); both must come from
+ * one key (else every field is different). */
+void avrr__pseudo_levels(const avrr_match_rec *a, const avrr_match_rec *b,
+                         avrr__mlevels *out);
+
+/* The Dice-to-similarity map of pseudonymised tokens and its knots (for the
+ * calibration in bench/clk/pseudo_calib.c; the registry never changes them:
+ * they are part of AVRR_PSEUDO_VERSION). */
+extern double avrr__pseudo_dice_min, avrr__pseudo_dice_weak,
+    avrr__pseudo_dice_close, avrr__pseudo_dice_place;
+double avrr__pseudo_dice_scale(double dice);
+/* Dice of the filters of token i of representation ia of a and token j of
+ * representation ib of b (both pseudonymised). */
+double avrr__pseudo_tok_dice(const avrr_match_rec *a, int ia, int i,
+                             const avrr_match_rec *b, int ib, int j);
+
+/* The blocking keys of any record: plaintext keys, or the keyed ones a
+ * pseudonymised record carries. */
+size_t avrr__match_rec_block_keys(const avrr_match_rec *r, uint64_t *keys,
+                                  size_t cap);
 void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
                        const avrr__mlevels *lv, avrr_match_explanation *out);
 

@@ -1295,6 +1295,17 @@ static void h_metrics(avrr_http_request *req, const int64_t *params, avrr_http_r
         if (avrr_service_count(req->srv_svc, tables[t], &count, NULL) == AVRR_OK)
             fprintf(f, "avrr_registry_rows{table=\"%s\"} %lld\n", tables[t], (long long)count);
     }
+    bool pz = false;
+    size_t idx_n = 0, idx_plain = 0;
+    avrr_service_index_info(req->srv_svc, &pz, &idx_n, &idx_plain);
+    fprintf(f, "# HELP avrr_match_index_pseudonymised 1 when the match index holds only keyed "
+               "encodings.\n# TYPE avrr_match_index_pseudonymised gauge\n"
+               "avrr_match_index_pseudonymised %d\n"
+               "# HELP avrr_match_index_records Identities in the match index, and how many "
+               "of them in plaintext.\n# TYPE avrr_match_index_records gauge\n"
+               "avrr_match_index_records{form=\"all\"} %zu\n"
+               "avrr_match_index_records{form=\"plaintext\"} %zu\n",
+            pz ? 1 : 0, idx_n, idx_plain);
     fclose(f);
     /* open_memstream allocates with malloc; hand it over through avrr's
      * allocator so the server frees every body the same way. */

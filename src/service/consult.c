@@ -85,6 +85,8 @@ void avrr__consult_close(avrr_service *svc)
 {
     avrr_match_index_free(svc->index);
     svc->index = NULL;
+    avrr_pseudo_key_free(svc->index_key);
+    svc->index_key = NULL;
     sodium_memzero(svc->pseudonym_key, sizeof svc->pseudonym_key);
 }
 
@@ -201,6 +203,12 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e)
     avrr_err result = avrr_match_index_new(NULL, &idx);
     if (result != AVRR_OK)
         return avrr_error_set(e, result, NULL, "cannot create the match index");
+    if (svc->index_key)
+        result = avrr_match_index_set_pseudonym_key(idx, svc->index_key);
+    if (result != AVRR_OK) {
+        avrr_match_index_free(idx);
+        return avrr_error_set(e, result, NULL, "cannot create the match index");
+    }
     result = index_fill(svc, idx, false, &last, e);
     if (result != AVRR_OK) {
         avrr_match_index_free(idx);
@@ -218,6 +226,37 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e)
     /* Registrations made while the index was built saw no index and added
      * nothing: catch up with them now that they add themselves. */
     return avrr_service_index_sync(svc, e);
+}
+
+avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
+                                        avrr_error *e)
+{
+    avrr_pseudo_key *k = NULL;
+    pthread_rwlock_rdlock(&svc->index_lock);
+    bool loaded = svc->index != NULL;
+    pthread_rwlock_unlock(&svc->index_lock);
+    if (loaded)
+        return avrr_error_set(e, AVRR_EEXISTS, "pseudonym_key_file",
+                              "the match index is already loaded");
+    avrr_err result = avrr_pseudo_key_load(key_file, &k, e);
+    if (result != AVRR_OK) {
+        if (e && !e->field[0])
+            snprintf(e->field, sizeof e->field, "pseudonym_key_file");
+        return result;
+    }
+    avrr_pseudo_key_free(svc->index_key);
+    svc->index_key = k;
+    return AVRR_OK;
+}
+
+void avrr_service_index_info(avrr_service *svc, bool *pseudonymised,
+                             size_t *records, size_t *plaintext_records)
+{
+    pthread_rwlock_rdlock(&svc->index_lock);
+    *pseudonymised = svc->index_key != NULL;
+    *records = svc->index ? avrr_match_index_size(svc->index) : 0;
+    *plaintext_records = svc->index ? avrr_match_index_plaintext_records(svc->index) : 0;
+    pthread_rwlock_unlock(&svc->index_lock);
 }
 
 avrr_err avrr_service_index_sync(avrr_service *svc, avrr_error *e)

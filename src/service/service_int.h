@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "avrr/match.h"
+#include "avrr/pseudo.h"
 #include "avrr/service.h"
 #include "privacy/policy.h"
 #include "store/store.h"
@@ -27,6 +28,9 @@ struct avrr_service {
     pthread_rwlock_t index_lock;
     avrr_match_index *index;   /* NULL until avrr_service_index_load */
     int64_t index_last;        /* highest identity id the index has seen */
+    avrr_pseudo_key *index_key; /* pseudonymised index mode: its secret, from
+                                   a key file outside the database; NULL in
+                                   plaintext mode */
     int txn_depth;             /* open audit scopes (under lock) */
 };
 
