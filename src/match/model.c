@@ -20,9 +20,17 @@
 
 /* Defaults, set by hand from the registration habits described in the issue
  * and checked against the trained models of docs/BENCHMARKS.md. Order of
- * levels as in match_int.h. The prior 0.02: about one candidate pair in
- * fifty is a true pair when blocking is on names and dates. */
-static const double def_prior = 0.02;
+ * levels as in match_int.h.
+ *
+ * The prior 0.002 is lower than the share of true pairs among candidates
+ * (about 1 in 80 on the returnee generator, 1 in 20 on FEBRL) on purpose:
+ * the weights of fields that go together in a population of namesakes (a
+ * common name, one origin region, a placeholder date) add up as if they
+ * were independent and overstate the evidence by about three bits. With
+ * 0.002 the default threshold 0.9 sits near the best F1 on the returnee
+ * generator and NCVR and costs FEBRL3 0.2 points of recall; measured in
+ * docs/BENCHMARKS.md. `avrr train` estimates a data set's own prior. */
+static const double def_prior = 0.002;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
     {0.36, 0.11, 0.08, 0.29, 0.15, 0.009, 0.001}, /* birth date */
