@@ -51,6 +51,45 @@ static size_t lone_surrogate(const char *text, size_t n)
     return n;
 }
 
+/* Members written in the text: every ':' outside a string separates a name
+ * from its value. text is valid JSON (json-c accepted it). */
+static size_t members_written(const char *text, size_t n)
+{
+    size_t count = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ':') {
+            count++;
+        }
+    }
+    return count;
+}
+
+/* Members json-c kept; a name given twice in one object is kept once. */
+static size_t members_kept(json_object *o)
+{
+    size_t count = 0;
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, key, val) {
+            (void)key;
+            count += 1 + members_kept(val);
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        size_t len = json_object_array_length(o);
+        for (size_t i = 0; i < len; i++)
+            count += members_kept(json_object_array_get_idx(o, i));
+    }
+    return count;
+}
+
 avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
                                 avrr_error *e)
 {
@@ -92,6 +131,13 @@ avrr_err avrr_json_parse_object(const char *text, size_t n, json_object **out,
     }
     if (!json_object_is_type(o, json_type_object)) {
         result = avrr_error_set(e, AVRR_EINVALID, "body", "the body must be a JSON object");
+        goto out;
+    }
+    /* json-c keeps the last of two members of one name; a proxy or another
+     * parser may keep the first. Such a body means two things: refused. */
+    if (members_written(text, n) != members_kept(o)) {
+        result = avrr_error_set(e, AVRR_EINVALID, "body",
+                                "malformed JSON: a member name occurs twice in one object");
         goto out;
     }
     *out = o;
