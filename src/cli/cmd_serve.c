@@ -310,8 +310,8 @@ int avrr_cli_serve(int argc, char **argv)
     sodium_memzero(probe_key, sizeof probe_key);
     if (cfg.pseudonymised_index && !cfg.pseudonym_key_file[0]) {
         avrr_service_close(svc);
-        return cli_fail("serve", "pseudonymised_index needs pseudonym_key_file (64 hex "
-                                 "digits, mode 0600: umask 077; openssl rand -hex 32 >FILE)");
+        return cli_fail("serve", "pseudonym_key_file: pseudonymised_index needs it (make "
+                                 "one with: avrr encode key --out FILE)");
     }
     if (cfg.pseudonymised_index &&
         avrr_service_set_pseudonymised(svc, cfg.pseudonym_key_file, &e) != AVRR_OK) {
