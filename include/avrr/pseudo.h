@@ -62,10 +62,19 @@ extern "C" {
 typedef struct avrr_pseudo_key avrr_pseudo_key;
 
 /* Loads the secret key file (the format of avrr_clk_key_create: 64 hex
- * digits, mode 0600 or 0400, owned by the caller). Errors as
- * avrr_clk_key_load. Free *out with avrr_pseudo_key_free. */
+ * digits, mode 0600 or 0400, owned by the caller, not a symbolic link).
+ * Errors as avrr_clk_key_load, with e->field "pseudonym_key". Free *out
+ * with avrr_pseudo_key_free. */
 avrr_err avrr_pseudo_key_load(const char *path, avrr_pseudo_key **out,
                               avrr_error *e);
+
+/* Creates a new key file at path: 32 bytes from libsodium's randombytes as
+ * 64 hex digits, mode 0600; never overwrites (AVRR_EEXISTS when path
+ * exists, symbolic links included). When out is not NULL the key is also
+ * returned (free with avrr_pseudo_key_free). Errors, with e->field
+ * "pseudonym_key": AVRR_EEXISTS, AVRR_EIO, AVRR_ENOMEM, AVRR_ECRYPTO. */
+avrr_err avrr_pseudo_key_create(const char *path, avrr_pseudo_key **out,
+                                avrr_error *e);
 
 /* Makes a key from raw secret bytes (at least 32), for tests and secret
  * managers. AVRR_EINVALID when too short, AVRR_ENOMEM, AVRR_ECRYPTO. */

@@ -68,8 +68,9 @@ avrr_err avrr_service_configure(avrr_service *svc, const avrr_service_options *o
  * keyed encodings of the identities (avrr/pseudo.h), made with the secret
  * in key_file (avrr_pseudo_key_load), which never enters the database.
  * Plaintext probes are encoded on arrival and discarded; pre-encoded probes
- * (avrr_check_request.encoded) are accepted. Call before the index is
- * loaded: AVRR_EEXISTS after. Errors of avrr_pseudo_key_load. */
+ * (avrr_check_request.encoded_identity) are accepted. Call before the index
+ * is loaded: AVRR_EEXISTS after. Errors of avrr_pseudo_key_load, with
+ * e->field "pseudonym_key_file". */
 avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
                                         avrr_error *e);
 
@@ -230,6 +231,14 @@ typedef struct avrr_check_request {
     size_t n_identities;
     const char *request_json;   /* the request as received, kept with the
                                    check record (may be NULL) */
+    char *encoded_identity;     /* instead of identities (n_identities 0): an
+                                   identity a national node encoded under the
+                                   pseudonym key, in the wire form of
+                                   avrr_pseudo_to_wire; only when the index is
+                                   pseudonymised. Allocated with avrr_malloc
+                                   by whoever fills the request and freed
+                                   with avrr_free (the codec's
+                                   avrr_codec_check_request_clear does) */
 } avrr_check_request;
 
 /* Searches every tenant's identities for the person described. Hits on
@@ -237,7 +246,15 @@ typedef struct avrr_check_request {
  * person_ref (stable per requesting tenant), probability, band,
  * explanation, assistance summary, links. Green links of the caller's
  * person suppress hits; hits on other tenants open yellow links. The check
- * is recorded with actor, tenant and purpose. */
+ * is recorded with actor, tenant and purpose.
+ *
+ * With req->encoded_identity (and no identities) the check runs on that
+ * encoding alone; the plaintext never reaches the service. Errors, all
+ * with e->field "encoded_identity": AVRR_EINVALID when it comes with
+ * identities or is not a well-formed encoding (avrr_pseudo_decode says
+ * why), AVRR_ECONFLICT when the index is not pseudonymised or the encoding
+ * was made with another key. Nothing is stored then but the failure's
+ * audit event. */
 avrr_err avrr_service_check(avrr_service *svc, const avrr_actor *a,
                             avrr_check_request *req, avrr_check_result *out,
                             avrr_error *e);

@@ -46,4 +46,7 @@ int avrr_cli_dedup(int argc, char **argv);
 int avrr_cli_link(int argc, char **argv);
 int avrr_cli_train(int argc, char **argv);
 
+/* The national node's side of the pseudonymised index (cmd_encode.c). */
+int avrr_cli_encode(int argc, char **argv);
+
 #endif

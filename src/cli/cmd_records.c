@@ -465,18 +465,22 @@ int avrr_cli_assistance(int argc, char **argv)
 
 int avrr_cli_check(int argc, char **argv)
 {
-    static const char *usage_line = "avrr check --db FILE --tenant CODE REQUEST-JSON|-";
+    static const char *usage_line =
+        "avrr check --db FILE --tenant CODE [--pseudonym-key FILE] REQUEST-JSON|-";
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"tenant", required_argument, 0, 't'},
+                                         {"pseudonym-key", required_argument, 0, 'p'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     common c = {0};
+    const char *pseudonym_key = NULL;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "d:t:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:t:p:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': c.db = optarg; break;
         case 't': c.tenant = optarg; break;
+        case 'p': pseudonym_key = optarg; break;
         case 'h':
             printf("usage: %s\n\n"
                    "Consults the whole registry for a person, as POST /v1/checks does, and\n"
@@ -485,7 +489,12 @@ int avrr_cli_check(int argc, char **argv)
                    "   \"aliases\": [{...}], \"person_id\": N}\n"
                    "Purposes: assistance_decision, return_counselling, identity_verification,\n"
                    "case_review. Hits on other tenants carry no personal details; the check\n"
-                   "is recorded and opens yellow links like one made through the API.\n",
+                   "is recorded and opens yellow links like one made through the API.\n\n"
+                   "  --pseudonym-key FILE  match as a server in pseudonymised mode does\n"
+                   "                        (pseudonym_key_file): the index holds only keyed\n"
+                   "                        encodings, and the request may give\n"
+                   "                        \"encoded_identity\" (from avrr encode) instead\n"
+                   "                        of \"identity\"\n",
                    usage_line);
             return 0;
         default: return cli_usage("check", usage_line);
@@ -507,7 +516,10 @@ int avrr_cli_check(int argc, char **argv)
     avrr_error e;
     avrr_error_clear(&e);
     req.request_json = json_object_to_json_string_ext(in, JSON_C_TO_STRING_PLAIN);
-    avrr_err err = avrr_codec_check_request_from_json(in, &req, &e);
+    avrr_err err = pseudonym_key ? avrr_service_set_pseudonymised(svc, pseudonym_key, &e)
+                                 : AVRR_OK;
+    if (err == AVRR_OK)
+        err = avrr_codec_check_request_from_json(in, &req, &e);
     if (err == AVRR_OK)
         err = avrr_service_check(svc, &actor, &req, &res, &e);
     if (err == AVRR_OK)

@@ -243,7 +243,9 @@ int avrr_cli_serve(int argc, char **argv)
                    "                     threads, body_limit, log_requests, strong_threshold\n"
                    "                     (0.9), possible_threshold (0.5), duplicate_window_days\n"
                    "                     (730), pseudonymised_index (true: the match index\n"
-                   "                     holds only keyed encodings) with pseudonym_key_file,\n"
+                   "                     holds only keyed encodings; checks may send\n"
+                   "                     encoded_identity) with pseudonym_key_file (made by\n"
+                   "                     avrr encode key),\n"
                    "                     audit_key (Ed25519 key file for signed\n"
                    "                     checkpoints, see avrr audit key), data_key (key\n"
                    "                     file of an encrypted registry; default\n"
@@ -310,8 +312,8 @@ int avrr_cli_serve(int argc, char **argv)
     sodium_memzero(probe_key, sizeof probe_key);
     if (cfg.pseudonymised_index && !cfg.pseudonym_key_file[0]) {
         avrr_service_close(svc);
-        return cli_fail("serve", "pseudonymised_index needs pseudonym_key_file (64 hex "
-                                 "digits, mode 0600: umask 077; openssl rand -hex 32 >FILE)");
+        return cli_fail("serve", "pseudonym_key_file: pseudonymised_index needs it (make "
+                                 "one with: avrr encode key --out FILE)");
     }
     if (cfg.pseudonymised_index &&
         avrr_service_set_pseudonymised(svc, cfg.pseudonym_key_file, &e) != AVRR_OK) {

@@ -16,6 +16,7 @@ static const avrr_cli_command commands[] = {
     {"dedup", "find the same person twice in one identity CSV file", avrr_cli_dedup},
     {"link", "find the same persons across two identity CSV files", avrr_cli_link},
     {"train", "estimate matching parameters from data into a model file", avrr_cli_train},
+    {"encode", "encode identities for a pseudonymised index; make its key", avrr_cli_encode},
     {"import", "import persons from CSV or JSON lines", avrr_cli_import},
     {"export", "export a tenant's persons, cases and assistance as JSON lines", avrr_cli_export},
     {"audit", "verify the audit log, sign its head, list events", avrr_cli_audit},

@@ -140,78 +140,95 @@ avrr_err avrr_clk_key_from_bytes(const uint8_t *bytes, size_t n, avrr_clk_key **
     return result;
 }
 
-avrr_err avrr_clk_key_create(const char *path, avrr_clk_key **out, avrr_error *e)
+/* Key files: 64 hex digits and a newline, mode 0600, never a symbolic
+ * link. The CLK key and the pseudonym key (pseudo.c) share the format; the
+ * field and the name say which one an error is about. */
+avrr_err avrr__key_file_create(const char *path, const char *field, const char *what,
+                               uint8_t master[AVRR_CLK_KEY_BYTES], avrr_error *e)
 {
-    uint8_t master[AVRR_CLK_KEY_BYTES];
     char hex[2 * AVRR_CLK_KEY_BYTES + 2];
     avrr_err result = AVRR_OK;
-    if (out)
-        *out = NULL;
     if (sodium_init() < 0)
-        return avrr_error_set(e, AVRR_ECRYPTO, "clk_key", "libsodium cannot start");
+        return avrr_error_set(e, AVRR_ECRYPTO, field, "libsodium cannot start");
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        return avrr_error_set(e, errno == EEXIST ? AVRR_EEXISTS : AVRR_EIO, "clk_key",
-                              "cannot create %s: %s", path, strerror(errno));
-    randombytes_buf(master, sizeof master);
-    sodium_bin2hex(hex, sizeof hex, master, sizeof master);
+        return avrr_error_set(e, errno == EEXIST ? AVRR_EEXISTS : AVRR_EIO, field,
+                              "cannot create %s %s: %s", what, path, strerror(errno));
+    randombytes_buf(master, AVRR_CLK_KEY_BYTES);
+    sodium_bin2hex(hex, sizeof hex, master, AVRR_CLK_KEY_BYTES);
     hex[2 * AVRR_CLK_KEY_BYTES] = '\n';
     ssize_t w = write(fd, hex, 2 * AVRR_CLK_KEY_BYTES + 1);
     if (w != 2 * AVRR_CLK_KEY_BYTES + 1 || fsync(fd) != 0) {
         close(fd);
         unlink(path);
-        result = avrr_error_set(e, AVRR_EIO, "clk_key", "cannot write %s", path);
+        sodium_memzero(master, AVRR_CLK_KEY_BYTES);
+        result = avrr_error_set(e, AVRR_EIO, field, "cannot write %s %s", what, path);
         goto out;
     }
     close(fd);
-    if (out && (result = key_make(master, out)) != AVRR_OK)
-        avrr_error_set(e, result, "clk_key", "%s", avrr_strerror(result));
 out:
-    sodium_memzero(master, sizeof master);
     sodium_memzero(hex, sizeof hex);
     return result;
 }
 
-avrr_err avrr_clk_key_load(const char *path, avrr_clk_key **out, avrr_error *e)
+avrr_err avrr__key_file_read(const char *path, const char *field, const char *what,
+                             uint8_t master[AVRR_CLK_KEY_BYTES], avrr_error *e)
 {
-    uint8_t master[AVRR_CLK_KEY_BYTES];
     char hex[2 * AVRR_CLK_KEY_BYTES + 8];
     struct stat st;
     size_t bin = 0;
     avrr_err result = AVRR_OK;
-    *out = NULL;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return avrr_error_set(e, errno == ELOOP ? AVRR_EINVALID : AVRR_EIO, "clk_key",
+        return avrr_error_set(e, errno == ELOOP ? AVRR_EINVALID : AVRR_EIO, field,
                               "cannot open %s: %s", path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return avrr_error_set(e, AVRR_EINVALID, "clk_key", "%s is not a regular file", path);
+        return avrr_error_set(e, AVRR_EINVALID, field, "%s is not a regular file", path);
     }
     if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
         close(fd);
-        return avrr_error_set(e, AVRR_EINVALID, "clk_key",
+        return avrr_error_set(e, AVRR_EINVALID, field,
                               "%s must be owned by this user and not readable by others: "
                               "chmod 600 it", path);
     }
     ssize_t n = read(fd, hex, sizeof hex - 1);
     close(fd);
     if (n < 0)
-        return avrr_error_set(e, AVRR_EIO, "clk_key", "cannot read %s", path);
+        return avrr_error_set(e, AVRR_EIO, field, "cannot read %s", path);
     if (n == 2 * AVRR_CLK_KEY_BYTES + 1 && hex[n - 1] == '\n')
         n--;
     if (n != 2 * AVRR_CLK_KEY_BYTES ||
-        sodium_hex2bin(master, sizeof master, hex, (size_t)n, NULL, &bin, NULL) != 0 ||
+        sodium_hex2bin(master, AVRR_CLK_KEY_BYTES, hex, (size_t)n, NULL, &bin, NULL) != 0 ||
         bin != AVRR_CLK_KEY_BYTES) {
-        result = avrr_error_set(e, AVRR_EINVALID, "clk_key", "%s is not an avrr CLK key",
-                                path);
-        goto out;
+        sodium_memzero(master, AVRR_CLK_KEY_BYTES);
+        result = avrr_error_set(e, AVRR_EINVALID, field,
+                                "%s is not %s (64 hex digits)", path, what);
     }
-    if ((result = key_make(master, out)) != AVRR_OK)
-        avrr_error_set(e, result, "clk_key", "%s", avrr_strerror(result));
-out:
-    sodium_memzero(master, sizeof master);
     sodium_memzero(hex, sizeof hex);
+    return result;
+}
+
+avrr_err avrr_clk_key_create(const char *path, avrr_clk_key **out, avrr_error *e)
+{
+    uint8_t master[AVRR_CLK_KEY_BYTES];
+    if (out)
+        *out = NULL;
+    avrr_err result = avrr__key_file_create(path, "clk_key", "the CLK key", master, e);
+    if (result == AVRR_OK && out && (result = key_make(master, out)) != AVRR_OK)
+        avrr_error_set(e, result, "clk_key", "%s", avrr_strerror(result));
+    sodium_memzero(master, sizeof master);
+    return result;
+}
+
+avrr_err avrr_clk_key_load(const char *path, avrr_clk_key **out, avrr_error *e)
+{
+    uint8_t master[AVRR_CLK_KEY_BYTES];
+    *out = NULL;
+    avrr_err result = avrr__key_file_read(path, "clk_key", "an avrr CLK key", master, e);
+    if (result == AVRR_OK && (result = key_make(master, out)) != AVRR_OK)
+        avrr_error_set(e, result, "clk_key", "%s", avrr_strerror(result));
+    sodium_memzero(master, sizeof master);
     return result;
 }
 

@@ -43,4 +43,16 @@ extern const avrr__clk_params avrr__clk_params_default;
 typedef struct avrr_clk_key avrr_clk_key;
 const uint8_t *avrr__clk_key_pseudo(const avrr_clk_key *key);
 
+/* The key file of avrr_clk_key_create / _load, for both the CLK key and
+ * the pseudonym key (pseudo.c): errors name `field` and call the file
+ * `what` ("the CLK key" / "an avrr CLK key"). create makes the file
+ * (O_EXCL, 0600: AVRR_EEXISTS when it exists) with fresh random bytes;
+ * read checks owner, mode and form. Both leave the 32 secret bytes in
+ * master (wiped on error); the caller wipes them after use. */
+#include "avrr/error.h"
+avrr_err avrr__key_file_create(const char *path, const char *field, const char *what,
+                               uint8_t master[32], avrr_error *e);
+avrr_err avrr__key_file_read(const char *path, const char *field, const char *what,
+                             uint8_t master[32], avrr_error *e);
+
 #endif

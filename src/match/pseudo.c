@@ -112,15 +112,46 @@ static avrr_err from_clk(avrr_clk_key *ck, avrr_pseudo_key **out)
     return r;
 }
 
+/* The pseudonym key file has the CLK key's format (the same 32 secret
+ * bytes give both, as avrr_pseudo_key_from_bytes does); errors here say
+ * "pseudonym key". */
+static avrr_err from_master(uint8_t master[AVRR_CLK_KEY_BYTES], avrr_pseudo_key **out,
+                            avrr_error *e)
+{
+    avrr_err r = avrr_pseudo_key_from_bytes(master, AVRR_CLK_KEY_BYTES, out);
+    sodium_memzero(master, AVRR_CLK_KEY_BYTES);
+    if (r != AVRR_OK)
+        avrr_error_set(e, r, "pseudonym_key", "%s", avrr_strerror(r));
+    return r;
+}
+
 avrr_err avrr_pseudo_key_load(const char *path, avrr_pseudo_key **out,
                               avrr_error *e)
 {
-    avrr_clk_key *ck = NULL;
+    uint8_t master[AVRR_CLK_KEY_BYTES];
     *out = NULL;
-    avrr_err r = avrr_clk_key_load(path, &ck, e);
+    avrr_err r = avrr__key_file_read(path, "pseudonym_key", "an avrr pseudonym key",
+                                     master, e);
     if (r != AVRR_OK)
         return r;
-    return from_clk(ck, out);
+    return from_master(master, out, e);
+}
+
+avrr_err avrr_pseudo_key_create(const char *path, avrr_pseudo_key **out,
+                                avrr_error *e)
+{
+    uint8_t master[AVRR_CLK_KEY_BYTES];
+    if (out)
+        *out = NULL;
+    avrr_err r = avrr__key_file_create(path, "pseudonym_key", "the pseudonym key", master,
+                                       e);
+    if (r != AVRR_OK)
+        return r;
+    if (!out) {
+        sodium_memzero(master, sizeof master);
+        return AVRR_OK;
+    }
+    return from_master(master, out, e);
 }
 
 avrr_err avrr_pseudo_key_from_bytes(const uint8_t *bytes, size_t n,

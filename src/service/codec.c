@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avrr/pseudo.h"
 #include "avrr/service.h"
 #include "codec.h"
 
@@ -630,20 +631,56 @@ void avrr_codec_check_request_clear(avrr_check_request *req)
     avrr_free(req->identities);
     req->identities = NULL;
     req->n_identities = 0;
+    avrr_free(req->encoded_identity);
+    req->encoded_identity = NULL;
+}
+
+/* "encoded_identity": a string of base64 text, copied into the request;
+ * the service decodes it (avrr/pseudo.h says the form). */
+static avrr_err encoded_identity_from_json(json_object *v, avrr_check_request *req,
+                                           avrr_error *e)
+{
+    if (!json_object_is_type(v, json_type_string))
+        return avrr_error_set(e, AVRR_EINVALID, "encoded_identity",
+                              "encoded_identity must be a string (the output of "
+                              "avrr encode)");
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (n == 0)
+        return avrr_error_set(e, AVRR_EINVALID, "encoded_identity", "is empty");
+    if (n > AVRR_PSEUDO_WIRE_MAX)
+        return avrr_error_set(e, AVRR_EINVALID, "encoded_identity",
+                              "longer than %d characters", AVRR_PSEUDO_WIRE_MAX);
+    req->encoded_identity = avrr_malloc(n + 1);
+    if (!req->encoded_identity)
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    memcpy(req->encoded_identity, json_object_get_string(v), n + 1);
+    return AVRR_OK;
 }
 
 avrr_err avrr_codec_check_request_from_json(json_object *o, avrr_check_request *req,
                                             avrr_error *e)
 {
-    static const char *const known[] = {"purpose", "identity", "aliases", "person_id", NULL};
+    static const char *const known[] = {"purpose",   "identity",         "aliases",
+                                        "person_id", "encoded_identity", NULL};
     int purpose = 0;
-    json_object *ident = NULL, *aliases = NULL;
+    json_object *ident = NULL, *aliases = NULL, *encoded = NULL;
     avrr_err result;
     if ((result = only_known(o, known, e)) != AVRR_OK ||
         (result = get_enum(o, "purpose", avrr_purpose_parse, &purpose, true, e)) != AVRR_OK ||
         (result = get_int64(o, "person_id", &req->person_id, false, e)) != AVRR_OK)
         return result;
     req->purpose = (avrr_purpose)purpose;
+    if (json_object_object_get_ex(o, "encoded_identity", &encoded)) {
+        /* A national node's encoding stands alone: plaintext beside it
+         * would defeat the point of encoding. */
+        if (json_object_object_get_ex(o, "identity", &ident))
+            return avrr_error_set(e, AVRR_EINVALID, "encoded_identity",
+                                  "give identity or encoded_identity, not both");
+        if (json_object_object_get_ex(o, "aliases", &aliases))
+            return avrr_error_set(e, AVRR_EINVALID, "aliases",
+                                  "aliases cannot go with encoded_identity");
+        return encoded_identity_from_json(encoded, req, e);
+    }
     if (!json_object_object_get_ex(o, "identity", &ident) ||
         !json_object_is_type(ident, json_type_object))
         return avrr_error_set(e, AVRR_EINVALID, "identity", "identity must be an object");

@@ -240,7 +240,8 @@ avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
                               "the match index is already loaded");
     avrr_err result = avrr_pseudo_key_load(key_file, &k, e);
     if (result != AVRR_OK) {
-        if (e && !e->field[0])
+        /* The setting the operator has to fix. */
+        if (e)
             snprintf(e->field, sizeof e->field, "pseudonym_key_file");
         return result;
     }
@@ -292,23 +293,32 @@ static int by_probability(const void *a, const void *b)
     return pa < pb ? 1 : pa > pb ? -1 : 0;
 }
 
-/* Queries the index with each identity and merges the hits by person,
- * leaving out exclude_person. *out is sorted strongest first. */
+/* Queries the index with each identity, or with the one pre-encoded probe
+ * enc when it is not NULL (ids and n are then ignored), and merges the hits
+ * by person, leaving out exclude_person. *out is sorted strongest first. */
 static avrr_err find_persons(avrr_service *svc, const avrr_identity *ids, size_t n,
-                             int64_t exclude_person, double threshold, size_t max_hits,
-                             person_hit **out, size_t *n_out, avrr_error *e)
+                             const avrr_match_rec *enc, int64_t exclude_person,
+                             double threshold, size_t max_hits, person_hit **out,
+                             size_t *n_out, avrr_error *e)
 {
     avrr_err result = AVRR_OK;
     person_hit *found = NULL;
     size_t n_found = 0, cap = 0;
     *out = NULL;
     *n_out = 0;
+    if (enc)
+        n = 1;
     pthread_rwlock_rdlock(&svc->index_lock);
     for (size_t i = 0; i < n && result == AVRR_OK; i++) {
         avrr_match_hit *hits = NULL;
         size_t nh = 0;
-        result = avrr_match_index_query(svc->index, &ids[i], threshold,
-                                        max_hits * QUERY_HITS_PER_PERSON, &hits, &nh);
+        if (enc)
+            result = avrr_match_index_query_encoded(svc->index, enc, threshold,
+                                                    max_hits * QUERY_HITS_PER_PERSON, &hits,
+                                                    &nh);
+        else
+            result = avrr_match_index_query(svc->index, &ids[i], threshold,
+                                            max_hits * QUERY_HITS_PER_PERSON, &hits, &nh);
         for (size_t k = 0; result == AVRR_OK && k < nh; k++) {
             if (hits[k].person_id == exclude_person)
                 continue;
@@ -442,7 +452,7 @@ avrr_err avrr__consult_after_register(avrr_service *svc, const avrr_actor *a,
 
     person_hit *hits = NULL;
     size_t n_hits = 0;
-    result = find_persons(svc, ids, n, person_id, svc->options.strong_threshold,
+    result = find_persons(svc, ids, n, NULL, person_id, svc->options.strong_threshold,
                           svc->options.max_hits, &hits, &n_hits, e);
     if (result != AVRR_OK)
         return result;
@@ -467,6 +477,36 @@ avrr_err avrr__consult_after_register(avrr_service *svc, const avrr_actor *a,
 
 /* ---- checks ---------------------------------------------------------------------------- */
 
+/* Decodes the pre-encoded identity of a check (DESIGN.md 5: the national
+ * node encodes before it sends). A plaintext index cannot compare it (409),
+ * a malformed one is refused (400), one of another key cannot be compared
+ * either (409). The key is set before the index loads and never changes after, so
+ * it is read without the lock. */
+static avrr_err decode_probe(avrr_service *svc, const avrr_check_request *req,
+                             avrr_match_rec **probe, avrr_error *e)
+{
+    if (req->n_identities)
+        return avrr_error_set(e, AVRR_EINVALID, "encoded_identity",
+                              "give identity or encoded_identity, not both");
+    if (!svc->index_key)
+        return avrr_error_set(e, AVRR_ECONFLICT, "encoded_identity",
+                              "this server's match index is not pseudonymised: send "
+                              "identity instead");
+    avrr_err result = avrr_pseudo_decode(NULL, req->encoded_identity,
+                                         strlen(req->encoded_identity), probe, e);
+    if (result != AVRR_OK)
+        return result;
+    if (avrr_pseudo_rec_key_id(*probe) != avrr_pseudo_key_id(svc->index_key))
+        result = avrr_error_set(e, AVRR_ECONFLICT, "encoded_identity",
+                                "was encoded with another pseudonym key than this "
+                                "server's");
+    if (result != AVRR_OK) {
+        avrr_match_rec_free(*probe);
+        *probe = NULL;
+    }
+    return result;
+}
+
 /* The check's writes (its record, the links it opens, its audit event) are
  * one transaction; the matching before them holds no store lock, so checks
  * from many clients match in parallel. */
@@ -480,14 +520,20 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     size_t n_own_links = 0;
     avrr_check rec = {0};
     json_object *resp = NULL;
+    avrr_match_rec *probe = NULL; /* a pre-encoded identity, decoded */
 
     memset(out, 0, sizeof *out);
     if (result != AVRR_OK)
         return result;
     if ((unsigned)req->purpose >= AVRR_PURPOSE__COUNT)
         return avrr_error_set(e, AVRR_EINVALID, "purpose", "unknown purpose");
-    if (req->n_identities == 0)
+    if (req->encoded_identity) {
+        result = decode_probe(svc, req, &probe, e);
+        if (result != AVRR_OK)
+            return result;
+    } else if (req->n_identities == 0) {
         return avrr_error_set(e, AVRR_EINVALID, "identity", "identity is required");
+    }
     if (req->n_identities > AVRR_IDENTITIES_MAX)
         return avrr_error_set(e, AVRR_EINVALID, "aliases", "at most %d identities in a check",
                               AVRR_IDENTITIES_MAX);
@@ -520,9 +566,9 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     }
     result = avrr_service_index_load(svc, e);
     if (result == AVRR_OK)
-        result = find_persons(svc, req->identities, req->n_identities, req->person_id,
-                              svc->options.possible_threshold, svc->options.max_hits, &found,
-                              &n_found, e);
+        result = find_persons(svc, req->identities, req->n_identities, probe,
+                              req->person_id, svc->options.possible_threshold,
+                              svc->options.max_hits, &found, &n_found, e);
     if (result != AVRR_OK)
         goto out;
 
@@ -605,6 +651,7 @@ out:
     json_object_put(resp);
     avrr_store_free_links(own_links, n_own_links);
     avrr_free(found);
+    avrr_match_rec_free(probe);
     if (result != AVRR_OK)
         avrr_check_result_clear(out);
     return result;
@@ -676,7 +723,7 @@ avrr_err avrr__consult_guard(avrr_service *svc, const avrr_actor *a, int64_t per
         result = svc->store->ops->tenant_get(svc->store, a->tenant, &t, e);
     unlock(svc);
     if (result == AVRR_OK)
-        result = find_persons(svc, p.identities, p.n_identities, person_id,
+        result = find_persons(svc, p.identities, p.n_identities, NULL, person_id,
                               svc->options.strong_threshold, svc->options.max_hits, &found,
                               &n_found, e);
     if (result != AVRR_OK)

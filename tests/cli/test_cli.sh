@@ -23,7 +23,7 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM $1"; }
 # --help on the program and on every subcommand
 expect 0 "$AVRR" --help
 contains "$T/out" "import"
-for c in init person case assistance check backup "tenant add" "tenant set" "tenant list" "key create" "key list" "key revoke" serve import export demo; do
+for c in init person case assistance check backup "tenant add" "tenant set" "tenant list" "key create" "key list" "key revoke" serve import export demo encode "encode key"; do
     # shellcheck disable=SC2086
     expect 0 "$AVRR" $c --help
     contains "$T/out" "usage: avrr"

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -282,6 +284,59 @@ static void test_other_key(void **state)
     avrr_pseudo_key_free(k2);
 }
 
+/* Key files: made 0600 from fresh random bytes, never overwritten, loaded
+ * back to the same key; refusals name the pseudonym key. */
+static void test_key_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/avrr-pseudo-key-XXXXXX", path[64], other[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a.key", dir);
+    snprintf(other, sizeof other, "%s/b.key", dir);
+    avrr_pseudo_key *made = NULL, *loaded = NULL, *b = NULL;
+    avrr_error e;
+    avrr_error_clear(&e);
+    assert_int_equal(avrr_pseudo_key_create(path, &made, &e), AVRR_OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 65);
+    assert_int_equal(avrr_pseudo_key_load(path, &loaded, &e), AVRR_OK);
+    assert_true(avrr_pseudo_key_id(made) == avrr_pseudo_key_id(loaded));
+    /* a second key is another key */
+    assert_int_equal(avrr_pseudo_key_create(other, NULL, &e), AVRR_OK);
+    assert_int_equal(avrr_pseudo_key_load(other, &b, &e), AVRR_OK);
+    assert_true(avrr_pseudo_key_id(b) != avrr_pseudo_key_id(made));
+    /* never overwritten */
+    assert_int_equal(avrr_pseudo_key_create(path, NULL, &e), AVRR_EEXISTS);
+    assert_string_equal(e.field, "pseudonym_key");
+    avrr_pseudo_key *again = NULL;
+    assert_int_equal(avrr_pseudo_key_load(path, &again, &e), AVRR_OK);
+    assert_true(avrr_pseudo_key_id(again) == avrr_pseudo_key_id(made));
+    avrr_pseudo_key_free(again);
+    /* readable by others: refused */
+    assert_int_equal(chmod(path, 0644), 0);
+    avrr_pseudo_key *k = NULL;
+    assert_int_equal(avrr_pseudo_key_load(path, &k, &e), AVRR_EINVALID);
+    assert_null(k);
+    assert_string_equal(e.field, "pseudonym_key");
+    assert_non_null(strstr(e.message, "chmod 600"));
+    /* not a key */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not a key\n", f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(avrr_pseudo_key_load(path, &k, &e), AVRR_EINVALID);
+    assert_non_null(strstr(e.message, "pseudonym key"));
+    unlink(path);
+    unlink(other);
+    rmdir(dir);
+    avrr_pseudo_key_free(made);
+    avrr_pseudo_key_free(loaded);
+    avrr_pseudo_key_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_no_plaintext),
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_other_key),
+        cmocka_unit_test(test_key_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

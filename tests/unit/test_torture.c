@@ -25,6 +25,7 @@
 #include "avrr/core.h"
 #include "avrr/csv.h"
 #include "avrr/match.h"
+#include "avrr/pseudo.h"
 #include "avrr/service.h"
 #include "service/codec.h"
 #include "store/store.h"
@@ -209,6 +210,78 @@ static void test_match_index(void **state)
 {
     (void)state;
     assert_true(torture("match index add + query", match_index, NULL) > 0);
+}
+
+/* ---- the pseudonymised index: a national node's encoding, checked --------- */
+
+static avrr_err pseudo_encoded_check(void *ctx)
+{
+    (void)ctx;
+    static const uint8_t secret[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
+                                       31, 32};
+    avrr_pseudo_key *key = NULL;
+    avrr_match_index *idx = NULL;
+    avrr_match_rec *enc = NULL, *probe = NULL;
+    avrr_match_hit *hits = NULL;
+    size_t n_hits = 0;
+    char *wire = NULL, *body = NULL;
+    json_object *o = NULL;
+    avrr_check_request req = {0};
+    avrr_error e;
+    avrr_identity a = {.given_names = "Youssef", .surname = "El Amrani"};
+    avrr_identity b = {.given_names = "Joessef", .surname = "Elamrani"};
+    a.birth_date = b.birth_date = (avrr_date){1990, 3, 14, AVRR_DATE_DAY, false};
+    avrr_err result = avrr_pseudo_key_from_bytes(secret, sizeof secret, &key);
+    if (result == AVRR_OK)
+        result = avrr_match_index_new(NULL, &idx);
+    if (result == AVRR_OK)
+        result = avrr_match_index_set_pseudonym_key(idx, key);
+    if (result == AVRR_OK)
+        result = avrr_match_index_add(idx, 1, 1, "NL", &a);
+    /* the node: encode, wire form, a check request */
+    if (result == AVRR_OK)
+        result = avrr_pseudo_encode(key, &b, &enc);
+    if (result == AVRR_OK)
+        result = avrr_pseudo_to_wire(enc, &wire);
+    if (result == AVRR_OK) {
+        size_t cap = strlen(wire) + 64;
+        body = avrr_malloc(cap);
+        if (!body)
+            result = AVRR_ENOMEM;
+        else
+            snprintf(body, cap, "{\"purpose\":\"assistance_decision\",\"encoded_identity\":\"%s\"}",
+                     wire);
+    }
+    /* the server: parse, decode, query */
+    if (result == AVRR_OK)
+        result = avrr_json_parse_object(body, strlen(body), &o, &e);
+    if (result == AVRR_OK)
+        result = avrr_codec_check_request_from_json(o, &req, &e);
+    if (result == AVRR_OK)
+        result = avrr_pseudo_decode(key, req.encoded_identity, strlen(req.encoded_identity),
+                                    &probe, &e);
+    if (result == AVRR_OK)
+        result = avrr_match_index_query_encoded(idx, probe, 0.5, 10, &hits, &n_hits);
+    if (result == AVRR_OK)
+        assert_int_equal(n_hits, 1);
+    avrr_free(hits);
+    avrr_match_rec_free(probe);
+    avrr_codec_check_request_clear(&req);
+    json_object_put(o);
+    avrr_free(body);
+    avrr_free(wire);
+    avrr_match_rec_free(enc);
+    avrr_match_index_free(idx);
+    avrr_pseudo_key_free(key);
+    return result;
+}
+
+static void test_pseudo_encoded_check(void **state)
+{
+    (void)state;
+    assert_true(torture("pseudonymised encode + wire + decode + query", pseudo_encoded_check,
+                        NULL) > 0);
 }
 
 /* ---- the store ------------------------------------------------------------- */
@@ -425,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_identity_validate),
         cmocka_unit_test(test_csv_reader),
         cmocka_unit_test(test_match_index),
+        cmocka_unit_test(test_pseudo_encoded_check),
         cmocka_unit_test(test_store_create),
         cmocka_unit_test(test_store_person),
         cmocka_unit_test(test_service),
