@@ -54,7 +54,7 @@ echo "run.sh: building" >&2
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j2 >/dev/null
 # shellcheck disable=SC2046 # pkg-config output is a flag list
-cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I "$ROOT/include" \
+cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I "$ROOT/include" -I "$ROOT/src" \
     -o "$BUILD/check_bench" "$HERE/check_bench.c" "$BUILD/libavrr.a" \
     $(pkg-config --libs sqlite3 libpq libmicrohttpd json-c libsodium icu-uc icu-i18n) -lpthread -lm
 AVRR=$BUILD/avrr
