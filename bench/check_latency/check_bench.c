@@ -57,6 +57,7 @@ typedef struct worker {
     const probes *pr;
     size_t first, count, stride; /* probe i = (first + k * stride) % n */
     double *lat_ms;              /* count entries */
+    double *cpu_ms;              /* CPU time of the same checks */
     size_t hits_known, hits_new, n_known, n_new, hits_total, failed;
     char error[300];
 } worker;
@@ -177,12 +178,14 @@ static void *run_worker(void *arg)
         avrr_check_request req = {.purpose = AVRR_PURPOSE_ASSISTANCE_DECISION,
                                   .identities = &id,
                                   .n_identities = 1};
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         avrr_err rc = avrr_service_check(w->svc, &actor, &req, &res, &e);
-        double t1 = now_s();
+        double t1 = now_s(), c1 = cpu_s();
         avrr_identity_clear(&id);
         if (w->lat_ms)
             w->lat_ms[k] = (t1 - t0) * 1e3;
+        if (w->cpu_ms)
+            w->cpu_ms[k] = (c1 - c0) * 1e3;
         if (rc != AVRR_OK) {
             w->failed++;
             if (!w->error[0])
@@ -227,9 +230,13 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
     worker ws[64];
     pthread_t th[64];
     double *lat = calloc(total ? total : 1, sizeof *lat);
+    double *cpu = calloc(total ? total : 1, sizeof *cpu);
     size_t per = total / (size_t)nthreads;
-    if (!lat)
+    if (!lat || !cpu) {
+        free(lat);
+        free(cpu);
         return -1;
+    }
     memset(ws, 0, sizeof ws);
     for (int t = 0; t < nthreads; t++) {
         ws[t] = (worker){.svc = svc,
@@ -238,7 +245,8 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
                          .first = offset + (size_t)t,
                          .stride = (size_t)nthreads,
                          .count = per,
-                         .lat_ms = lat + (size_t)t * per};
+                         .lat_ms = lat + (size_t)t * per,
+                         .cpu_ms = cpu + (size_t)t * per};
     }
     double t0 = now_s();
     for (int t = 0; t < nthreads; t++)
@@ -258,19 +266,25 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
         ht += ws[t].hits_total;
     }
     qsort(lat, n, sizeof *lat, cmp_double);
-    double sum = 0;
-    for (size_t i = 0; i < n; i++)
+    qsort(cpu, n, sizeof *cpu, cmp_double);
+    double sum = 0, csum = 0;
+    for (size_t i = 0; i < n; i++) {
         sum += lat[i];
+        csum += cpu[i];
+    }
     if (label)
         printf("%s threads=%d checks=%zu failed=%zu wall_s=%.3f checks_per_s=%.1f "
                "mean_ms=%.3f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+               "cpu_mean_ms=%.3f cpu_p50_ms=%.3f cpu_p99_ms=%.3f "
                "known_hit_rate=%.3f new_hit_rate=%.3f hits_per_check=%.2f\n",
                label, nthreads, n, failed, wall, (double)n / wall, n ? sum / (double)n : 0,
                pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 99), n ? lat[n - 1] : 0,
+               n ? csum / (double)n : 0, pct(cpu, n, 50), pct(cpu, n, 99),
                nk ? (double)hk / (double)nk : 0, nn ? (double)hn / (double)nn : 0,
                n ? (double)ht / (double)n : 0);
     fflush(stdout);
     free(lat);
+    free(cpu);
     return failed == n && n ? -1 : 0;
 }
 

@@ -703,12 +703,17 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
         w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
     w += field_w(m, AVRR_MF_NATIONALITY, nat_level(a, b));
     w += field_w(m, AVRR_MF_ADDRESS, addr_level(a, b));
+    /* places: exact when equal or missing, else at the better of close and
+     * different until the rest leaves the candidate in the race */
+    bool place_open = false;
     if (a->place_len && b->place_len) {
         if (a->place_len == b->place_len &&
-            memcmp(a->buf + a->place_off, b->buf + b->place_off, a->place_len) == 0)
+            memcmp(a->buf + a->place_off, b->buf + b->place_off, a->place_len) == 0) {
             w += m->w[AVRR_MF_BIRTH_PLACE][PL_EXACT];
-        else
+        } else {
             w += fmax(m->w[AVRR_MF_BIRTH_PLACE][PL_CLOSE], m->w[AVRR_MF_BIRTH_PLACE][PL_DIFF]);
+            place_open = true;
+        }
     }
     /* documents at their best weight until the names leave the candidate
      * in the race, then at their level */
@@ -737,6 +742,10 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
             if (l <= NL_ONE && p->name_w[l] + adj > wn)
                 wn = p->name_w[l] + adj;
         }
+    }
+    if (place_open && w + wd + wn >= p->need) {
+        w -= fmax(m->w[AVRR_MF_BIRTH_PLACE][PL_CLOSE], m->w[AVRR_MF_BIRTH_PLACE][PL_DIFF]);
+        w += m->w[AVRR_MF_BIRTH_PLACE][place_level(a, b)];
     }
     return w + wd + wn + BOUND_EPS;
 }
