@@ -315,6 +315,12 @@ static int hit_cmp(const void *a, const void *b)
 #define PF_REC 6
 #define PF_BUF 3
 
+/* Up to this weight (bits) two weights 1e-6 apart still give probabilities
+ * many ulps apart (p(1 - p) > 2^-26), so the order by probability, with its
+ * ties broken by identity id, is the order by weight; above it the top-k cut
+ * stops. */
+#define KTH_WEIGHT_MAX 25.0
+
 /* The distinct candidates of a query: an open-addressing set of slot numbers,
  * at most half full. */
 typedef struct slot_set {
@@ -334,6 +340,39 @@ static bool slot_set_insert(slot_set *ss, uint32_t s)
     return true;
 }
 
+/* Keeps the k largest weights in the min-heap h of *n entries; returns the
+ * weight a candidate must reach to displace one once the heap is full (a
+ * little below the least, against rounding), else -INFINITY. */
+static double keep_best(double *h, size_t *n, size_t k, double w)
+{
+    size_t i;
+    if (*n < k) {
+        i = (*n)++;
+        while (i > 0 && h[(i - 1) / 2] > w) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = w;
+    } else if (w > h[0]) {
+        i = 0;
+        for (;;) {
+            size_t c = 2 * i + 1;
+            if (c >= k)
+                break;
+            if (c + 1 < k && h[c + 1] < h[c])
+                c++;
+            if (h[c] >= w)
+                break;
+            h[i] = h[c];
+            i = c;
+        }
+        h[i] = w;
+    }
+    if (*n < k || h[0] > KTH_WEIGHT_MAX)
+        return -INFINITY;
+    return h[0] - 1e-6;
+}
+
 avrr_err avrr__match_index_query_stats(const avrr_match_index *idx,
                                        const avrr_identity *probe,
                                        double threshold, size_t max_hits,
@@ -346,7 +385,11 @@ avrr_err avrr__match_index_query_stats(const avrr_match_index *idx,
     slot_set ss = {0};
     avrr__mbound bound = {0};
     uint32_t *cand = NULL;
-    size_t total = 0, nh = 0, cap = 0, nc = 0;
+    size_t total = 0, nh = 0, cap = 0, nc = 0, nk_best = 0;
+    /* the weights of the max_hits best hits so far (a min-heap): once there
+     * are that many, a candidate whose bound is below the least of them
+     * cannot be among the hits returned */
+    double *best = NULL, kth_need = -INFINITY;
     uint64_t keys[AVRR__MAX_BKEYS];
     const plist *lists[AVRR__MAX_BKEYS];
     avrr__mqstats local = {0};
@@ -386,6 +429,13 @@ avrr_err avrr__match_index_query_stats(const avrr_match_index *idx,
         goto out;
     }
     memset(ss.v, 0xff, sc * sizeof *ss.v);
+    if (max_hits && max_hits < total) {
+        best = avrr_malloc(max_hits * sizeof *best);
+        if (!best) {
+            result = AVRR_ENOMEM;
+            goto out;
+        }
+    }
     /* Every candidate's weight is bounded first (the cheap fields at their
      * levels, names from the similarity classes of their tokens, remembered
      * per distinct token for the whole query); only those whose bound
@@ -421,7 +471,7 @@ avrr_err avrr__match_index_query_stats(const avrr_match_index *idx,
             continue;
         st->candidates++;
         double ub = exhaustive ? INFINITY : avrr__match_bound(&bound, sl->rec);
-        if (ub < bound.need)
+        if (ub < bound.need || (nk_best == max_hits && max_hits && ub < kth_need))
             continue;
         st->compared++;
         avrr_match_explanation x;
@@ -443,6 +493,8 @@ avrr_err avrr__match_index_query_stats(const avrr_match_index *idx,
         h->person_id = sl->person_id;
         memcpy(h->tenant, sl->tenant, sizeof h->tenant);
         h->explanation = x;
+        if (best && !exhaustive)
+            kth_need = keep_best(best, &nk_best, max_hits, x.weight);
     }
     st->hits = nh;
     if (nh == 0)
@@ -457,6 +509,7 @@ out:
     avrr_free(out);
     avrr_free(ss.v);
     avrr_free(cand);
+    avrr_free(best);
     avrr__match_bound_clear(&bound);
     avrr_match_rec_free(rec);
     return result;

@@ -589,6 +589,7 @@ static void check_bound(const avrr_match_model *model)
     const avrr_match_tf *tf = avrr__match_index_tf(idx);
     size_t candidates = 0, compared = 0, hits = 0, pairs_hit = 0;
     double tight = INFINITY; /* least slack of a pair whose names agree */
+    size_t capped_compared = 0, capped_hits = 0;
     for (size_t k = 0; k < PROBES; k++) {
         gen_person g;
         if (k % 4 == 3)
@@ -646,6 +647,20 @@ static void check_bound(const avrr_match_model *model)
         hits += nf;
         avrr_free(fast);
         avrr_free(full);
+        /* with a cap on the hits, the best ones are kept as scoring every
+         * candidate would keep them */
+        size_t cap = 1 + k % 5;
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, cap, &fast, &nf, &sf),
+                         AVRR_OK);
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, cap, &full, &nx, &sx),
+                         AVRR_OK);
+        assert_int_equal(nf, nx);
+        for (size_t i = 0; i < nx; i++)
+            assert_int_equal(fast[i].identity_id, full[i].identity_id);
+        capped_compared += sf.compared;
+        capped_hits += nx;
+        avrr_free(fast);
+        avrr_free(full);
     }
     /* not vacuous: there were hits, and the bound rejected most candidates */
     assert_true(hits > PROBES);
@@ -653,6 +668,7 @@ static void check_bound(const avrr_match_model *model)
     assert_true(compared >= hits);
     assert_true(tight < 1e-3);
     assert_true((compared - hits) * 2 < candidates - hits);
+    assert_true(capped_hits > 0 && capped_compared < compared);
     avrr_match_index_free(idx);
 }
 
