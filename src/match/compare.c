@@ -497,8 +497,8 @@ void avrr_match_compare(const avrr_match_model *m, const avrr_match_tf *tf,
  * weights change.
  *
  * Names are bounded from the real token similarities, remembered per query
- * for each distinct candidate token: a query's candidates share few
- * distinct names (that is why they are candidates), so most tokens cost one
+ * for each distinct candidate token: a query's candidates share their names
+ * (that is why they are candidates), and a token seen before costs one
  * table look-up. */
 
 /* Slack against rounding: the bound sums in another order than the score. */
