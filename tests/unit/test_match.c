@@ -31,9 +31,9 @@ static void make(avrr_identity *id, const person *p)
     id->surname = (char *)p->surname;
     id->full_name = (char *)p->full;
     id->sex = p->sex ? (avrr_sex)avrr_sex_parse(p->sex) : AVRR_SEX_UNKNOWN;
-    assert_int_equal(avrr_date_parse(p->dob ? p->dob : "", &id->birth_date,
-                                     "birth_date", NULL),
-                     AVRR_OK);
+    if (p->dob && p->dob[0]) /* else unknown (zero) */
+        assert_int_equal(avrr_date_parse(p->dob, &id->birth_date, "birth_date", NULL),
+                         AVRR_OK);
     if (p->nat)
         memcpy(id->nationality, p->nat, 4);
     id->birth_place = (char *)p->place;
@@ -501,8 +501,14 @@ static unsigned rnd(unsigned n)
 
 typedef struct gen_person {
     char given[64], surname[64], dob[16], doc[16], sex[2];
-    const char *nat, *place;
+    const char *nat, *place, *full;
 } gen_person;
+
+/* Whole names in other scripts (a second name representation, names from
+ * a script without short vowels), and glued articles. */
+static const char *const full_pool[] = {
+    "محمد علي", "يوسف العمراني", "أحمد حسن", "Олександр Іванов", "Мухаммад Алиев",
+    "Mohammed Elamrani", "Abdelkader Alhassan", NULL};
 
 static void gen_new(gen_person *g)
 {
@@ -521,6 +527,16 @@ static void gen_new(gen_person *g)
     snprintf(g->sex, sizeof g->sex, "%s", rnd(2) ? "m" : "f");
     g->nat = nat_pool[rnd(NPOOL(nat_pool))];
     g->place = place_pool[rnd(NPOOL(place_pool))];
+    g->full = rnd(5) == 0 ? full_pool[rnd(NPOOL(full_pool))] : NULL;
+    /* missing details: no date, no sex, a single name, only a whole name */
+    if (rnd(25) == 0)
+        g->dob[0] = 0;
+    if (rnd(20) == 0)
+        g->sex[0] = 0;
+    if (rnd(20) == 0)
+        g->given[0] = 0;
+    if (g->full && rnd(4) == 0)
+        g->given[0] = g->surname[0] = 0;
 }
 
 /* Another registration of the same person: a typo, swapped names, another
@@ -540,7 +556,8 @@ static void gen_variant(const gen_person *g, gen_person *v)
         snprintf(v->surname, sizeof v->surname, "%s", g->given);
         break;
     case 2:
-        snprintf(v->dob, sizeof v->dob, "%.4s-01-01", g->dob);
+        if (g->dob[0])
+            snprintf(v->dob, sizeof v->dob, "%.4s-01-01", g->dob);
         break;
     case 3:
         v->nat = nat_pool[rnd(NPOOL(nat_pool))];
@@ -556,8 +573,8 @@ static void gen_variant(const gen_person *g, gen_person *v)
 
 static void gen_identity(avrr_identity *id, const gen_person *g)
 {
-    person p = {g->given, g->surname, NULL, g->sex, g->dob, g->nat, g->place,
-                g->doc[0] ? g->doc : NULL};
+    person p = {g->given[0] ? g->given : NULL, g->surname[0] ? g->surname : NULL, g->full,
+                g->sex[0] ? g->sex : NULL, g->dob, g->nat, g->place, g->doc[0] ? g->doc : NULL};
     make(id, &p);
 }
 
