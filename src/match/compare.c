@@ -538,9 +538,20 @@ static void tok_classes(const avrr__mbound *p, const char *bb, const avrr__mtok 
             cls[k][i] = tok_class(tok_sim(a->buf, &a->name[k].t[i], bb, y));
 }
 
-static void memo_grow(avrr__mbound *p)
+/* First size of the memo (entries; it doubles when half full): small, so
+ * that the tests' populations make it grow. */
+#define MEMO_FIRST 64
+
+/* Makes room for `more` tokens at most half full. Called before a
+ * candidate's tokens are looked up, never during: the pointers classes_of
+ * returns for one candidate must stay valid together. */
+static void memo_reserve(avrr__mbound *p, size_t more)
 {
-    size_t cap = p->memo_mask ? 2 * (p->memo_mask + 1) : 1024;
+    if ((p->memo_n + more) * 2 <= p->memo_mask + 1 && p->memo)
+        return;
+    size_t cap = p->memo ? 2 * (p->memo_mask + 1) : MEMO_FIRST;
+    while ((p->memo_n + more) * 2 > cap)
+        cap *= 2;
     avrr__mmemo *nm = avrr_calloc(cap, sizeof *nm);
     if (!nm)
         return; /* the bound goes on without remembering */
@@ -556,13 +567,12 @@ static void memo_grow(avrr__mbound *p)
     p->memo_mask = cap - 1;
 }
 
-/* The classes of token y of a candidate against every token of the probe. */
+/* The classes of token y of a candidate against every token of the probe:
+ * remembered when memo_reserve made room, else computed into tmp. */
 static const uint8_t (*classes_of(avrr__mbound *p, const char *bb, const avrr__mtok *y,
                                   uint8_t tmp[2][AVRR__MT_MAXTOK]))[AVRR__MT_MAXTOK]
 {
-    if ((p->memo_n + 1) * 2 > p->memo_mask + 1)
-        memo_grow(p);
-    if ((p->memo_n + 1) * 2 > p->memo_mask + 1) {
+    if (!p->memo || (p->memo_n + 1) * 2 > p->memo_mask + 1) {
         tok_classes(p, bb, y, tmp);
         return (const uint8_t(*)[AVRR__MT_MAXTOK])tmp;
     }
@@ -734,6 +744,7 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
         const avrr__mname *nb = &b->name[j];
         uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
         const uint8_t (*cls[AVRR__MT_MAXTOK])[AVRR__MT_MAXTOK];
+        memo_reserve(p, nb->n);
         for (int t = 0; t < nb->n; t++)
             cls[t] = classes_of(p, b->buf, &nb->t[t], tmp[t]);
         for (int k = 0; k < a->n_names; k++) {
