@@ -20,6 +20,13 @@
  * usage: check_bench --db FILE --known CSV --new CSV [--tenant CODE]
  *                    [--checks N] [--warmup N] [--threads 1,2]
  *        check_bench --match-only CSV[,CSV...] --known CSV --new CSV [--checks N]
+ *                    [--verify N]
+ *
+ * --match-only also prints, per query, the postings read, the distinct
+ * candidates and how many of them were compared in full (the rest rejected
+ * by their weight bound). --verify N then checks N probes: the query must
+ * return exactly the hits that comparing every candidate in full returns,
+ * and a scan of every record counts the hits that blocking never offers.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +39,7 @@
 #include "avrr/csv.h"
 #include "avrr/match.h"
 #include "avrr/service.h"
+#include "match/match_int.h"
 
 typedef struct probe {
     avrr_identity id;
@@ -49,6 +57,7 @@ typedef struct worker {
     const probes *pr;
     size_t first, count, stride; /* probe i = (first + k * stride) % n */
     double *lat_ms;              /* count entries */
+    double *cpu_ms;              /* CPU time of the same checks */
     size_t hits_known, hits_new, n_known, n_new, hits_total, failed;
     char error[300];
 } worker;
@@ -61,6 +70,15 @@ static double now_s(void)
 }
 
 /* VmRSS / VmHWM of this process in MiB, from /proc/self/status. */
+/* CPU time of the calling thread: what a query costs, whatever else the
+ * machine runs (wall time is also reported, and is what a caller waits). */
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static void rss_mib(double *rss, double *hwm)
 {
     char line[256];
@@ -160,12 +178,14 @@ static void *run_worker(void *arg)
         avrr_check_request req = {.purpose = AVRR_PURPOSE_ASSISTANCE_DECISION,
                                   .identities = &id,
                                   .n_identities = 1};
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         avrr_err rc = avrr_service_check(w->svc, &actor, &req, &res, &e);
-        double t1 = now_s();
+        double t1 = now_s(), c1 = cpu_s();
         avrr_identity_clear(&id);
         if (w->lat_ms)
             w->lat_ms[k] = (t1 - t0) * 1e3;
+        if (w->cpu_ms)
+            w->cpu_ms[k] = (c1 - c0) * 1e3;
         if (rc != AVRR_OK) {
             w->failed++;
             if (!w->error[0])
@@ -210,9 +230,13 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
     worker ws[64];
     pthread_t th[64];
     double *lat = calloc(total ? total : 1, sizeof *lat);
+    double *cpu = calloc(total ? total : 1, sizeof *cpu);
     size_t per = total / (size_t)nthreads;
-    if (!lat)
+    if (!lat || !cpu) {
+        free(lat);
+        free(cpu);
         return -1;
+    }
     memset(ws, 0, sizeof ws);
     for (int t = 0; t < nthreads; t++) {
         ws[t] = (worker){.svc = svc,
@@ -221,7 +245,8 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
                          .first = offset + (size_t)t,
                          .stride = (size_t)nthreads,
                          .count = per,
-                         .lat_ms = lat + (size_t)t * per};
+                         .lat_ms = lat + (size_t)t * per,
+                         .cpu_ms = cpu + (size_t)t * per};
     }
     double t0 = now_s();
     for (int t = 0; t < nthreads; t++)
@@ -241,19 +266,25 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
         ht += ws[t].hits_total;
     }
     qsort(lat, n, sizeof *lat, cmp_double);
-    double sum = 0;
-    for (size_t i = 0; i < n; i++)
+    qsort(cpu, n, sizeof *cpu, cmp_double);
+    double sum = 0, csum = 0;
+    for (size_t i = 0; i < n; i++) {
         sum += lat[i];
+        csum += cpu[i];
+    }
     if (label)
         printf("%s threads=%d checks=%zu failed=%zu wall_s=%.3f checks_per_s=%.1f "
                "mean_ms=%.3f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+               "cpu_mean_ms=%.3f cpu_p50_ms=%.3f cpu_p99_ms=%.3f "
                "known_hit_rate=%.3f new_hit_rate=%.3f hits_per_check=%.2f\n",
                label, nthreads, n, failed, wall, (double)n / wall, n ? sum / (double)n : 0,
                pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 99), n ? lat[n - 1] : 0,
+               n ? csum / (double)n : 0, pct(cpu, n, 50), pct(cpu, n, 99),
                nk ? (double)hk / (double)nk : 0, nn ? (double)hn / (double)nn : 0,
                n ? (double)ht / (double)n : 0);
     fflush(stdout);
     free(lat);
+    free(cpu);
     return failed == n && n ? -1 : 0;
 }
 
@@ -262,7 +293,7 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
 #define MATCH_THRESHOLD 0.5
 #define MATCH_MAX_HITS 80
 
-static int match_only(const char *files, const probes *pr, size_t checks)
+static int match_only(const char *files, const probes *pr, size_t checks, size_t verify)
 {
     avrr_match_index *idx = NULL;
     double rss, hwm;
@@ -295,31 +326,96 @@ static int match_only(const char *files, const probes *pr, size_t checks)
     rss_mib(&rss, &hwm);
     printf("match_load identities=%zu build_s=%.3f rss_after_mib=%.1f\n",
            avrr_match_index_size(idx), load, rss);
-    double *lat = calloc(checks, sizeof *lat);
-    size_t hits = 0;
+    double *lat = calloc(checks, sizeof *lat), *cpu = calloc(checks, sizeof *cpu);
+    size_t hits = 0, postings = 0, cands = 0, compared = 0;
     for (size_t k = 0; k < checks + 1000; k++) { /* 1,000 warm-up queries */
         avrr_match_hit *h = NULL;
         size_t nh = 0;
-        double q0 = now_s();
-        avrr_err rc = avrr_match_index_query(idx, &pr->v[k % pr->n].id, MATCH_THRESHOLD,
-                                             MATCH_MAX_HITS, &h, &nh);
-        double q1 = now_s();
+        avrr__mqstats st = {.exhaustive = false};
+        double q0 = now_s(), c0 = cpu_s();
+        avrr_err rc = avrr__match_index_query_stats(idx, &pr->v[k % pr->n].id, MATCH_THRESHOLD,
+                                                    MATCH_MAX_HITS, &h, &nh, &st);
+        double q1 = now_s(), c1 = cpu_s();
         if (rc != AVRR_OK)
             return 1;
         avrr_free(h);
         if (k >= 1000) {
             lat[k - 1000] = (q1 - q0) * 1e3;
+            cpu[k - 1000] = (c1 - c0) * 1e3;
             hits += nh;
+            postings += st.postings;
+            cands += st.candidates;
+            compared += st.compared;
         }
     }
     qsort(lat, checks, sizeof *lat, cmp_double);
-    double sum = 0;
-    for (size_t i = 0; i < checks; i++)
+    qsort(cpu, checks, sizeof *cpu, cmp_double);
+    double sum = 0, csum = 0;
+    for (size_t i = 0; i < checks; i++) {
         sum += lat[i];
+        csum += cpu[i];
+    }
     printf("match_query threads=1 queries=%zu mean_ms=%.3f p50_ms=%.3f p90_ms=%.3f "
-           "p99_ms=%.3f max_ms=%.3f identity_hits_per_query=%.2f\n",
+           "p99_ms=%.3f max_ms=%.3f cpu_mean_ms=%.3f cpu_p50_ms=%.3f cpu_p99_ms=%.3f "
+           "identity_hits_per_query=%.2f postings_per_query=%.1f "
+           "candidates_per_query=%.1f compared_per_query=%.1f\n",
            checks, sum / (double)checks, pct(lat, checks, 50), pct(lat, checks, 90),
-           pct(lat, checks, 99), lat[checks - 1], (double)hits / (double)checks);
+           pct(lat, checks, 99), lat[checks - 1], csum / (double)checks, pct(cpu, checks, 50),
+           pct(cpu, checks, 99), (double)hits / (double)checks,
+           (double)postings / (double)checks, (double)cands / (double)checks,
+           (double)compared / (double)checks);
+    /* --verify N: for N probes, the query (bound on, no hit cap) must return
+     * exactly what scoring every candidate in full returns; and a scan of
+     * every record in the index counts the hits blocking never offers (the
+     * same blocking as `avrr link`). */
+    size_t vq = 0, vmiss = 0, vextra = 0, vhits = 0, vfull = 0, vunblocked = 0;
+    size_t nrec = avrr_match_index_size(idx);
+    const avrr_match_rec **recs = verify ? calloc(nrec, sizeof *recs) : NULL;
+    int64_t *ids = verify ? calloc(nrec, sizeof *ids) : NULL;
+    if (verify)
+        nrec = avrr__match_index_records(idx, recs, ids, nrec);
+    for (size_t k = 0; k < verify && k < pr->n; k++) {
+        avrr_match_hit *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        avrr__mqstats sa = {.exhaustive = false}, sb = {.exhaustive = true};
+        if (avrr__match_index_query_stats(idx, &pr->v[k].id, MATCH_THRESHOLD, 0, &a, &na, &sa) ||
+            avrr__match_index_query_stats(idx, &pr->v[k].id, MATCH_THRESHOLD, 0, &b, &nb, &sb))
+            return 1;
+        vq++;
+        vhits += nb;
+        for (size_t i = 0; i < nb; i++) {
+            size_t j = 0;
+            while (j < na && a[j].identity_id != b[i].identity_id)
+                j++;
+            vmiss += j == na || a[j].explanation.probability != b[i].explanation.probability;
+        }
+        vextra += na > nb ? na - nb : 0;
+        avrr_match_rec *pr_rec = NULL;
+        if (avrr_match_rec_new(&pr->v[k].id, &pr_rec) != AVRR_OK)
+            return 1;
+        for (size_t r = 0; r < nrec; r++) {
+            avrr_match_explanation x;
+            avrr_match_compare(avrr__match_index_model(idx), avrr__match_index_tf(idx), pr_rec,
+                               recs[r], &x);
+            if (x.probability < MATCH_THRESHOLD)
+                continue;
+            vfull++;
+            size_t j = 0;
+            while (j < nb && b[j].identity_id != ids[r])
+                j++;
+            vunblocked += j == nb;
+        }
+        avrr_match_rec_free(pr_rec);
+        avrr_free(a);
+        avrr_free(b);
+    }
+    if (verify)
+        printf("match_verify probes=%zu hits_exhaustive=%zu missed_by_bound=%zu extra=%zu "
+               "hits_full_scan=%zu full_scan_hits_not_blocked=%zu\n",
+               vq, vhits, vmiss, vextra, vfull, vunblocked);
+    free(recs);
+    free(ids);
+    free(cpu);
     free(lat);
     avrr_match_index_free(idx);
     return 0;
@@ -328,13 +424,13 @@ static int match_only(const char *files, const probes *pr, size_t checks)
 int main(int argc, char **argv)
 {
     const char *db = NULL, *match_files = NULL, *known = NULL, *fresh = NULL, *tenant = "BE", *threads = "1,2";
-    long checks = 20000, warmup = 1000;
+    long checks = 20000, warmup = 1000, verify = 0;
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'},     {"known", required_argument, 0, 'k'},
         {"new", required_argument, 0, 'n'},    {"tenant", required_argument, 0, 't'},
         {"checks", required_argument, 0, 'c'}, {"warmup", required_argument, 0, 'w'},
         {"threads", required_argument, 0, 'T'}, {"match-only", required_argument, 0, 'm'},
-        {0, 0, 0, 0}};
+        {"verify", required_argument, 0, 'v'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -346,13 +442,14 @@ int main(int argc, char **argv)
         case 'w': warmup = strtol(optarg, NULL, 10); break;
         case 'T': threads = optarg; break;
         case 'm': match_files = optarg; break;
+        case 'v': verify = strtol(optarg, NULL, 10); break;
         default:
             fprintf(stderr, "usage: check_bench --db FILE --known CSV --new CSV [--tenant CODE]"
                             " [--checks N] [--warmup N] [--threads 1,2]\n");
             return 2;
         }
     }
-    if ((!db && !match_files) || !known || !fresh || checks <= 0 || warmup < 0) {
+    if ((!db && !match_files) || !known || !fresh || checks <= 0 || warmup < 0 || verify < 0) {
         fprintf(stderr, "check_bench: --db (or --match-only), --known and --new are required\n");
         return 2;
     }
@@ -366,7 +463,7 @@ int main(int argc, char **argv)
     }
     shuffle(&pr);
     if (match_files)
-        return match_only(match_files, &pr, (size_t)checks);
+        return match_only(match_files, &pr, (size_t)checks, (size_t)verify);
 
     avrr_service *svc = NULL;
     avrr_error e;

@@ -54,7 +54,7 @@ echo "run.sh: building" >&2
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j2 >/dev/null
 # shellcheck disable=SC2046 # pkg-config output is a flag list
-cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I "$ROOT/include" \
+cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I "$ROOT/include" -I "$ROOT/src" \
     -o "$BUILD/check_bench" "$HERE/check_bench.c" "$BUILD/libavrr.a" \
     $(pkg-config --libs sqlite3 libpq libmicrohttpd json-c libsodium icu-uc icu-i18n) -lpthread -lm
 AVRR=$BUILD/avrr
@@ -86,6 +86,7 @@ fresh_copy() {
     cp "$DATA/registry.db" "$WORK/r.db"
 }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run.sh: in-process checks" >&2
 fresh_copy
 "$BUILD/check_bench" --db "$WORK/r.db" --known "$DATA/probes_known.csv" \
@@ -97,6 +98,7 @@ echo "run.sh: HTTP" >&2
 fresh_copy
 KEY=$("$AVRR" key create --db "$WORK/r.db" --tenant BE --role caseworker --label bench | tail -n 1)
 "$AVRR" serve --db "$WORK/r.db" --listen "127.0.0.1:$PORT" --quiet --threads "$SERVE_THREADS" \
+    --rate-limit 0 \
     >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
 t0=$(now)
@@ -110,14 +112,20 @@ SERVER_RSS=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID
 export CHECK_BODIES="$DATA/probes.jsonl" CHECK_KEY="$KEY"
 # A few checks first, as the in-process warm-up.
 wrk -t1 -c1 -d3s -s "$HERE/check.lua" "$URL" >/dev/null
-wrkrun() { # NAME THREADS CONNS DURATION SCRIPT PATH
+# CPU seconds the server has used (user + system), from /proc
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$SERVER_PID/stat"; }
+wrkrun() { # NAME THREADS CONNS DURATION SCRIPT PATH; appends the server's CPU us per request
+    c0=$(server_cpu)
     wrk -t"$2" -c"$3" -d"$4" --latency -s "$HERE/$5" "$URL$6" >"$WORK/wrk_$1.txt"
-    grep '^wrk_result' "$WORK/wrk_$1.txt"
+    c1=$(server_cpu)
+    r=$(grep '^wrk_result' "$WORK/wrk_$1.txt")
+    echo "$r server_cpu_us=$(echo "scale=1; ($c1 - $c0) * 1000000 / $(val "$r" requests)" | bc)"
 }
 H1=$(wrkrun healthz1 1 1 "$DUR_HEALTHZ" healthz.lua /healthz)
 H32=$(wrkrun healthz32 2 32 "$DUR_HEALTHZ" healthz.lua /healthz)
 C1=$(wrkrun check1 1 1 "$DUR_CHECK1" check.lua /)
 C32=$(wrkrun check32 2 32 "$DUR_CHECK32" check.lua /)
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 SERVER_RSS_END=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
@@ -133,27 +141,29 @@ P2=$(grep '^checks threads=2 ' "$WORK/inproc.txt" | head -n 1 || true)
 RATIO=$(printf "%.4f" "$(echo "scale=6; $(val "$C32" req_s) / $(val "$H32" req_s)" | bc)")
 echo
 echo "Size: $N identities over $TENANTS ($(val "$LOAD" identities) in the store), $(date -u +%F)"
-echo "Machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1), nproc $(nproc)"
+echo "Machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1), nproc $(nproc);" \
+    "load average $LOAD_START at the start, $LOAD_END after the HTTP part"
 echo "Import: ${IMPORT_S} s ($(echo "$N / $IMPORT_S" | bc) identities/s), registry file ${DB_MB} MB"
 echo "Index load (in-process): $(val "$LOAD" index_load_s) s, RSS after load" \
     "$(val "$LOAD" rss_after_mib) MiB (VmHWM $(val "$LOAD" hwm_after_mib) MiB);" \
     "server ready after ${SERVE_START_S} s, RSS $((SERVER_RSS / 1024)) MiB" \
     "(after the run $((SERVER_RSS_END / 1024)) MiB)"
 echo
-echo "| measurement | req/s or checks/s | p50 ms | p90 ms | p99 ms | max ms |"
-echo "|---|---|---|---|---|---|"
+echo "| measurement | req/s or checks/s | p50 ms | p90 ms | p99 ms | max ms | CPU mean / p50 / p99 ms |"
+echo "|---|---|---|---|---|---|---|"
 for l in "$P1" "$P2"; do
     [ -n "$l" ] || continue
     echo "| in-process check, $(val "$l" threads) thread(s), $(val "$l" checks) checks" \
         "| $(val "$l" checks_per_s) | $(val "$l" p50_ms) | $(val "$l" p90_ms)" \
-        "| $(val "$l" p99_ms) | $(val "$l" max_ms) |"
+        "| $(val "$l" p99_ms) | $(val "$l" max_ms)" \
+        "| $(val "$l" cpu_mean_ms) / $(val "$l" cpu_p50_ms) / $(val "$l" cpu_p99_ms) |"
 done
 for x in "check, 1 connection (wrk -t1 -c1):$C1" "check, 32 connections (wrk -t2 -c32):$C32" \
     "/healthz, 1 connection:$H1" "/healthz, 32 connections:$H32"; do
     l=${x#*:}
     echo "| HTTP ${x%%:*}, $(val "$l" requests) requests, $(val "$l" non2xx) non-2xx" \
         "| $(val "$l" req_s) | $(val "$l" p50_ms) | $(val "$l" p90_ms) | $(val "$l" p99_ms)" \
-        "| $(val "$l" max_ms) |"
+        "| $(val "$l" max_ms) | server $(val "$l" server_cpu_us) us a request |"
 done
 echo
 echo "Hits: known-person probes with a hit $(val "$P1" known_hit_rate), new-person probes" \

@@ -544,3 +544,279 @@ void avrr_match_compare(const avrr_match_model *m, const avrr_match_tf *tf,
     avrr__match_levels(a, b, &lv);
     avrr__match_score(m, tf, &lv, out);
 }
+
+/* ---- upper bounds, for the index's cheap rejection ------------------------------ */
+
+/* The index rejects a candidate before the full comparison when an upper
+ * bound of its weight cannot reach the query's threshold. The bound lives
+ * here, beside what it bounds: a change to tok_sim, compare_names, a level
+ * function or avrr__match_score must keep it >= what those compute
+ * (tests/unit/test_match.c compares it with the score on generated pairs,
+ * and the index query with scoring every candidate). It reads the weights
+ * from the model at run time, never constants, so it stays exact when the
+ * weights change.
+ *
+ * Names are bounded from the real token similarities, remembered per query
+ * for each distinct candidate token: a query's candidates share their names
+ * (that is why they are candidates), and a token seen before costs one
+ * table look-up. */
+
+/* Slack against rounding: the bound sums in another order than the score. */
+#define BOUND_EPS 1e-6
+
+/* What a token pair's similarity counts as in compare_names. */
+enum { TS_NONE, TS_WEAK, TS_CLOSE, TS_EXACT };
+
+static uint8_t tok_class(double s)
+{
+    return s >= 1.0 ? TS_EXACT : s >= TOK_CLOSE ? TS_CLOSE : s >= TOK_WEAK ? TS_WEAK : TS_NONE;
+}
+
+struct avrr__mmemo {
+    const char *buf; /* NULL: empty entry */
+    const avrr__mtok *t;
+    uint8_t cls[2][AVRR__MT_MAXTOK]; /* against each token of the probe */
+};
+
+/* Everything tok_sim reads of its second token is equal in x and y. */
+static bool tok_same(const char *bx, const avrr__mtok *x, const char *by, const avrr__mtok *y)
+{
+    return x->hash == y->hash && x->len == y->len && x->key == y->key &&
+           x->alt_key == y->alt_key && x->alt_len == y->alt_len && x->sp_len == y->sp_len &&
+           x->key_len == y->key_len && x->abjad == y->abjad &&
+           memcmp(bx + x->off, by + y->off, x->len) == 0 &&
+           memcmp(bx + x->sp_off, by + y->sp_off, x->sp_len) == 0 &&
+           memcmp(bx + x->alt_off, by + y->alt_off, x->alt_len) == 0;
+}
+
+static void tok_classes(const avrr__mbound *p, const char *bb, const avrr__mtok *y,
+                        uint8_t cls[2][AVRR__MT_MAXTOK])
+{
+    const avrr_match_rec *a = p->probe;
+    for (int k = 0; k < a->n_names; k++)
+        for (int i = 0; i < a->name[k].n; i++)
+            cls[k][i] = tok_class(tok_sim(a->buf, &a->name[k].t[i], bb, y));
+}
+
+/* First size of the memo (entries; it doubles when half full): small, so
+ * that the tests' populations make it grow. */
+#define MEMO_FIRST 64
+
+/* Makes room for `more` tokens at most half full. Called before a
+ * candidate's tokens are looked up, never during: the pointers classes_of
+ * returns for one candidate must stay valid together. */
+static void memo_reserve(avrr__mbound *p, size_t more)
+{
+    if ((p->memo_n + more) * 2 <= p->memo_mask + 1 && p->memo)
+        return;
+    size_t cap = p->memo ? 2 * (p->memo_mask + 1) : MEMO_FIRST;
+    while ((p->memo_n + more) * 2 > cap)
+        cap *= 2;
+    avrr__mmemo *nm = avrr_calloc(cap, sizeof *nm);
+    if (!nm)
+        return; /* the bound goes on without remembering */
+    for (size_t i = 0; p->memo && i <= p->memo_mask; i++)
+        if (p->memo[i].buf) {
+            size_t s = (p->memo[i].t->hash * 0x9e3779b1u) & (cap - 1);
+            while (nm[s].buf)
+                s = (s + 1) & (cap - 1);
+            nm[s] = p->memo[i];
+        }
+    avrr_free(p->memo);
+    p->memo = nm;
+    p->memo_mask = cap - 1;
+}
+
+/* The classes of token y of a candidate against every token of the probe:
+ * remembered when memo_reserve made room, else computed into tmp. */
+static const uint8_t (*classes_of(avrr__mbound *p, const char *bb, const avrr__mtok *y,
+                                  uint8_t tmp[2][AVRR__MT_MAXTOK]))[AVRR__MT_MAXTOK]
+{
+    if (!p->memo || (p->memo_n + 1) * 2 > p->memo_mask + 1) {
+        tok_classes(p, bb, y, tmp);
+        return (const uint8_t(*)[AVRR__MT_MAXTOK])tmp;
+    }
+    size_t s = (y->hash * 0x9e3779b1u) & p->memo_mask;
+    while (p->memo[s].buf) {
+        if (tok_same(p->memo[s].buf, p->memo[s].t, bb, y))
+            return (const uint8_t(*)[AVRR__MT_MAXTOK])p->memo[s].cls;
+        s = (s + 1) & p->memo_mask;
+    }
+    p->memo[s].buf = bb;
+    p->memo[s].t = y;
+    tok_classes(p, bb, y, p->memo[s].cls);
+    p->memo_n++;
+    return (const uint8_t(*)[AVRR__MT_MAXTOK])p->memo[s].cls;
+}
+
+/* The strongest level compare_names can give to probe name k against b,
+ * from the classes of the token pairs: each count of its greedy alignment (a
+ * matching) is at most the number of rows, and of columns, that have a pair
+ * of that class or better, and the level tests only grow with the counts.
+ * *adj bounds the TF adjustment: 1 to n_close of the probe's tokens agree
+ * (none only when a name has no tokens), among the rows that can be close. */
+static int name_level_upper(const avrr__mbound *p, int k, const avrr__mname *b,
+                            const uint8_t (*const *cls)[AVRR__MT_MAXTOK], double *adj)
+{
+    int na = p->probe->name[k].n, nb = b->n, nmin = na < nb ? na : nb;
+    unsigned r[4] = {0}, c[4] = {0};
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) {
+            int x = cls[j][k][i];
+            for (int q = TS_WEAK; q <= x; q++) {
+                r[q] |= 1u << i;
+                c[q] |= 1u << j;
+            }
+        }
+    int cnt[4];
+    for (int q = TS_WEAK; q <= TS_EXACT; q++) {
+        int x = __builtin_popcount(r[q]), y = __builtin_popcount(c[q]);
+        cnt[q] = x < y ? x : y;
+    }
+    int n_exact = cnt[TS_EXACT], n_close = cnt[TS_CLOSE], n_cw = cnt[TS_WEAK];
+    /* between 1 and n_close terms of rows that can be close: the best one,
+     * plus the positive ones among the next best */
+    double top[AVRR__MT_MAXTOK];
+    int nt = 0;
+    for (int i = 0; i < na; i++)
+        if (r[TS_CLOSE] & (1u << i)) {
+            double t = p->tf_term[k][i];
+            int q = nt++;
+            while (q > 0 && top[q - 1] < t) {
+                top[q] = top[q - 1];
+                q--;
+            }
+            top[q] = t;
+        }
+    *adj = 0;
+    for (int q = 0; q < n_close; q++)
+        *adj += q == 0 || top[q] > 0 ? top[q] : 0;
+    if (*adj > TF_ADJ_MAX)
+        *adj = TF_ADJ_MAX;
+    if (*adj < TF_ADJ_MIN)
+        *adj = TF_ADJ_MIN;
+    if (n_close == 0)
+        *adj = 0; /* no agreeing name, no adjustment */
+    if (na == nb && n_exact >= na)
+        return NL_EXACT;
+    if (na == nb && n_close >= na)
+        return NL_ALL_CLOSE;
+    if (nmin >= 2 && n_close >= nmin)
+        return NL_SUBSET;
+    if (n_close >= 2 || (nmin >= 2 && n_close >= 1 && n_cw >= nmin))
+        return NL_MOST;
+    if (n_close >= 1)
+        return NL_ONE;
+    return NL_NONE;
+}
+
+void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *tf,
+                               const avrr_match_rec *a, double threshold,
+                               avrr__mbound *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!m)
+        m = avrr_match_model_default();
+    if (!tf)
+        tf = avrr_match_tf_builtin();
+    out->model = m;
+    out->probe = a;
+    /* The TF adjustment sums log2(avg / freq) over the agreeing names of a
+     * (the first record of the pair), then may only be lowered, and is
+     * clamped: the terms of a's tokens bound it. */
+    double avg = avrr__match_tf_freq(tf, 0);
+    for (int k = 0; k < a->n_names; k++)
+        for (int i = 0; i < a->name[k].n; i++)
+            out->tf_term[k][i] = log2(avg / avrr__match_tf_freq(tf, a->name[k].t[i].key));
+    /* best name weight at level l or any weaker one that has a TF term
+     * (weights need not fall with the level in a trained model), and the
+     * best of the levels without one */
+    double best = -INFINITY;
+    for (int l = NL_ONE; l >= 0; l--) {
+        best = m->w[AVRR_MF_NAME][l] > best ? m->w[AVRR_MF_NAME][l] : best;
+        out->name_w[l] = best;
+    }
+    best = -INFINITY;
+    for (int l = NL_ONE + 1; l < NL__N; l++)
+        best = m->w[AVRR_MF_NAME][l] > best ? m->w[AVRR_MF_NAME][l] : best;
+    out->name_w_rest = best;
+    best = -INFINITY;
+    for (int l = 0; l < OL__N; l++)
+        best = m->w[AVRR_MF_DOCUMENT][l] > best ? m->w[AVRR_MF_DOCUMENT][l] : best;
+    out->doc_w_max = best;
+    /* probability >= threshold needs weight >= log2(t / (1 - t)) */
+    if (threshold > 0 && threshold < 1)
+        out->need = log2(threshold / (1.0 - threshold)) - BOUND_EPS;
+    else
+        out->need = threshold >= 1 ? INFINITY : -INFINITY;
+}
+
+void avrr__match_bound_clear(avrr__mbound *p)
+{
+    avrr_free(p->memo);
+    p->memo = NULL;
+    p->memo_mask = p->memo_n = 0;
+}
+
+static double field_w(const avrr_match_model *m, int f, int level)
+{
+    return level == AVRR_MATCH_LEVEL_NULL ? 0.0 : m->w[f][level];
+}
+
+double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
+{
+    const avrr_match_model *m = p->model;
+    const avrr_match_rec *a = p->probe;
+    /* the cheap fields at their real levels */
+    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, date_level(a, b));
+    if (a->sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
+        w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
+    w += field_w(m, AVRR_MF_NATIONALITY, nat_level(a, b));
+    w += field_w(m, AVRR_MF_ADDRESS, addr_level(a, b));
+    /* places: exact when equal or missing, else at the better of close and
+     * different until the rest leaves the candidate in the race */
+    bool place_open = false;
+    if (a->place_len && b->place_len) {
+        if (a->place_len == b->place_len &&
+            memcmp(a->buf + a->place_off, b->buf + b->place_off, a->place_len) == 0) {
+            w += m->w[AVRR_MF_BIRTH_PLACE][PL_EXACT];
+        } else {
+            w += fmax(m->w[AVRR_MF_BIRTH_PLACE][PL_CLOSE], m->w[AVRR_MF_BIRTH_PLACE][PL_DIFF]);
+            place_open = true;
+        }
+    }
+    /* documents at their best weight until the names leave the candidate
+     * in the race, then at their level */
+    bool docs = a->doc_len && b->doc_len;
+    if (a->n_names == 0 || b->n_names == 0)
+        return w + (docs ? field_w(m, AVRR_MF_DOCUMENT, doc_level(a, b)) : 0) + BOUND_EPS;
+    double wd = docs ? p->doc_w_max : 0;
+    double wn = fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX, p->name_w_rest);
+    if (w + wd + wn < p->need)
+        return w + wd + wn + BOUND_EPS;
+    if (docs) {
+        wd = field_w(m, AVRR_MF_DOCUMENT, doc_level(a, b));
+        if (w + wd + wn < p->need)
+            return w + wd + wn + BOUND_EPS;
+    }
+    wn = p->name_w_rest;
+    for (int j = 0; j < b->n_names; j++) {
+        const avrr__mname *nb = &b->name[j];
+        uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
+        const uint8_t (*cls[AVRR__MT_MAXTOK])[AVRR__MT_MAXTOK];
+        memo_reserve(p, nb->n);
+        for (int t = 0; t < nb->n; t++)
+            cls[t] = classes_of(p, b->buf, &nb->t[t], tmp[t]);
+        for (int k = 0; k < a->n_names; k++) {
+            double adj;
+            int l = name_level_upper(p, k, nb, cls, &adj);
+            if (l <= NL_ONE && p->name_w[l] + adj > wn)
+                wn = p->name_w[l] + adj;
+        }
+    }
+    if (place_open && w + wd + wn >= p->need) {
+        w -= fmax(m->w[AVRR_MF_BIRTH_PLACE][PL_CLOSE], m->w[AVRR_MF_BIRTH_PLACE][PL_DIFF]);
+        w += m->w[AVRR_MF_BIRTH_PLACE][place_level(a, b)];
+    }
+    return w + wd + wn + BOUND_EPS;
+}

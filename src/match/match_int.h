@@ -183,6 +183,36 @@ size_t avrr__match_rec_block_keys(const avrr_match_rec *r, uint64_t *keys,
 void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
                        const avrr__mlevels *lv, avrr_match_explanation *out);
 
+/* An upper bound of a pair's weight, for rejecting index candidates before
+ * the full comparison (compare.c). Prepared once per probe, from the model
+ * and name frequencies of that moment; avrr__match_bound(p, b) is >= the
+ * weight avrr__match_score gives to avrr__match_levels(probe, b), so it is
+ * below p->need only when the pair's probability is below the threshold.
+ * It remembers the similarity classes of the candidates' name tokens while
+ * the query runs (the records must stay alive and unchanged until
+ * avrr__match_bound_clear); one thread at a time. It never fails: without
+ * memory to remember, it computes again. */
+typedef struct avrr__mmemo avrr__mmemo;
+typedef struct avrr__mbound {
+    const avrr_match_model *model;
+    const avrr_match_rec *probe;
+    double need;                       /* weight the threshold asks for */
+    double name_w[NL_ONE + 1];         /* best name weight at a level >= l
+                                          that has a TF adjustment */
+    double name_w_rest;                /* best of the levels below NL_ONE */
+    double doc_w_max;                  /* best document weight */
+    double tf_term[2][AVRR__MT_MAXTOK]; /* TF term of each name token of
+                                           the probe */
+    avrr__mmemo *memo;
+    size_t memo_mask, memo_n;
+} avrr__mbound;
+
+void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *tf,
+                               const avrr_match_rec *probe, double threshold,
+                               avrr__mbound *out);
+double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b);
+void avrr__match_bound_clear(avrr__mbound *p);
+
 /* Frequency of a name key among all name tokens; for key 0, or a key the
  * table does not know, the chance that two random name tokens agree
  * (sum of squared frequencies), so that an unknown name adjusts nothing. */
@@ -215,5 +245,28 @@ size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
 /* Canonical document number for OCR-tolerant comparison: upper case
  * alphanumerics only, with O->0, I/L->1, S->5, B->8, Z->2, G->6. */
 size_t avrr__match_doc_canon(const char *s, char *out, size_t cap);
+
+/* What one index query did: postings read, distinct candidates, candidates
+ * compared in full (the others were rejected by their bound), hits. With
+ * `exhaustive` set by the caller, every candidate is compared in full (the
+ * reference the bound is tested against). */
+typedef struct avrr__mqstats {
+    bool exhaustive;
+    size_t postings, candidates, compared, hits;
+} avrr__mqstats;
+
+/* avrr_match_index_query, telling what it did in *st (may be NULL). */
+avrr_err avrr__match_index_query_stats(const avrr_match_index *idx,
+                                       const avrr_identity *probe,
+                                       double threshold, size_t max_hits,
+                                       avrr_match_hit **hits, size_t *n_hits,
+                                       avrr__mqstats *st);
+/* For tests: the live records of an index with their identity ids (at most
+ * cap), and the model and name frequencies its queries use. */
+size_t avrr__match_index_records(const avrr_match_index *idx,
+                                 const avrr_match_rec **recs, int64_t *ids,
+                                 size_t cap);
+const avrr_match_model *avrr__match_index_model(const avrr_match_index *idx);
+const avrr_match_tf *avrr__match_index_tf(const avrr_match_index *idx);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "avrr/match.h"
+#include "match/match_int.h"
 
 double avrr__jaro_winkler_ref(const char *a, size_t na, const char *b,
                               size_t nb);
@@ -29,9 +31,9 @@ static void make(avrr_identity *id, const person *p)
     id->surname = (char *)p->surname;
     id->full_name = (char *)p->full;
     id->sex = p->sex ? (avrr_sex)avrr_sex_parse(p->sex) : AVRR_SEX_UNKNOWN;
-    assert_int_equal(avrr_date_parse(p->dob ? p->dob : "", &id->birth_date,
-                                     "birth_date", NULL),
-                     AVRR_OK);
+    if (p->dob && p->dob[0]) /* else unknown (zero) */
+        assert_int_equal(avrr_date_parse(p->dob, &id->birth_date, "birth_date", NULL),
+                         AVRR_OK);
     if (p->nat)
         memcpy(id->nationality, p->nat, 4);
     id->birth_place = (char *)p->place;
@@ -494,6 +496,243 @@ static void test_index(void **state)
     avrr_match_index_free(idx);
 }
 
+/* ---- the index's weight bound ------------------------------------------------------------ */
+
+/* A population thick with namesakes, as a registry of returnees is: few
+ * given names and surnames with their spellings, common birth years, 01-01
+ * placeholders, typos, swapped names, some documents and places. */
+static const char *const given_pool[] = {
+    "Mohammed", "Muhammad", "Mohamed", "Ahmed", "Ahmad", "Ali", "Youssef", "Yusuf", "Joessef",
+    "Fatima", "Fatma", "Omar", "Umar", "Ibrahim", "Hassan", "Hasan", "Abdul Rahman",
+    "Abderrahmane", "Amina", "Aminata", "Mamadou", "Tesfamariam", "Aleksandr", "Oleksandr",
+    "Mariama", "Ousmane", "Khalid", "Mohamad Ali"};
+static const char *const surname_pool[] = {
+    "Ali", "El Amrani", "Elamrani", "Diallo", "Bah", "Haddad", "Hussein", "Husain", "Ahmadi",
+    "Ivanov", "Ivanova", "Mohammed", "Tesfaye", "Kebede", "Al-Hassan", "Alhassan", "Barry",
+    "Sow", "Nasser", "Osman", "Othman"};
+static const char *const nat_pool[] = {"MAR", "DZA", "SYR", "IRQ", "AFG", "ERI", "ETH",
+                                       "GIN", "UKR", "SDN"};
+static const char *const place_pool[] = {"Nador", "Aleppo", "Conakry", "Kabul", "Asmara",
+                                         "Kyiv", NULL, NULL, NULL};
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+#define NPOOL(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct gen_person {
+    char given[64], surname[64], dob[16], doc[16], sex[2];
+    const char *nat, *place, *full;
+} gen_person;
+
+/* Whole names in other scripts (a second name representation, names from
+ * a script without short vowels), and glued articles. */
+static const char *const full_pool[] = {
+    "محمد علي", "يوسف العمراني", "أحمد حسن", "Олександр Іванов", "Мухаммад Алиев",
+    "Mohammed Elamrani", "Abdelkader Alhassan", NULL};
+
+static void gen_new(gen_person *g)
+{
+    snprintf(g->given, sizeof g->given, "%s", given_pool[rnd(NPOOL(given_pool))]);
+    snprintf(g->surname, sizeof g->surname, "%s", surname_pool[rnd(NPOOL(surname_pool))]);
+    unsigned y = 1975 + rnd(30);
+    if (rnd(4) == 0)
+        snprintf(g->dob, sizeof g->dob, "%u-01-01", y);
+    else if (rnd(8) == 0)
+        snprintf(g->dob, sizeof g->dob, "%u", y);
+    else
+        snprintf(g->dob, sizeof g->dob, "%u-%02u-%02u", y, 1 + rnd(12), 1 + rnd(28));
+    g->doc[0] = 0;
+    if (rnd(3) == 0)
+        snprintf(g->doc, sizeof g->doc, "N%07u", rnd(10000000));
+    snprintf(g->sex, sizeof g->sex, "%s", rnd(2) ? "m" : "f");
+    g->nat = nat_pool[rnd(NPOOL(nat_pool))];
+    g->place = place_pool[rnd(NPOOL(place_pool))];
+    g->full = rnd(5) == 0 ? full_pool[rnd(NPOOL(full_pool))] : NULL;
+    /* missing details: no date, no sex, a single name, only a whole name */
+    if (rnd(25) == 0)
+        g->dob[0] = 0;
+    if (rnd(20) == 0)
+        g->sex[0] = 0;
+    if (rnd(20) == 0)
+        g->given[0] = 0;
+    if (g->full && rnd(4) == 0)
+        g->given[0] = g->surname[0] = 0;
+}
+
+/* Another registration of the same person: a typo, swapped names, another
+ * date precision, a neighbour's nationality, a document read with OCR
+ * errors. */
+static void gen_variant(const gen_person *g, gen_person *v)
+{
+    *v = *g;
+    size_t n = strlen(v->surname);
+    switch (rnd(6)) {
+    case 0:
+        if (n > 3)
+            v->surname[1 + rnd((unsigned)n - 2)] = 'e';
+        break;
+    case 1:
+        snprintf(v->given, sizeof v->given, "%s", g->surname);
+        snprintf(v->surname, sizeof v->surname, "%s", g->given);
+        break;
+    case 2:
+        if (g->dob[0])
+            snprintf(v->dob, sizeof v->dob, "%.4s-01-01", g->dob);
+        break;
+    case 3:
+        v->nat = nat_pool[rnd(NPOOL(nat_pool))];
+        break;
+    case 4:
+        if (v->doc[0])
+            v->doc[1] = 'O';
+        break;
+    default:
+        break;
+    }
+}
+
+static void gen_identity(avrr_identity *id, const gen_person *g)
+{
+    person p = {g->given[0] ? g->given : NULL, g->surname[0] ? g->surname : NULL, g->full,
+                g->sex[0] ? g->sex : NULL, g->dob, g->nat, g->place, g->doc[0] ? g->doc : NULL};
+    make(id, &p);
+}
+
+/* The bound is never below the real weight, under the default model and
+ * under one whose name weights do not fall with the level (as a trained
+ * model's may not); and a query returns exactly what comparing every
+ * candidate in full returns, while comparing far fewer. */
+static void check_bound(const avrr_match_model *model)
+{
+    enum { N = 1200, PROBES = 120 };
+    static gen_person pop[N];
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(model, &idx), AVRR_OK);
+    for (size_t i = 0; i < N; i++) {
+        if (i > 0 && rnd(3) == 0)
+            gen_variant(&pop[rnd((unsigned)i)], &pop[i]);
+        else
+            gen_new(&pop[i]);
+        avrr_identity id;
+        gen_identity(&id, &pop[i]);
+        assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, (int64_t)i + 1,
+                                              i % 2 ? "NL" : "BE", &id),
+                         AVRR_OK);
+    }
+    static const avrr_match_rec *recs[N];
+    static int64_t ids[N];
+    assert_int_equal(avrr__match_index_records(idx, recs, ids, N), N);
+    const avrr_match_model *m = avrr__match_index_model(idx);
+    const avrr_match_tf *tf = avrr__match_index_tf(idx);
+    size_t candidates = 0, compared = 0, hits = 0, pairs_hit = 0;
+    double tight = INFINITY; /* least slack of a pair whose names agree */
+    size_t capped_compared = 0, capped_hits = 0;
+    for (size_t k = 0; k < PROBES; k++) {
+        gen_person g;
+        if (k % 4 == 3)
+            gen_new(&g);
+        else
+            gen_variant(&pop[rnd(N)], &g);
+        avrr_identity id;
+        gen_identity(&id, &g);
+        double threshold = k % 3 == 0 ? 0.5 : k % 3 == 1 ? 0.9 : 0.1;
+        avrr_match_rec *probe = NULL;
+        assert_int_equal(avrr_match_rec_new(&id, &probe), AVRR_OK);
+        /* with the index's name frequencies, and with the built-in ones
+         * (which know none of these names: no TF adjustment, so the bound
+         * is tight where names agree and places and documents are missing) */
+        for (int t = 0; t < 2; t++) {
+            const avrr_match_tf *tft = t == 0 ? tf : avrr_match_tf_builtin();
+            avrr__mbound b;
+            avrr__match_bound_prepare(m, tft, probe, threshold, &b);
+            for (size_t r = 0; r < N; r++) {
+                avrr_match_explanation x;
+                avrr_match_compare(m, tft, probe, recs[r], &x);
+                double ub = avrr__match_bound(&b, recs[r]);
+                if (ub < x.weight)
+                    fail_msg("probe %zu record %zu: bound %.9f below weight %.9f", k, r, ub,
+                             x.weight);
+                if (x.probability >= threshold && ub < b.need)
+                    fail_msg("probe %zu record %zu: probability %.6f rejected", k, r,
+                             x.probability);
+                if (t == 0)
+                    pairs_hit += x.probability >= threshold;
+                int nl = x.field[AVRR_MF_NAME].level;
+                if (t == 1 && nl != AVRR_MATCH_LEVEL_NULL && nl <= 4 && ub - x.weight < tight)
+                    tight = ub - x.weight; /* level 4: one name agrees */
+            }
+            avrr__match_bound_clear(&b);
+        }
+        avrr_match_rec_free(probe);
+
+        avrr_match_hit *fast = NULL, *full = NULL;
+        size_t nf = 0, nx = 0;
+        avrr__mqstats sf = {.exhaustive = false}, sx = {.exhaustive = true};
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &fast, &nf, &sf),
+                         AVRR_OK);
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &full, &nx, &sx),
+                         AVRR_OK);
+        assert_int_equal(nf, nx);
+        for (size_t i = 0; i < nx; i++) {
+            assert_int_equal(fast[i].identity_id, full[i].identity_id);
+            assert_true(fast[i].explanation.probability == full[i].explanation.probability);
+        }
+        assert_int_equal(sx.compared, sx.candidates);
+        assert_int_equal(sf.candidates, sx.candidates);
+        candidates += sf.candidates;
+        compared += sf.compared;
+        hits += nf;
+        avrr_free(fast);
+        avrr_free(full);
+        /* with a cap on the hits, the best ones are kept as scoring every
+         * candidate would keep them */
+        size_t cap = 1 + k % 5;
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, cap, &fast, &nf, &sf),
+                         AVRR_OK);
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, cap, &full, &nx, &sx),
+                         AVRR_OK);
+        assert_int_equal(nf, nx);
+        for (size_t i = 0; i < nx; i++)
+            assert_int_equal(fast[i].identity_id, full[i].identity_id);
+        capped_compared += sf.compared;
+        capped_hits += nx;
+        avrr_free(fast);
+        avrr_free(full);
+    }
+    /* not vacuous: there were hits, and the bound rejected most candidates */
+    assert_true(hits > PROBES);
+    assert_true(pairs_hit >= hits);
+    assert_true(compared >= hits);
+    assert_true(tight < 1e-3);
+    assert_true((compared - hits) * 2 < candidates - hits);
+    assert_true(capped_hits > 0 && capped_compared < compared);
+    avrr_match_index_free(idx);
+}
+
+static void test_index_bound_exact(void **state)
+{
+    (void)state;
+    check_bound(NULL);
+    /* a model whose weights rise where the defaults fall: one agreeing name
+     * weighs more than most of them, a far date less than a different one */
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_copy(avrr_match_model_default(), &m), AVRR_OK);
+    m->m[AVRR_MF_NAME][4] = 0.4;
+    m->u[AVRR_MF_NAME][4] = 1e-4;
+    m->m[AVRR_MF_BIRTH_DATE][6] = 0.03;
+    avrr__match_model_derive(m);
+    check_bound(m);
+    avrr_match_model_free(m);
+}
+
 /* Out of memory is returned, never a crash, at every allocation in turn. */
 static void test_out_of_memory(void **state)
 {
@@ -540,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_batch_dedup),
         cmocka_unit_test(test_index),
+        cmocka_unit_test(test_index_bound_exact),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
