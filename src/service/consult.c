@@ -323,9 +323,9 @@ static const avrr_link *pair_link(const avrr_link *links, size_t n, int64_t a, i
 }
 
 /* Opens a yellow link; store lock held by the caller. */
-static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenant_a,
-                          int64_t person_b, const char *tenant_b, int64_t check_id,
-                          const char *source, double probability, avrr_link *out, avrr_error *e)
+static void link_fill(avrr_link *out, int64_t person_a, const char *tenant_a, int64_t person_b,
+                      const char *tenant_b, int64_t check_id, const char *source,
+                      double probability)
 {
     memset(out, 0, sizeof *out);
     out->person_a = person_a;
@@ -336,7 +336,59 @@ static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenan
     snprintf(out->source, sizeof out->source, "%s", source);
     out->status = AVRR_LINK_YELLOW;
     out->probability = probability;
+}
+
+static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenant_a,
+                          int64_t person_b, const char *tenant_b, int64_t check_id,
+                          const char *source, double probability, avrr_link *out, avrr_error *e)
+{
+    link_fill(out, person_a, tenant_a, person_b, tenant_b, check_id, source, probability);
     return svc->store->ops->link_insert(svc->store, out, e);
+}
+
+/* The yellow links a check opens for its strong hits on other tenants, in
+ * one call to the store when it has link_insert_many. Store lock held. */
+static avrr_err open_check_links(avrr_service *svc, const avrr_actor *a, int64_t person_id,
+                                 int64_t check_id, avrr_check_result *out, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < out->n_hits; i++) {
+        const avrr_hit_view *v = &out->hits[i];
+        n += !(v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG);
+    }
+    if (n == 0)
+        return AVRR_OK;
+    avrr_link *ls = avrr_calloc(n, sizeof *ls);
+    size_t *at = avrr_calloc(n, sizeof *at);
+    if (!ls || !at) {
+        avrr_free(ls);
+        avrr_free(at);
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    }
+    n = 0;
+    for (size_t i = 0; i < out->n_hits; i++) {
+        const avrr_hit_view *v = &out->hits[i];
+        if (v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG)
+            continue;
+        link_fill(&ls[n], person_id, a->tenant, v->hit.person_id, v->hit.tenant, check_id,
+                  "check", v->hit.probability);
+        at[n++] = i;
+    }
+    if (svc->store->ops->link_insert_many)
+        result = svc->store->ops->link_insert_many(svc->store, ls, n, e);
+    else
+        for (size_t k = 0; k < n && result == AVRR_OK; k++)
+            result = svc->store->ops->link_insert(svc->store, &ls[k], e);
+    for (size_t k = 0; k < n && result == AVRR_OK; k++) {
+        out->hits[at[k]].link_id = ls[k].id;
+        out->hits[at[k]].link_status = AVRR_LINK_YELLOW;
+    }
+    for (size_t k = 0; k < n; k++)
+        avrr_link_clear(&ls[k]);
+    avrr_free(ls);
+    avrr_free(at);
+    return result;
 }
 
 /* Fills a hit view for person hit h as the actor may see it; AVRR_ENOTFOUND
@@ -592,17 +644,8 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     /* Strong hits on other tenants open yellow links for both to verify;
      * possible hits are shown to the caseworker but would flood the work
      * queues of every namesake's owner. */
-    for (size_t i = 0; result == AVRR_OK && i < out->n_hits; i++) {
-        avrr_hit_view *v = &out->hits[i];
-        if (v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG)
-            continue;
-        avrr_link l;
-        result = open_link(svc, req->person_id, a->tenant, v->hit.person_id, v->hit.tenant,
-                           rec.id, "check", v->hit.probability, &l, e);
-        v->link_id = l.id;
-        v->link_status = AVRR_LINK_YELLOW;
-        avrr_link_clear(&l);
-    }
+    if (result == AVRR_OK)
+        result = open_check_links(svc, a, req->person_id, rec.id, out, e);
     if (result == AVRR_OK)
         result = avrr__audit_event(svc, a, "check.create", "check", rec.id, AVRR_OK, e);
     svc->txn_depth--;

@@ -507,19 +507,31 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "INSERT INTO checks (tenant, key_id, purpose, person_id, request_json, " \
       "response_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "       \
       "RETURNING id")                                                         \
+    /* The check is the one this connection inserted last (CHECK_INSERT  \
+     * just before, pipelined: its id is not back yet). */                 \
     X(HIT_INSERT,                                                             \
       "INSERT INTO check_hits (check_id, person_id, tenant, person_ref, "     \
-      "probability, band) VALUES ($1, $2, $3, $4, $5, $6)")                   \
+      "probability, band) VALUES (currval('checks_id_seq'), $1, $2, $3, "   \
+      "$4, $5)")                                                              \
     X(CHECK_OWNED, "SELECT count(*) FROM checks "                             \
                    "WHERE id = $1 AND tenant = $2")                           \
     X(CHECK_GET, "SELECT " CHECK_COLS " FROM checks "                         \
                  "WHERE id = $1 AND tenant = $2")                             \
     X(HITS_OF, "SELECT person_id, tenant, person_ref, probability, band "     \
                "FROM check_hits WHERE check_id = $1 ORDER BY id")             \
+    /* Inserts only when each side is a person of its tenant (person_a may \
+     * be NULL: a check of nobody in particular): no row back when not,   \
+     * and the caller asks which side it was. One round trip per link.   */\
     X(LINK_INSERT,                                                            \
       "INSERT INTO links (person_a, tenant_a, person_b, tenant_b, check_id, " \
       "source, status, probability, reason, created_at) "                     \
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")        \
+      "SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($3 AS BIGINT), "     \
+      "CAST($4 AS TEXT), CAST($5 AS BIGINT), CAST($6 AS TEXT), "              \
+      "CAST($7 AS TEXT), CAST($8 AS DOUBLE PRECISION), CAST($9 AS TEXT), "    \
+      "CAST($10 AS BIGINT) "                                                  \
+      "WHERE (CAST($1 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM persons "   \
+      "WHERE id = $1 AND tenant = $2)) AND EXISTS (SELECT 1 FROM persons "    \
+      "WHERE id = $3 AND tenant = $4) RETURNING id")                          \
     X(LINK_GET, "SELECT " LINK_COLS " FROM links "                            \
                 "WHERE id = $1 AND (tenant_a = $2 OR tenant_b = $2)")         \
     X(LINK_LIST, "SELECT " LINK_COLS " FROM links "                           \
@@ -771,6 +783,7 @@ typedef struct pg_store {
         const char *what;
         char field[32]; /* for the message of a late error */
         int prepare;    /* the statement this entry prepares, or -1 */
+        PGresult **dest; /* where its result goes (pipe_send_into), or NULL */
     } pending[PIPE_MAX];
     /* The transaction status the pending statements leave (libpq says
      * "active" while they are outstanding). */
@@ -989,9 +1002,15 @@ static avrr_err pipe_read(pg_store *s, PGresult **last, const char *field,
             break;
         }
         st = PQresultStatus(res);
+        /* A statement whose PREPARE did not run is not prepared. */
+        if (s->pending[i].prepare >= 0 && st != PGRES_COMMAND_OK)
+            s->prepared[s->pending[i].prepare] = false;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             if (mine && result == AVRR_OK) {
                 *last = res;
+                res = NULL;
+            } else if (s->pending[i].dest != NULL) {
+                *s->pending[i].dest = res;
                 res = NULL;
             }
         } else if (st == PGRES_PIPELINE_ABORTED) {
@@ -1004,8 +1023,6 @@ static avrr_err pipe_read(pg_store *s, PGresult **last, const char *field,
                               s->pending[i].what, e);
             if (!mine && !own)
                 s->late_error = true;
-            if (s->pending[i].prepare >= 0)
-                s->prepared[s->pending[i].prepare] = false;
         }
         PQclear(res);
         /* Each statement's results end with a NULL. */
@@ -1030,9 +1047,13 @@ static avrr_err pipe_read(pg_store *s, PGresult **last, const char *field,
 }
 
 /* Sends a statement in pipeline mode without waiting for its result; the
- * parameters are copied into libpq's buffer before this returns. */
-static avrr_err pipe_send(pg_store *s, enum stmt_id id, const pq_params *p,
-                          const char *field, const char *what, avrr_error *e)
+ * parameters are copied into libpq's buffer before this returns. When it
+ * runs, its result goes to *dest (the caller clears it; it stays NULL when
+ * the statement failed), unless dest is NULL. */
+static avrr_err pipe_send_into(pg_store *s, enum stmt_id id,
+                               const pq_params *p, const char *field,
+                               const char *what, PGresult **dest,
+                               avrr_error *e)
 {
     char name[24];
     avrr_err result;
@@ -1064,6 +1085,7 @@ static avrr_err pipe_send(pg_store *s, enum stmt_id id, const pq_params *p,
         s->prepared[id] = true;
         s->pending[s->n_pending].what = "preparing a statement";
         s->pending[s->n_pending].field[0] = '\0';
+        s->pending[s->n_pending].dest = NULL;
         s->pending[s->n_pending++].prepare = (int)id;
     }
     if (PQsendQueryPrepared(s->conn, name, p != NULL ? p->n : 0,
@@ -1074,6 +1096,7 @@ static avrr_err pipe_send(pg_store *s, enum stmt_id id, const pq_params *p,
     s->pending[s->n_pending].what = what;
     snprintf(s->pending[s->n_pending].field, sizeof s->pending[0].field, "%s",
              field != NULL ? field : "");
+    s->pending[s->n_pending].dest = dest;
     s->pending[s->n_pending++].prepare = -1;
     if (id == ST_BEGIN)
         s->pipe_tx = PQTRANS_INTRANS;
@@ -1086,6 +1109,13 @@ failed:
     (void)PQpipelineSync(s->conn);
     (void)pipe_read(s, NULL, NULL, false, NULL);
     return result;
+}
+
+/* pipe_send for a statement whose result nobody reads. */
+static avrr_err pipe_send(pg_store *s, enum stmt_id id, const pq_params *p,
+                          const char *field, const char *what, avrr_error *e)
+{
+    return pipe_send_into(s, id, p, field, what, NULL, e);
 }
 
 /* Reads every pending result (before a statement that cannot be
@@ -3056,7 +3086,8 @@ static avrr_err pgs_person_assistance(avrr_store *base, int64_t person_id,
 
 #define HITS_PER_READ (PIPE_MAX / 2)
 
-/* Sends the hits pipelined; the caller reads them (pipe_flush, own). */
+/* Sends the hits of the check just sent pipelined; the caller reads them
+ * (pipe_flush, own). */
 static avrr_err insert_hits(pg_store *s, const avrr_check *c, avrr_error *e)
 {
     avrr_err result = AVRR_OK;
@@ -3069,7 +3100,6 @@ static avrr_err insert_hits(pg_store *s, const avrr_check *c, avrr_error *e)
         if (band == NULL) {
             result = avrr_error_set(e, AVRR_EINVALID, "band", "unknown band");
         } else {
-            p_int(&p, c->id);
             p_int(&p, h->person_id);
             p_text(&p, h->tenant);
             p_text(&p, h->person_ref);
@@ -3086,7 +3116,7 @@ static avrr_err insert_hits(pg_store *s, const avrr_check *c, avrr_error *e)
             if (result == AVRR_OK && (i + 1) % HITS_PER_READ == 0)
                 result = pipe_flush(s, true, e);
         }
-        if (result != AVRR_OK && e != NULL) {
+        if (band == NULL && e != NULL) {
             char prefix[48];
             snprintf(prefix, sizeof prefix, "hits[%zu]", i);
             avrr_error_prefix_field(e, prefix);
@@ -3102,6 +3132,7 @@ static avrr_err pgs_check_insert(avrr_store *base, avrr_check *c,
     const char *purpose = avrr_purpose_name((int)c->purpose);
     int64_t now = now_seconds();
     bool owned = true;
+    PGresult *res = NULL;
     pq_params p = {0};
     write_scope w;
     avrr_err result;
@@ -3127,16 +3158,22 @@ static avrr_err pgs_check_insert(avrr_store *base, avrr_check *c,
     p_text(&p, c->request_json);
     p_text(&p, c->response_json);
     p_int(&p, now);
-    result = insert_id(s, ST_CHECK_INSERT, &p, &c->id, "tenant", "check", e);
-    if (result != AVRR_OK)
-        goto out;
-    c->created_at = now;
-    result = insert_hits(s, c, e);
-    /* The hits' errors are this call's to report, with the savepoint still
-     * there to undo them: one round trip for all of them. */
+    /* The check and its hits in one round trip; their errors are this
+     * call's to report, with the savepoint still there to undo them. */
+    result = pipe_send_into(s, ST_CHECK_INSERT, &p, "tenant", "check", &res,
+                            e);
+    if (result == AVRR_OK)
+        result = insert_hits(s, c, e);
     if (result == AVRR_OK)
         result = pipe_flush(s, true, e);
+    if (result == AVRR_OK && (res == NULL || PQntuples(res) != 1))
+        result = avrr_error_set(e, AVRR_EDB, NULL, "check: no id returned");
+    if (result == AVRR_OK) {
+        c->id = col_int(res, 0, 0);
+        c->created_at = now;
+    }
 out:
+    PQclear(res);
     result = scope_end(s, &w, result, e);
     if (result != AVRR_OK) {
         c->id = 0;
@@ -3225,59 +3262,102 @@ out:
 
 /* ---- links -------------------------------------------------------------- */
 
-static avrr_err pgs_link_insert(avrr_store *base, avrr_link *l,
-                                avrr_error *e)
+/* Why LINK_INSERT gave no row: a side is not a person of its tenant. */
+static avrr_err link_refused(pg_store *s, const avrr_link *l, avrr_error *e)
 {
-    pg_store *s = pg(base);
-    const char *status = avrr_link_status_name((int)l->status);
-    int64_t now = now_seconds();
     bool owned = true;
-    pq_params p = {0};
-    write_scope w;
-    avrr_err result;
+    avrr_err result = AVRR_OK;
 
-    if (status == NULL)
-        return avrr_error_set(e, AVRR_EINVALID, "status",
-                              "unknown link status");
-    /* Persons carry no foreign key (erasure keeps the link), so the store
-     * checks here that each side is a person of its tenant. */
-    result = scope_begin(s, &w, true, e);
-    if (result != AVRR_OK)
-        return result;
     if (l->person_a > 0)
         result = owned_by(s, ST_PERSON_OWNED, l->person_a, l->tenant_a,
                           &owned, e);
     if (result == AVRR_OK && !owned)
-        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_a",
-                                "no person %lld", (long long)l->person_a);
+        return avrr_error_set(e, AVRR_ENOTFOUND, "person_a", "no person %lld",
+                              (long long)l->person_a);
     if (result == AVRR_OK)
         result = owned_by(s, ST_PERSON_OWNED, l->person_b, l->tenant_b,
                           &owned, e);
     if (result == AVRR_OK && !owned)
-        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_b",
-                                "no person %lld", (long long)l->person_b);
-    if (result != AVRR_OK)
-        goto out;
-    p_ref(&p, l->person_a);
-    p_text(&p, l->tenant_a);
-    p_int(&p, l->person_b);
-    p_text(&p, l->tenant_b);
-    p_ref(&p, l->check_id);
-    p_text(&p, l->source);
-    p_text(&p, status);
-    p_double(&p, l->probability);
-    p_text(&p, l->reason);
-    p_int(&p, now);
-    result = insert_id(s, ST_LINK_INSERT, &p, &l->id, NULL, "link", e);
-    if (result == AVRR_OK)
-        l->created_at = now;
-out:
-    result = scope_end(s, &w, result, e);
-    if (result != AVRR_OK) {
-        l->id = 0;
-        l->created_at = 0;
-    }
+        return avrr_error_set(e, AVRR_ENOTFOUND, "person_b", "no person %lld",
+                              (long long)l->person_b);
+    if (result == AVRR_OK) /* persons are never deleted: not seen so far */
+        result = avrr_error_set(e, AVRR_ECONFLICT, NULL,
+                                "the persons of the link changed meanwhile: "
+                                "try again");
     return result;
+}
+
+/* link_insert for n links: sent pipelined, read in one round trip (per
+ * HITS_PER_READ links). All or nothing. */
+static avrr_err pgs_link_insert_many(avrr_store *base, avrr_link *ls,
+                                     size_t n, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    int64_t now = now_seconds();
+    PGresult **res = NULL;
+    write_scope w;
+    avrr_err result = AVRR_OK;
+
+    if (n == 0)
+        return AVRR_OK;
+    for (size_t i = 0; i < n; i++)
+        if (avrr_link_status_name((int)ls[i].status) == NULL)
+            return avrr_error_set(e, AVRR_EINVALID, "status",
+                                  "unknown link status");
+    res = avrr_calloc(n, sizeof *res);
+    if (res == NULL)
+        return no_memory(e);
+    /* Persons carry no foreign key (erasure keeps the link), so the
+     * statement checks that each side is a person of its tenant. */
+    result = scope_begin(s, &w, true, e);
+    if (result != AVRR_OK)
+        goto done;
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        const avrr_link *l = &ls[i];
+        pq_params p = {0};
+
+        p_ref(&p, l->person_a);
+        p_text(&p, l->tenant_a);
+        p_int(&p, l->person_b);
+        p_text(&p, l->tenant_b);
+        p_ref(&p, l->check_id);
+        p_text(&p, l->source);
+        p_text(&p, avrr_link_status_name((int)l->status));
+        p_double(&p, l->probability);
+        p_text(&p, l->reason);
+        p_int(&p, now);
+        result = pipe_send_into(s, ST_LINK_INSERT, &p, NULL, "link", &res[i],
+                                e);
+        if (result == AVRR_OK && (i + 1) % HITS_PER_READ == 0)
+            result = pipe_flush(s, true, e);
+    }
+    if (result == AVRR_OK)
+        result = pipe_flush(s, true, e);
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        if (res[i] != NULL && PQntuples(res[i]) == 1) {
+            ls[i].id = col_int(res[i], 0, 0);
+            ls[i].created_at = now;
+        } else {
+            result = link_refused(s, &ls[i], e);
+        }
+    }
+    result = scope_end(s, &w, result, e);
+done:
+    for (size_t i = 0; i < n; i++) {
+        PQclear(res[i]);
+        if (result != AVRR_OK) {
+            ls[i].id = 0;
+            ls[i].created_at = 0;
+        }
+    }
+    avrr_free(res);
+    return result;
+}
+
+static avrr_err pgs_link_insert(avrr_store *base, avrr_link *l,
+                                avrr_error *e)
+{
+    return pgs_link_insert_many(base, l, 1, e);
 }
 
 static avrr_err read_link(pg_store *s, const PGresult *r, int row,
@@ -5167,6 +5247,7 @@ static const avrr_store_ops postgres_ops = {
     .check_insert = pgs_check_insert,
     .check_get = pgs_check_get,
     .link_insert = pgs_link_insert,
+    .link_insert_many = pgs_link_insert_many,
     .link_get = pgs_link_get,
     .link_list = pgs_link_list,
     .links_of_person = pgs_links_of_person,

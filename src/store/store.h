@@ -164,6 +164,11 @@ typedef struct avrr_store_ops {
 
     /* Stores a link; writes back id and created_at. */
     avrr_err (*link_insert)(avrr_store *s, avrr_link *l, avrr_error *e);
+    /* link_insert for n links at once (those a check opens): all or
+     * nothing; writes back each id and created_at. May be NULL: callers
+     * then call link_insert per link. */
+    avrr_err (*link_insert_many)(avrr_store *s, avrr_link *ls, size_t n,
+                                 avrr_error *e);
     /* A link that `tenant` is a party to (tenant_a or tenant_b). */
     avrr_err (*link_get)(avrr_store *s, const char *tenant, int64_t id,
                          avrr_link *out, avrr_error *e);

@@ -1484,6 +1484,43 @@ static avrr_link make_link(const char *ta, int64_t pa, const char *tb,
     return l;
 }
 
+/* link_insert_many (PostgreSQL's; optional): every link or none. */
+static void test_link_insert_many(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_link ls[3];
+    avrr_error e = {0};
+    int64_t nl_p, be_p, fr_p;
+
+    if (s->ops->link_insert_many == NULL) {
+        print_message("[  SKIP    ] %s has no link_insert_many\n", s->ops->name);
+        skip();
+    }
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+    nl_p = add_person(s, "NL", "Nl");
+    be_p = add_person(s, "BE", "Be");
+    fr_p = add_person(s, "FR", "Fr");
+    ls[0] = make_link("NL", nl_p, "BE", be_p, 0);
+    ls[1] = make_link("NL", 0, "FR", fr_p, 0);
+    ls[2] = make_link("NL", nl_p, "FR", be_p, 0); /* be_p is not FR's */
+    assert_int_equal(s->ops->link_insert_many(s, ls, 3, &e), AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_b");
+    assert_int_equal(ls[0].id, 0);
+    assert_int_equal(ls[1].id, 0);
+    assert_int_equal(count(s, "links"), 0);
+
+    ls[2] = make_link("NL", nl_p, "FR", fr_p, 0);
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    assert_int_equal(s->ops->link_insert_many(s, ls, 3, &e), AVRR_OK);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    assert_true(ls[0].id > 0 && ls[1].id > ls[0].id && ls[2].id > ls[1].id);
+    assert_true(ls[2].created_at > 0);
+    assert_int_equal(count(s, "links"), 3);
+}
+
 static void test_links(void **state)
 {
     fixture *f = *state;
@@ -2687,6 +2724,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_insert_many, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_disclosures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
