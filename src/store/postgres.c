@@ -1049,7 +1049,8 @@ static avrr_err pipe_read(pg_store *s, PGresult **last, const char *field,
 /* Sends a statement in pipeline mode without waiting for its result; the
  * parameters are copied into libpq's buffer before this returns. When it
  * runs, its result goes to *dest (the caller clears it; it stays NULL when
- * the statement failed), unless dest is NULL. */
+ * the statement failed), unless dest is NULL: the caller reads the
+ * pipeline (pipe_flush, scope_end) before *dest goes out of scope. */
 static avrr_err pipe_send_into(pg_store *s, enum stmt_id id,
                                const pq_params *p, const char *field,
                                const char *what, PGresult **dest,
@@ -3173,8 +3174,9 @@ static avrr_err pgs_check_insert(avrr_store *base, avrr_check *c,
         c->created_at = now;
     }
 out:
-    PQclear(res);
+    /* scope_end reads what is still pending, the check's result too. */
     result = scope_end(s, &w, result, e);
+    PQclear(res);
     if (result != AVRR_OK) {
         c->id = 0;
         c->created_at = 0;
