@@ -372,9 +372,9 @@ static const avrr_link *pair_link(const avrr_link *links, size_t n, int64_t a, i
 }
 
 /* Opens a yellow link; store lock held by the caller. */
-static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenant_a,
-                          int64_t person_b, const char *tenant_b, int64_t check_id,
-                          const char *source, double probability, avrr_link *out, avrr_error *e)
+static void link_fill(avrr_link *out, int64_t person_a, const char *tenant_a, int64_t person_b,
+                      const char *tenant_b, int64_t check_id, const char *source,
+                      double probability)
 {
     memset(out, 0, sizeof *out);
     out->person_a = person_a;
@@ -385,14 +385,67 @@ static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenan
     snprintf(out->source, sizeof out->source, "%s", source);
     out->status = AVRR_LINK_YELLOW;
     out->probability = probability;
+}
+
+static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenant_a,
+                          int64_t person_b, const char *tenant_b, int64_t check_id,
+                          const char *source, double probability, avrr_link *out, avrr_error *e)
+{
+    link_fill(out, person_a, tenant_a, person_b, tenant_b, check_id, source, probability);
     return svc->store->ops->link_insert(svc->store, out, e);
 }
 
+/* The yellow links a check opens for its strong hits on other tenants, in
+ * one call to the store when it has link_insert_many. Store lock held. */
+static avrr_err open_check_links(avrr_service *svc, const avrr_actor *a, int64_t person_id,
+                                 int64_t check_id, avrr_check_result *out, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < out->n_hits; i++) {
+        const avrr_hit_view *v = &out->hits[i];
+        n += !(v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG);
+    }
+    if (n == 0)
+        return AVRR_OK;
+    avrr_link *ls = avrr_calloc(n, sizeof *ls);
+    size_t *at = avrr_calloc(n, sizeof *at);
+    if (!ls || !at) {
+        avrr_free(ls);
+        avrr_free(at);
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    }
+    n = 0;
+    for (size_t i = 0; i < out->n_hits; i++) {
+        const avrr_hit_view *v = &out->hits[i];
+        if (v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG)
+            continue;
+        link_fill(&ls[n], person_id, a->tenant, v->hit.person_id, v->hit.tenant, check_id,
+                  "check", v->hit.probability);
+        at[n++] = i;
+    }
+    if (svc->store->ops->link_insert_many)
+        result = svc->store->ops->link_insert_many(svc->store, ls, n, e);
+    else
+        for (size_t k = 0; k < n && result == AVRR_OK; k++)
+            result = svc->store->ops->link_insert(svc->store, &ls[k], e);
+    for (size_t k = 0; k < n && result == AVRR_OK; k++) {
+        out->hits[at[k]].link_id = ls[k].id;
+        out->hits[at[k]].link_status = AVRR_LINK_YELLOW;
+    }
+    for (size_t k = 0; k < n; k++)
+        avrr_link_clear(&ls[k]);
+    avrr_free(ls);
+    avrr_free(at);
+    return result;
+}
+
 /* Fills a hit view for person hit h as the actor may see it; AVRR_ENOTFOUND
- * when the person is gone or erased (skip it). Store lock held by the
- * caller. */
+ * when the person is gone or erased (skip it). f: the person's facts from
+ * person_facts_many (its assistance moves into the view), or NULL to read
+ * them here. Store lock held by the caller. */
 static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hit *h,
-                         avrr_hit_view *v, avrr_error *e)
+                         avrr_person_facts *f, avrr_hit_view *v, avrr_error *e)
 {
     const avrr_service_options *o = &svc->options;
 
@@ -407,17 +460,68 @@ static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hi
     v->own = strcmp(h->tenant, a->tenant) == 0;
 
     bool restricted = false, erased = false;
-    avrr_err result = svc->store->ops->person_flags(svc->store, h->person_id, &restricted,
-                                                    &erased, &v->red_link, e);
+    avrr_err result = AVRR_OK;
+    if (f) {
+        if (!f->found)
+            return AVRR_ENOTFOUND;
+        restricted = f->restricted;
+        erased = f->erased;
+        v->red_link = f->red_link;
+    } else {
+        result = svc->store->ops->person_flags(svc->store, h->person_id, &restricted, &erased,
+                                               &v->red_link, e);
+    }
     /* Another server may have erased the person since this server's index
      * last heard of it: an erased person is never a hit. */
     if (result == AVRR_OK && erased)
         return AVRR_ENOTFOUND;
     v->restricted = restricted && !v->own;
-    if (result == AVRR_OK && !v->restricted)
-        result = svc->store->ops->person_assistance(svc->store, h->person_id, &v->assistance,
-                                                    &v->n_assistance, e);
+    if (result == AVRR_OK && !v->restricted) {
+        if (f) {
+            v->assistance = f->assistance;
+            v->n_assistance = f->n_assistance;
+            f->assistance = NULL;
+            f->n_assistance = 0;
+        } else {
+            result = svc->store->ops->person_assistance(svc->store, h->person_id,
+                                                        &v->assistance, &v->n_assistance, e);
+        }
+    }
     return result;
+}
+
+/* The facts of every found person in one call to the store, when it has
+ * person_facts_many (*facts stays NULL otherwise: hit_view reads them one
+ * by one). Store lock held by the caller. */
+static avrr_err hit_facts(avrr_service *svc, const avrr_actor *a, const person_hit *found,
+                          size_t n, avrr_person_facts **facts, avrr_error *e)
+{
+    *facts = NULL;
+    if (!svc->store->ops->person_facts_many || n == 0)
+        return AVRR_OK;
+    int64_t *ids = avrr_calloc(n, sizeof *ids);
+    avrr_person_facts *f = avrr_calloc(n, sizeof *f);
+    if (!ids || !f) {
+        avrr_free(ids);
+        avrr_free(f);
+        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = found[i].person_id;
+    avrr_err result = svc->store->ops->person_facts_many(svc->store, a->tenant, ids, n, f, e);
+    avrr_free(ids);
+    if (result != AVRR_OK)
+        avrr_free(f);
+    else
+        *facts = f;
+    return result;
+}
+
+static void hit_facts_free(avrr_person_facts *f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++)
+        avrr_store_free_assistance(f[i].assistance, f[i].n_assistance);
+    avrr_free(f);
 }
 
 void avrr_check_result_clear(avrr_check_result *r)
@@ -519,6 +623,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     avrr_link *own_links = NULL;
     size_t n_own_links = 0;
     avrr_check rec = {0};
+    avrr_person_facts *facts = NULL;
     json_object *resp = NULL;
     avrr_match_rec *probe = NULL; /* a pre-encoded identity, decoded */
 
@@ -582,6 +687,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     lock(svc);
     bool began = svc->txn_depth == 0 && svc->store->ops->begin(svc->store, e) == AVRR_OK;
     svc->txn_depth++;
+    result = hit_facts(svc, a, found, n_found, &facts, e);
     for (size_t i = 0; i < n_found && result == AVRR_OK; i++) {
         const avrr_link *l = req->person_id ? pair_link(own_links, n_own_links, req->person_id,
                                                         found[i].person_id)
@@ -589,7 +695,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
         if (l && l->status == AVRR_LINK_GREEN)
             continue; /* confirmed different persons: not a hit any more */
         avrr_hit_view *v = &out->hits[out->n_hits];
-        result = hit_view(svc, a, &found[i], v, e);
+        result = hit_view(svc, a, &found[i], facts ? &facts[i] : NULL, v, e);
         if (result == AVRR_ENOTFOUND) {
             result = AVRR_OK;
             continue;
@@ -623,17 +729,8 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     /* Strong hits on other tenants open yellow links for both to verify;
      * possible hits are shown to the caseworker but would flood the work
      * queues of every namesake's owner. */
-    for (size_t i = 0; result == AVRR_OK && i < out->n_hits; i++) {
-        avrr_hit_view *v = &out->hits[i];
-        if (v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG)
-            continue;
-        avrr_link l;
-        result = open_link(svc, req->person_id, a->tenant, v->hit.person_id, v->hit.tenant,
-                           rec.id, "check", v->hit.probability, &l, e);
-        v->link_id = l.id;
-        v->link_status = AVRR_LINK_YELLOW;
-        avrr_link_clear(&l);
-    }
+    if (result == AVRR_OK)
+        result = open_check_links(svc, a, req->person_id, rec.id, out, e);
     if (result == AVRR_OK)
         result = avrr__audit_event(svc, a, "check.create", "check", rec.id, AVRR_OK, e);
     svc->txn_depth--;
@@ -650,6 +747,7 @@ out:
     avrr_check_clear(&rec);
     json_object_put(resp);
     avrr_store_free_links(own_links, n_own_links);
+    hit_facts_free(facts, n_found);
     avrr_free(found);
     avrr_match_rec_free(probe);
     if (result != AVRR_OK)
@@ -741,7 +839,7 @@ avrr_err avrr__consult_guard(avrr_service *svc, const avrr_actor *a, int64_t per
         if (l && (l->status == AVRR_LINK_GREEN || l->status == AVRR_LINK_WHITE))
             continue; /* a human decided: different persons, or legitimate */
         avrr_hit_view *v = &w->hits[w->n_hits];
-        result = hit_view(svc, a, &found[i], v, e);
+        result = hit_view(svc, a, &found[i], NULL, v, e);
         if (result == AVRR_ENOTFOUND) {
             result = AVRR_OK;
             continue;

@@ -61,6 +61,13 @@ typedef struct avrr_stats_row {
     int assistance_status; /* avrr_assistance_status, -1 with none */
 } avrr_stats_row;
 
+/* What a check shows of a person it found (person_facts_many). */
+typedef struct avrr_person_facts {
+    bool found, restricted, erased, red_link;
+    avrr_assistance *assistance; /* as person_assistance */
+    size_t n_assistance;
+} avrr_person_facts;
+
 typedef struct avrr_store_ops {
     const char *name;
     void (*close)(avrr_store *s);
@@ -157,6 +164,11 @@ typedef struct avrr_store_ops {
 
     /* Stores a link; writes back id and created_at. */
     avrr_err (*link_insert)(avrr_store *s, avrr_link *l, avrr_error *e);
+    /* link_insert for n links at once (those a check opens): all or
+     * nothing; writes back each id and created_at. May be NULL: callers
+     * then call link_insert per link. */
+    avrr_err (*link_insert_many)(avrr_store *s, avrr_link *ls, size_t n,
+                                 avrr_error *e);
     /* A link that `tenant` is a party to (tenant_a or tenant_b). */
     avrr_err (*link_get)(avrr_store *s, const char *tenant, int64_t id,
                          avrr_link *out, avrr_error *e);
@@ -304,6 +316,17 @@ typedef struct avrr_store_ops {
     avrr_err (*person_flags)(avrr_store *s, int64_t person_id,
                              bool *restricted, bool *erased, bool *red_link,
                              avrr_error *e);
+    /* person_flags and person_assistance for n persons at once (the hits
+     * of a check, in one round trip to a database server): out[i] for
+     * ids[i]. out[i].found is false for a person that does not exist;
+     * out[i].assistance is left NULL for an erased person and for a
+     * restricted person not of `tenant`, who would not be shown it. The
+     * caller frees each out[i].assistance with avrr_store_free_assistance.
+     * May be NULL: callers then call person_flags and person_assistance
+     * per person. */
+    avrr_err (*person_facts_many)(avrr_store *s, const char *tenant,
+                                  const int64_t *ids, size_t n,
+                                  avrr_person_facts *out, avrr_error *e);
 
     /* A consistent copy of the whole registry into a new file at path,
      * while others go on reading and writing (SQLite's online backup).

@@ -1272,6 +1272,65 @@ static void test_person_assistance(void **state)
     assert_null(list);
 }
 
+/* person_facts_many (PostgreSQL's; optional) says what person_flags and
+ * person_assistance say, per person, in the order asked, and leaves out
+ * the assistance of a restricted person of another tenant. */
+static void test_person_facts_many(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_person_facts facts[4];
+    avrr_case c1, c2;
+    avrr_assistance a;
+    avrr_error e = {0};
+    int64_t nl, be, hidden;
+
+    if (s->ops->person_facts_many == NULL) {
+        print_message("[  SKIP    ] %s has no person_facts_many\n", s->ops->name);
+        skip();
+    }
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    nl = add_person(s, "NL", "Nl");
+    be = add_person(s, "BE", "Be");
+    hidden = add_person(s, "BE", "Hidden");
+    c1 = make_case("NL", nl);
+    assert_int_equal(s->ops->case_insert(s, &c1, &e), AVRR_OK);
+    c2 = make_case("BE", hidden);
+    assert_int_equal(s->ops->case_insert(s, &c2, &e), AVRR_OK);
+    a = make_grant("NL", c1.id, AVRR_KIND_TICKET, 45000);
+    assert_int_equal(s->ops->assistance_insert(s, &a, &e), AVRR_OK);
+    a = make_grant("NL", c1.id, AVRR_KIND_CASH_ALLOWANCE, 30000);
+    assert_int_equal(s->ops->assistance_insert(s, &a, &e), AVRR_OK);
+    a = make_grant("BE", c2.id, AVRR_KIND_TICKET, 1);
+    assert_int_equal(s->ops->assistance_insert(s, &a, &e), AVRR_OK);
+    assert_int_equal(s->ops->person_set_restricted(s, "BE", hidden, true, &e),
+                     AVRR_OK);
+
+    int64_t ids[4] = {hidden, nl, hidden + 100, be};
+    assert_int_equal(s->ops->person_facts_many(s, "NL", ids, 4, facts, &e),
+                     AVRR_OK);
+    assert_true(facts[0].found && facts[0].restricted && !facts[0].erased);
+    assert_int_equal(facts[0].n_assistance, 0); /* BE's, restricted */
+    assert_true(facts[1].found && !facts[1].restricted);
+    assert_int_equal(facts[1].n_assistance, 2);
+    assert_true(facts[1].assistance[0].id < facts[1].assistance[1].id);
+    assert_int_equal(facts[1].assistance[0].amount_cents, 45000);
+    assert_string_equal(facts[1].assistance[0].programme, "eurp");
+    assert_false(facts[2].found);
+    assert_true(facts[3].found && !facts[3].red_link);
+    assert_int_equal(facts[3].n_assistance, 0);
+    for (size_t i = 0; i < 4; i++)
+        avrr_store_free_assistance(facts[i].assistance, facts[i].n_assistance);
+
+    /* the owner sees its restricted person's assistance */
+    assert_int_equal(s->ops->person_facts_many(s, "BE", ids, 1, facts, &e),
+                     AVRR_OK);
+    assert_int_equal(facts[0].n_assistance, 1);
+    assert_int_equal(facts[0].assistance[0].amount_cents, 1);
+    avrr_store_free_assistance(facts[0].assistance, facts[0].n_assistance);
+}
+
 /* A check by `tenant` (with its own person `pid`, or 0) that found one
  * person of `hit_tenant`. */
 static int64_t add_check(avrr_store *s, const char *tenant, int64_t pid,
@@ -1393,6 +1452,20 @@ static void test_checks(void **state)
     assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_EINVALID);
     assert_int_equal(count(s, "checks"), 2);
     assert_int_equal(pragma_int(s, "SELECT count(*) FROM check_hits"), 2);
+
+    /* inside the caller's transaction, the refused check is reported by
+     * check_insert itself and leaves the transaction usable */
+    c.purpose = AVRR_PURPOSE_ASSISTANCE_DECISION;
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    hits[1].probability = 1.5;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_EINVALID);
+    assert_string_equal(e.field, "hits[1]");
+    assert_int_equal(c.id, 0);
+    hits[1].probability = 0.5;
+    assert_int_equal(s->ops->check_insert(s, &c, &e), AVRR_OK);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    assert_int_equal(count(s, "checks"), 3);
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM check_hits"), 4);
 }
 
 static avrr_link make_link(const char *ta, int64_t pa, const char *tb,
@@ -1409,6 +1482,43 @@ static avrr_link make_link(const char *ta, int64_t pa, const char *tb,
     l.status = AVRR_LINK_YELLOW;
     l.probability = 0.93;
     return l;
+}
+
+/* link_insert_many (PostgreSQL's; optional): every link or none. */
+static void test_link_insert_many(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_link ls[3];
+    avrr_error e = {0};
+    int64_t nl_p, be_p, fr_p;
+
+    if (s->ops->link_insert_many == NULL) {
+        print_message("[  SKIP    ] %s has no link_insert_many\n", s->ops->name);
+        skip();
+    }
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+    nl_p = add_person(s, "NL", "Nl");
+    be_p = add_person(s, "BE", "Be");
+    fr_p = add_person(s, "FR", "Fr");
+    ls[0] = make_link("NL", nl_p, "BE", be_p, 0);
+    ls[1] = make_link("NL", 0, "FR", fr_p, 0);
+    ls[2] = make_link("NL", nl_p, "FR", be_p, 0); /* be_p is not FR's */
+    assert_int_equal(s->ops->link_insert_many(s, ls, 3, &e), AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_b");
+    assert_int_equal(ls[0].id, 0);
+    assert_int_equal(ls[1].id, 0);
+    assert_int_equal(count(s, "links"), 0);
+
+    ls[2] = make_link("NL", nl_p, "FR", fr_p, 0);
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    assert_int_equal(s->ops->link_insert_many(s, ls, 3, &e), AVRR_OK);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    assert_true(ls[0].id > 0 && ls[1].id > ls[0].id && ls[2].id > ls[1].id);
+    assert_true(ls[2].created_at > 0);
+    assert_int_equal(count(s, "links"), 3);
 }
 
 static void test_links(void **state)
@@ -2610,8 +2720,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_person_assistance, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_person_facts_many, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_insert_many, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_disclosures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
