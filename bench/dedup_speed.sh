@@ -18,13 +18,14 @@ M=$W/bin/avrr-match
 [ -f "$W/speed1m.csv" ] || python3 "$S/bench/gen_returnees.py" speed 1000000 "$W/speed1m.csv" --seed 6
 echo "date: $(date -u)"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-for f in speed100k speed1m; do
-  for cap in 500 100; do
+for run in speed100k:500 speed100k:100 speed1m:100 speed1m:500; do
+  f=${run%:*}; cap=${run#*:}
+  {
     echo "== $f --block-cap $cap; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
     /usr/bin/time -f "wall %e s user %U s sys %S s peak %M KB" \
       "$M" dedup --in "$W/$f.csv" --out "$W/pairs_${f}_$cap.csv" --block-cap $cap 2>&1 |
       grep -v '%$\|records read$'
     echo "   load after: $(cut -d' ' -f1-3 /proc/loadavg); pairs written: $(($(wc -l <"$W/pairs_${f}_$cap.csv") - 1))"
     rm -f "$W/pairs_${f}_$cap.csv"
-  done
+  }
 done

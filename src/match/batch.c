@@ -262,6 +262,64 @@ static avrr_err take_runs(avrr_match_rec *const *recs, size_t n_left,
     return result;
 }
 
+/* Sub-blocks of different blocks are often the same records: the records
+ * with name keys A and B born in one year are a sub-block of (A, year), of
+ * (B, year) and of (A, B). Scoring them once per copy costs a block-list
+ * merge per pair and copy; dropping the copies costs one hash per block. */
+typedef struct bref {
+    uint64_t h;
+    uint32_t size;
+    uint32_t bl;
+} bref;
+
+static int bref_cmp(const void *a, const void *b)
+{
+    const bref *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    if (x->size != y->size)
+        return x->size < y->size ? -1 : 1;
+    return x->bl < y->bl ? -1 : x->bl > y->bl;
+}
+
+static avrr_err drop_copies(blocking *b)
+{
+    bref *r = avrr_malloc((b->n_blocks + 1) * sizeof *r);
+    if (!r)
+        return AVRR_ENOMEM;
+    for (size_t bl = 0; bl < b->n_blocks; bl++)
+        r[bl] = (bref){avrr__hash64(b->brec + b->bstart[bl],
+                                    b->bsize[bl] * sizeof *b->brec, 9),
+                       b->bsize[bl], (uint32_t)bl};
+    qsort(r, b->n_blocks, sizeof *r, bref_cmp);
+    /* a copy gets size 0; the first of equal blocks stays */
+    for (size_t k = 1; k < b->n_blocks; k++) {
+        size_t f = k - 1;
+        while (f > 0 && b->bsize[r[f].bl] == 0) /* back to the kept one */
+            f--;
+        if (r[k].h == r[f].h && r[k].size == r[f].size &&
+            memcmp(b->brec + b->bstart[r[k].bl], b->brec + b->bstart[r[f].bl],
+                   r[k].size * sizeof *b->brec) == 0)
+            b->bsize[r[k].bl] = 0;
+    }
+    avrr_free(r);
+    /* compact, in block order */
+    size_t nb = 0, ne = 0;
+    for (size_t bl = 0; bl < b->n_blocks; bl++) {
+        size_t sz = b->bsize[bl], st = b->bstart[bl];
+        if (sz == 0)
+            continue;
+        memmove(b->brec + ne, b->brec + st, sz * sizeof *b->brec);
+        b->bstart[nb] = ne;
+        b->bsize[nb] = (uint32_t)sz;
+        ne += sz;
+        nb++;
+    }
+    b->n_blocks = nb;
+    b->n_brec = ne;
+    return AVRR_OK;
+}
+
 static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
                                size_t n_left, size_t cap, blocking *b)
 {
@@ -292,6 +350,8 @@ static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
     result = take_runs(recs, n_left, cap, ent, n_ent, 0, b);
     avrr_free(ent);
     ent = NULL;
+    if (result == AVRR_OK)
+        result = drop_copies(b);
     if (result != AVRR_OK)
         goto out;
     /* every record's block ids, ascending */
