@@ -139,6 +139,8 @@ out:
  * millions. Only --clusters keeps a compact list of the pairs' indexes. */
 typedef struct sink {
     FILE *f;
+    char ob[1 << 16]; /* rows are put together here, written in big pieces */
+    size_t on;
     char *const *ids;
     uint32_t *pairs; /* (i, j) of every written pair, for --clusters */
     size_t n, cap;
@@ -165,18 +167,63 @@ static void put_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void ob_flush(sink *s)
+{
+    if (s->on)
+        fwrite(s->ob, 1, s->on, s->f);
+    s->on = 0;
+}
+
+static void ob_put(sink *s, const char *p, size_t n)
+{
+    if (n > sizeof s->ob - s->on) {
+        ob_flush(s);
+        if (n > sizeof s->ob) {
+            fwrite(p, 1, n, s->f);
+            return;
+        }
+    }
+    memcpy(s->ob + s->on, p, n);
+    s->on += n;
+}
+
+static void ob_putc(sink *s, char c)
+{
+    if (s->on == sizeof s->ob)
+        ob_flush(s);
+    s->ob[s->on++] = c;
+}
+
+/* put_field into the row buffer */
+static void ob_field(sink *s, const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        ob_put(s, v, strlen(v));
+        return;
+    }
+    ob_putc(s, '"');
+    for (; *v; v++) {
+        if (*v == '"')
+            ob_putc(s, '"');
+        ob_putc(s, *v);
+    }
+    ob_putc(s, '"');
+}
+
 /* Writes x with d (3 or 6) decimals exactly as printf's "%.*f" does, without
  * printf's cost (at a million records the rows number tens of millions and
  * are written under the batch's lock): the scaled value is rounded in
  * integers unless it lies too near a half to be sure of printf's rounding of
  * the exact binary value, and then printf does it. */
-static void put_fixed(FILE *f, double x, int d)
+static void put_fixed(sink *s, double x, int d)
 {
     static const double scale[7] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
     double v = fabs(x) * scale[d];
     double fl = floor(v), frac = v - fl;
     if (!(v < 1e15) || fabs(frac - 0.5) < 1e-6) {
-        fprintf(f, "%.*f", d, x);
+        char t[64];
+        int k = snprintf(t, sizeof t, "%.*f", d, x);
+        ob_put(s, t, k > 0 && (size_t)k < sizeof t ? (size_t)k : 0);
         return;
     }
     unsigned long long r = (unsigned long long)fl + (frac > 0.5);
@@ -195,7 +242,7 @@ static void put_fixed(FILE *f, double x, int d)
     if (signbit(x))
         *--e = '-';
     n = (int)(b + sizeof b - e);
-    fwrite(e, 1, (size_t)n, f);
+    ob_put(s, e, (size_t)n);
 }
 
 static void put_header(FILE *f)
@@ -227,20 +274,21 @@ static int on_pair(void *ctx, size_t i, size_t j,
         s->pairs[2 * s->n + 1] = (uint32_t)j;
         s->n++;
     }
-    put_field(f, s->ids[i]);
-    fputc(',', f);
-    put_field(f, s->ids[j]);
-    fputc(',', f);
-    put_fixed(f, x->probability, 6);
-    fputc(',', f);
-    put_fixed(f, x->weight, 3);
+    ob_field(s, s->ids[i]);
+    ob_putc(s, ',');
+    ob_field(s, s->ids[j]);
+    ob_putc(s, ',');
+    put_fixed(s, x->probability, 6);
+    ob_putc(s, ',');
+    put_fixed(s, x->weight, 3);
     for (int k = 0; k < AVRR_MF__COUNT; k++) {
-        fputc(',', f);
-        fputs(avrr_match_level_name(k, x->field[k].level), f);
-        fputc(',', f);
-        put_fixed(f, (double)x->field[k].weight, 3);
+        const char *ln = avrr_match_level_name(k, x->field[k].level);
+        ob_putc(s, ',');
+        ob_put(s, ln, strlen(ln));
+        ob_putc(s, ',');
+        put_fixed(s, (double)x->field[k].weight, 3);
     }
-    fputc('\n', f);
+    ob_putc(s, '\n');
     if (ferror(f)) {
         s->failed = true;
         return 1;
@@ -273,6 +321,7 @@ static int close_pairs(const char *cmd, const char *path, sink *s)
 {
     if (!s->f)
         return 0;
+    ob_flush(s);
     int bad = ferror(s->f);
     if (s->f != stdout)
         bad |= fclose(s->f) != 0;
