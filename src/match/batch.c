@@ -168,7 +168,8 @@ static void blocking_free(blocking *b)
 /* The second keys of a record, by which a block too large to score whole is
  * split: each name key (a pair then shares two name keys, the sub-block of
  * "both name keys") and the birth year and the next one (name key and year;
- * years one apart meet). Returns the number written. */
+ * years one apart meet). May repeat a key; take_runs drops the repeats after
+ * sorting. Returns the number written. */
 static size_t sub_keys(const avrr_match_rec *r, uint64_t *keys)
 {
     size_t n = 0;
@@ -176,16 +177,25 @@ static size_t sub_keys(const avrr_match_rec *r, uint64_t *keys)
         for (int i = 0; i < r->name[k].n; i++) {
             const avrr__mtok *t = &r->name[k].t[i];
             if (t->key)
-                add_key(keys, &n, MAX_SUBKEYS, (1ull << 32) | t->key);
-            if (t->alt_key)
-                add_key(keys, &n, MAX_SUBKEYS, (1ull << 32) | t->alt_key);
+                keys[n++] = (1ull << 32) | t->key;
+            if (t->alt_key && t->alt_key != t->key)
+                keys[n++] = (1ull << 32) | t->alt_key;
         }
     if (r->precision != AVRR_DATE_UNKNOWN) {
-        add_key(keys, &n, MAX_SUBKEYS, (2ull << 32) | (uint16_t)r->year);
-        add_key(keys, &n, MAX_SUBKEYS,
-                (2ull << 32) | (uint16_t)(r->year + 1));
+        keys[n++] = (2ull << 32) | (uint16_t)r->year;
+        keys[n++] = (2ull << 32) | (uint16_t)(r->year + 1);
     }
     return n;
+}
+
+/* The key of a sub-block: its parent's key and a second key, mixed
+ * (splitmix64's finaliser; cheaper than hashing the bytes). */
+static uint64_t sub_mix(uint64_t parent, uint64_t k)
+{
+    uint64_t z = parent ^ (k * 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 static avrr_err add_block(blocking *b, const kent *e, size_t sz)
@@ -250,10 +260,17 @@ static avrr_err take_runs(avrr_match_rec *const *recs, size_t n_left,
                 uint64_t k[MAX_SUBKEYS];
                 size_t nk = sub_keys(recs[e[q].rec], k);
                 for (size_t j = 0; j < nk; j++)
-                    sub[ns++] = (kent){mix3(9, e[s].key, k[j]), e[q].rec,
+                    sub[ns++] = (kent){sub_mix(e[s].key, k[j]), e[q].rec,
                                        (uint32_t)sz};
             }
             qsort(sub, ns, sizeof *sub, kent_cmp);
+            /* a record's repeated second keys: once */
+            size_t nu = 0;
+            for (size_t q = 0; q < ns; q++)
+                if (nu == 0 || sub[q].key != sub[nu - 1].key ||
+                    sub[q].rec != sub[nu - 1].rec)
+                    sub[nu++] = sub[q];
+            ns = nu;
             result = take_runs(recs, n_left, cap, sub, ns, depth + 1, b);
             avrr_free(sub);
         }
