@@ -158,8 +158,14 @@ void avrr_match_compare(const avrr_match_model *m, const avrr_match_tf *tf,
 typedef struct avrr_match_batch_stats {
     size_t records;
     size_t blocks;            /* distinct blocking keys shared by >= 2 records */
-    size_t blocks_capped;     /* blocks skipped for exceeding the cap */
+    size_t blocks_capped;     /* blocks skipped: still over the cap after
+                                 the last round of splitting */
+    size_t blocks_split;      /* blocks over the cap split into sub-blocks
+                                 by a second key (name key, birth year) */
     uint64_t candidate_pairs; /* distinct pairs scored */
+    uint64_t pairs_bounded;   /* of them, pairs whose weight bound (from the
+                                 fields other than the name) could not reach
+                                 the threshold: names not compared */
     uint64_t pairs_out;       /* pairs at or above the threshold */
     double seconds_blocking;
     double seconds_scoring;
@@ -180,7 +186,8 @@ typedef struct avrr_match_batch_opts {
     double threshold;              /* report pairs with probability >= this */
     size_t n_left;                 /* link: recs[0..n_left) vs the rest; 0: dedup */
     int threads;                   /* 0: number of online CPUs */
-    size_t block_cap;              /* 0: AVRR_MATCH_BLOCK_CAP */
+    size_t block_cap;              /* larger blocks are split by a second
+                                      key; 0: the batch's default (500) */
     bool estimate_prior;           /* re-estimate the model's prior (share of
                                       true pairs among the candidates) on a
                                       sample of this batch's blocks by EM */
@@ -189,7 +196,8 @@ typedef struct avrr_match_batch_opts {
     void *ctx;
 } avrr_match_batch_opts;
 
-/* Largest block scored whole. A block of 2,000 records costs 2 million
+/* Largest block the match index (avrr_match_index_*) scans for a probe; the
+ * batch splits blocks above its own smaller cap instead. A block of 2,000 records costs 2 million
  * comparisons (about a second of one core); a key shared by more records
  * than that is a common name in a common year ("MHMD" born 1990) and tells
  * little, while the other rules (two name keys, name keys with year, document,

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,57 +135,23 @@ out:
 
 /* ---- output ------------------------------------------------------------------ */
 
-typedef struct pair {
-    uint32_t i, j;
-    avrr_match_explanation x;
-} pair;
-
+/* Pairs are written as the batch reports them (it serialises the calls), so
+ * that memory holds the records and the blocks, never the output: at a
+ * million records the pairs above the threshold number in the tens of
+ * millions. Only --clusters keeps a compact list of the pairs' indexes. */
 typedef struct sink {
-    pair *v;
+    FILE *f;
+    char ob[1 << 16]; /* rows are put together here, written in big pieces */
+    size_t on;
+    char *const *ids;
+    uint32_t *pairs; /* (i, j) of every written pair, for --clusters */
     size_t n, cap;
-    bool failed;
+    bool keep;
+    bool failed;     /* out of memory or write error */
     bool quiet;
     const char *cmd;
     double last;
 } sink;
-
-static int on_pair(void *ctx, size_t i, size_t j,
-                   const avrr_match_explanation *x)
-{
-    sink *s = ctx;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 65536;
-        pair *nv = avrr_realloc(s->v, nc * sizeof *nv);
-        if (!nv) {
-            s->failed = true;
-            return 1;
-        }
-        s->v = nv;
-        s->cap = nc;
-    }
-    s->v[s->n++] = (pair){(uint32_t)i, (uint32_t)j, *x};
-    return 0;
-}
-
-static void on_progress(void *ctx, const char *stage, uint64_t done,
-                        uint64_t total)
-{
-    sink *s = ctx;
-    double t = now();
-    if (s->quiet || t - s->last < 2.0)
-        return;
-    s->last = t;
-    fprintf(stderr, "avrr %s: %s %3.0f%%\n", s->cmd, stage,
-            total ? 100.0 * (double)done / (double)total : 100.0);
-}
-
-static int pair_cmp(const void *a, const void *b)
-{
-    const pair *x = a, *y = b;
-    if (x->i != y->i)
-        return x->i < y->i ? -1 : 1;
-    return x->j < y->j ? -1 : x->j > y->j;
-}
 
 /* Writes s as a CSV field, quoted when it needs to be. */
 static void put_field(FILE *f, const char *s)
@@ -202,34 +169,167 @@ static void put_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int write_pairs(const char *cmd, const char *path, const sink *s,
-                       char *const *ids)
+static void ob_flush(sink *s)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!f)
-        return cli_fail(cmd, "%s: cannot create: %s", path, strerror(errno));
+    if (s->on)
+        fwrite(s->ob, 1, s->on, s->f);
+    s->on = 0;
+}
+
+static void ob_put(sink *s, const char *p, size_t n)
+{
+    if (n > sizeof s->ob - s->on) {
+        ob_flush(s);
+        if (n > sizeof s->ob) {
+            fwrite(p, 1, n, s->f);
+            return;
+        }
+    }
+    memcpy(s->ob + s->on, p, n);
+    s->on += n;
+}
+
+static void ob_putc(sink *s, char c)
+{
+    if (s->on == sizeof s->ob)
+        ob_flush(s);
+    s->ob[s->on++] = c;
+}
+
+/* put_field into the row buffer */
+static void ob_field(sink *s, const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        ob_put(s, v, strlen(v));
+        return;
+    }
+    ob_putc(s, '"');
+    for (; *v; v++) {
+        if (*v == '"')
+            ob_putc(s, '"');
+        ob_putc(s, *v);
+    }
+    ob_putc(s, '"');
+}
+
+/* Writes x with d (3 or 6) decimals exactly as printf's "%.*f" does, without
+ * printf's cost (at a million records the rows number tens of millions and
+ * are written under the batch's lock): the scaled value is rounded in
+ * integers unless it lies too near a half to be sure of printf's rounding of
+ * the exact binary value, and then printf does it. */
+static void put_fixed(sink *s, double x, int d)
+{
+    static const double scale[7] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    double v = fabs(x) * scale[d];
+    double fl = floor(v), frac = v - fl;
+    if (!(v < 1e15) || fabs(frac - 0.5) < 1e-6) {
+        char t[64];
+        int k = snprintf(t, sizeof t, "%.*f", d, x);
+        ob_put(s, t, k > 0 && (size_t)k < sizeof t ? (size_t)k : 0);
+        return;
+    }
+    unsigned long long r = (unsigned long long)fl + (frac > 0.5);
+    char b[48];
+    int n = 0;
+    char *e = b + sizeof b;
+    for (int k = 0; k < d; k++) {
+        *--e = (char)('0' + r % 10);
+        r /= 10;
+    }
+    *--e = '.';
+    do {
+        *--e = (char)('0' + r % 10);
+        r /= 10;
+    } while (r);
+    if (signbit(x))
+        *--e = '-';
+    n = (int)(b + sizeof b - e);
+    ob_put(s, e, (size_t)n);
+}
+
+static void put_header(FILE *f)
+{
     fputs("rec_id_l,rec_id_r,probability,match_weight", f);
     for (int k = 0; k < AVRR_MF__COUNT; k++)
         fprintf(f, ",%s_level,%s_weight", avrr_match_field_name(k),
                 avrr_match_field_name(k));
     fputc('\n', f);
-    for (size_t p = 0; p < s->n; p++) {
-        const pair *q = &s->v[p];
-        put_field(f, ids[q->i]);
-        fputc(',', f);
-        put_field(f, ids[q->j]);
-        fprintf(f, ",%.6f,%.3f", q->x.probability, q->x.weight);
-        for (int k = 0; k < AVRR_MF__COUNT; k++)
-            fprintf(f, ",%s,%.3f",
-                    avrr_match_level_name(k, q->x.field[k].level),
-                    (double)q->x.field[k].weight);
-        fputc('\n', f);
+}
+
+static int on_pair(void *ctx, size_t i, size_t j,
+                   const avrr_match_explanation *x)
+{
+    sink *s = ctx;
+    FILE *f = s->f;
+    if (s->keep) {
+        if (s->n == s->cap) {
+            size_t nc = s->cap ? s->cap * 2 : 65536;
+            uint32_t *np = avrr_realloc(s->pairs, nc * 2 * sizeof *np);
+            if (!np) {
+                s->failed = true;
+                return 1;
+            }
+            s->pairs = np;
+            s->cap = nc;
+        }
+        s->pairs[2 * s->n] = (uint32_t)i;
+        s->pairs[2 * s->n + 1] = (uint32_t)j;
+        s->n++;
     }
-    int bad = ferror(f);
-    if (f != stdout)
-        bad |= fclose(f) != 0;
+    ob_field(s, s->ids[i]);
+    ob_putc(s, ',');
+    ob_field(s, s->ids[j]);
+    ob_putc(s, ',');
+    put_fixed(s, x->probability, 6);
+    ob_putc(s, ',');
+    put_fixed(s, x->weight, 3);
+    for (int k = 0; k < AVRR_MF__COUNT; k++) {
+        const char *ln = avrr_match_level_name(k, x->field[k].level);
+        ob_putc(s, ',');
+        ob_put(s, ln, strlen(ln));
+        ob_putc(s, ',');
+        put_fixed(s, (double)x->field[k].weight, 3);
+    }
+    ob_putc(s, '\n');
+    if (ferror(f)) {
+        s->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+static void on_progress(void *ctx, const char *stage, uint64_t done,
+                        uint64_t total)
+{
+    sink *s = ctx;
+    double t = now();
+    if (s->quiet || t - s->last < 2.0)
+        return;
+    s->last = t;
+    fprintf(stderr, "avrr %s: %s %3.0f%%\n", s->cmd, stage,
+            total ? 100.0 * (double)done / (double)total : 100.0);
+}
+
+static int open_pairs(const char *cmd, const char *path, sink *s)
+{
+    s->f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!s->f)
+        return cli_fail(cmd, "%s: cannot create: %s", path, strerror(errno));
+    put_header(s->f);
+    return 0;
+}
+
+static int close_pairs(const char *cmd, const char *path, sink *s)
+{
+    if (!s->f)
+        return 0;
+    ob_flush(s);
+    int bad = ferror(s->f);
+    if (s->f != stdout)
+        bad |= fclose(s->f) != 0;
     else
-        bad |= fflush(f) != 0;
+        bad |= fflush(s->f) != 0;
+    s->f = NULL;
     if (bad)
         return cli_fail(cmd, "%s: write failed", path);
     return 0;
@@ -239,18 +339,13 @@ static int write_clusters(const char *cmd, const char *path, const sink *s,
                           char *const *ids, size_t n, size_t n_left)
 {
     int rc = 1;
-    uint32_t *pairs = avrr_malloc((s->n * 2 + 1) * sizeof *pairs);
     uint32_t *cl = avrr_malloc((n + 1) * sizeof *cl);
     FILE *f = NULL;
-    if (!pairs || !cl) {
+    if (!cl) {
         cli_fail(cmd, "out of memory");
         goto out;
     }
-    for (size_t p = 0; p < s->n; p++) {
-        pairs[2 * p] = s->v[p].i;
-        pairs[2 * p + 1] = s->v[p].j;
-    }
-    if (avrr_match_cluster(n, pairs, s->n, cl) != AVRR_OK) {
+    if (avrr_match_cluster(n, s->pairs, s->n, cl) != AVRR_OK) {
         cli_fail(cmd, "clustering failed");
         goto out;
     }
@@ -276,7 +371,6 @@ static int write_clusters(const char *cmd, const char *path, const sink *s,
 out:
     if (f && fclose(f) != 0 && rc == 0)
         rc = cli_fail(cmd, "%s: write failed", path);
-    avrr_free(pairs);
     avrr_free(cl);
     return rc;
 }
@@ -286,18 +380,19 @@ out:
 typedef struct opts {
     const char *in, *left, *right, *out, *model, *clusters, *pseudo;
     double threshold;
-    long threads;
+    long threads, block_cap;
     bool quiet, skip_bad, adapt;
 } opts;
 
 static const char dedup_usage[] =
     "usage: avrr dedup --in FILE --out FILE [--threshold P] [--model FILE]\n"
-    "                  [--clusters FILE] [--threads N] [--adapt] [--skip-bad]\n"
-    "                  [--pseudonymise KEYFILE] [--quiet]\n";
+    "                  [--clusters FILE] [--threads N] [--block-cap N]\n"
+    "                  [--adapt] [--skip-bad] [--pseudonymise KEYFILE] [--quiet]\n";
 static const char link_usage[] =
     "usage: avrr link --left FILE --right FILE --out FILE [--threshold P]\n"
-    "                 [--model FILE] [--clusters FILE] [--threads N] [--adapt]\n"
-    "                 [--skip-bad] [--pseudonymise KEYFILE] [--quiet]\n";
+    "                 [--model FILE] [--clusters FILE] [--threads N]\n"
+    "                 [--block-cap N] [--adapt] [--skip-bad]\n"
+    "                 [--pseudonymise KEYFILE] [--quiet]\n";
 static const char train_usage[] =
     "usage: avrr train (--in FILE | --left FILE --right FILE) --out MODEL\n"
     "                  [--model START] [--skip-bad] [--quiet]\n";
@@ -307,12 +402,15 @@ static const char help_text[] =
     "birth_date,nationality,birth_place,document_no and optionally address\n"
     "(other columns ignored). Output of dedup/link: a header\n"
     "rec_id_l,rec_id_r,probability,match_weight then per field its level and\n"
-    "weight, one row per pair with probability >= threshold (default 0.9).\n"
+    "weight, one row per pair with probability >= threshold (default 0.9),\n"
+    "written as scored (in no particular order).\n"
     "--clusters writes rec_id,cluster (link: source,rec_id,cluster), the\n"
     "cluster named by its first record. --model reads a model written by\n"
     "`avrr train`; without it the shipped defaults are used. --adapt\n"
     "re-estimates u from random pairs and the prior from a sample of the\n"
-    "candidates of this run. --skip-bad reports bad rows and goes on.\n"
+    "candidates of this run. --block-cap N: blocks of more than N records\n"
+    "are split by a second key (default 500; smaller is faster on very\n"
+    "large files and may miss pairs). --skip-bad reports bad rows and goes on.\n"
     "--pseudonymise encodes every record under the secret key file first\n"
     "(per-field keyed encodings, include/avrr/pseudo.h) and matches only the\n"
     "encodings, as the pseudonymised index does.\n"
@@ -333,6 +431,7 @@ static int parse(int argc, char **argv, const char *usage, opts *o)
         {"clusters", required_argument, NULL, 'c'},
         {"threshold", required_argument, NULL, 't'},
         {"threads", required_argument, NULL, 'j'},
+        {"block-cap", required_argument, NULL, 'b'},
         {"quiet", no_argument, NULL, 'q'},
         {"skip-bad", no_argument, NULL, 's'},
         {"adapt", no_argument, NULL, 'a'},
@@ -359,6 +458,11 @@ static int parse(int argc, char **argv, const char *usage, opts *o)
         case 'j':
             if (!cli_parse_long(argv[0], "--threads", optarg, 1, 64,
                                 &o->threads))
+                return 2;
+            break;
+        case 'b':
+            if (!cli_parse_long(argv[0], "--block-cap", optarg, 2, 1000000,
+                                &o->block_cap))
                 return 2;
             break;
         case 't': {
@@ -400,7 +504,7 @@ static int run_batch(int argc, char **argv, bool link)
         return cli_usage(cmd, usage);
 
     recset s = {0};
-    sink out = {.quiet = o.quiet, .cmd = cmd};
+    sink out = {.quiet = o.quiet, .cmd = cmd, .keep = o.clusters != NULL};
     avrr_match_model *model = NULL;
     avrr_pseudo_key *pk = NULL;
     size_t n_left = 0;
@@ -428,16 +532,21 @@ static int run_batch(int argc, char **argv, bool link)
         if (read_file(cmd, o.right, o.skip_bad, o.quiet, pk, &s))
             goto out;
         if (n_left == 0 || n_left == s.n) {
-            rc = write_pairs(cmd, o.out, &out, s.ids);
+            rc = open_pairs(cmd, o.out, &out) ||
+                 close_pairs(cmd, o.out, &out);
             goto out;
         }
     } else if (read_file(cmd, o.in, o.skip_bad, o.quiet, pk, &s)) {
         goto out;
     }
+    out.ids = s.ids;
+    if (open_pairs(cmd, o.out, &out))
+        goto out;
     avrr_match_batch_opts bo = {.model = model,
                                 .threshold = o.threshold,
                                 .n_left = n_left,
                                 .threads = (int)o.threads,
+                                .block_cap = (size_t)o.block_cap,
                                 .estimate_prior = o.adapt,
                                 .on_pair = on_pair,
                                 .on_progress = on_progress,
@@ -445,30 +554,35 @@ static int run_batch(int argc, char **argv, bool link)
     avrr_match_batch_stats st;
     avrr_err err = avrr_match_batch(s.recs, s.n, &bo, &st);
     if (err != AVRR_OK || out.failed) {
-        cli_fail(cmd, "matching failed: %s",
-                 avrr_strerror(out.failed ? AVRR_ENOMEM : err));
+        if (out.failed && !ferror(out.f))
+            cli_fail(cmd, "matching failed: %s", avrr_strerror(AVRR_ENOMEM));
+        else if (!out.failed)
+            cli_fail(cmd, "matching failed: %s", avrr_strerror(err));
+        close_pairs(cmd, o.out, &out);
         goto out;
     }
-    qsort(out.v, out.n, sizeof *out.v, pair_cmp);
-    if (write_pairs(cmd, o.out, &out, s.ids))
+    if (close_pairs(cmd, o.out, &out))
         goto out;
     if (o.clusters && write_clusters(cmd, o.clusters, &out, s.ids, s.n, n_left))
         goto out;
     if (!o.quiet) {
         double sc = st.seconds_scoring > 0 ? st.seconds_scoring : 1e-9;
         fprintf(stderr,
-                "avrr %s: %zu records, %zu blocks (%zu over the cap), "
-                "%llu candidate pairs scored, %llu pairs >= %.3f; "
+                "avrr %s: %zu records, %zu blocks (%zu split, %zu over the cap), "
+                "%llu candidate pairs scored (%llu in full), %llu pairs >= %.3f; "
                 "blocking %.2f s, scoring %.2f s (%.0f pairs/s)\n",
-                cmd, st.records, st.blocks, st.blocks_capped,
+                cmd, st.records, st.blocks, st.blocks_split, st.blocks_capped,
                 (unsigned long long)st.candidate_pairs,
+                (unsigned long long)(st.candidate_pairs - st.pairs_bounded),
                 (unsigned long long)st.pairs_out, o.threshold,
                 st.seconds_blocking, st.seconds_scoring,
                 (double)st.candidate_pairs / sc);
     }
     rc = 0;
 out:
-    avrr_free(out.v);
+    if (out.f && out.f != stdout)
+        fclose(out.f);
+    avrr_free(out.pairs);
     recset_free(&s);
     avrr_match_model_free(model);
     avrr_pseudo_key_free(pk);

@@ -2,10 +2,13 @@
  *
  * DESIGN.md 5.3 and 5.7. Every record gets its blocking keys (the union of
  * rules in avrr__match_block_keys); equal keys form blocks; blocks larger
- * than the cap are skipped. A pair that shares several blocks is scored once:
- * only in the first block (lowest id) the two records share, found by merging
- * their sorted block lists, so no global pair set is needed. Blocks are
- * scored by worker threads that take blocks from a shared counter.
+ * than the cap are split by a second key of their records (sub-blocks, see
+ * SPLIT_CAP). A pair that shares several blocks is scored once: only in
+ * the first block (lowest id) the two records share, found by merging their
+ * sorted block lists, so no global pair set is needed. Worker threads take
+ * blocks from a shared counter. With an output threshold a pair whose weight bound from the cheap
+ * fields cannot reach it skips the name comparison (weight_bound). Pairs at
+ * or above the threshold go to the caller as they are found.
  */
 #include <math.h>
 #include <pthread.h>
@@ -111,9 +114,27 @@ size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
 
 /* ---- candidate pairs ---------------------------------------------------------- */
 
+/* Blocks larger than this are not scored whole but split by a second key
+ * (sub-blocks): a common name key with a birth year (Mohammed, 1990) holds
+ * thousands of records in a million, and scoring all their pairs costs
+ * quadratic time for a handful of true pairs that share more than the one
+ * key. 500 keeps every block of the returnee generator's 40,000 records and
+ * of historical_50k whole but for a few dozen (blocking recall unchanged to
+ * 0.1 point, docs/BENCHMARKS.md) and bounds the pairs a record meets at a
+ * million records. */
+#define SPLIT_CAP 500
+/* Rounds of splitting: a block, then a sub-block of it, then one more. What
+ * is still larger than the cap after that is skipped, as blocks over the cap
+ * were before sub-blocks existed. */
+#define SPLIT_DEPTH 2
+/* Second keys per record: name keys (two representations of up to six
+ * tokens, each with its alternative) and two years. */
+#define MAX_SUBKEYS (4 * AVRR__MT_MAXTOK + 2)
+
 typedef struct kent {
     uint64_t key;
     uint32_t rec;
+    uint32_t parent; /* size of the block a sub-block entry was split from */
 } kent;
 
 static int kent_cmp(const void *a, const void *b)
@@ -125,18 +146,18 @@ static int kent_cmp(const void *a, const void *b)
 }
 
 typedef struct blocking {
-    kent *ent;          /* sorted (key, rec) */
-    size_t n_ent;
-    size_t *bstart;     /* valid block b = ent[bstart[b] .. bstart[b]+bsize[b]) */
+    uint32_t *brec;     /* the records of all blocks, block after block */
+    size_t n_brec, a_brec;
+    size_t *bstart;     /* block b = brec[bstart[b] .. bstart[b]+bsize[b]) */
     uint32_t *bsize;
-    size_t n_blocks, n_capped;
+    size_t n_blocks, a_blocks, n_capped, n_split;
     size_t *roff;       /* record r's block ids: rblk[roff[r] .. roff[r+1]) */
     uint32_t *rblk;
 } blocking;
 
 static void blocking_free(blocking *b)
 {
-    avrr_free(b->ent);
+    avrr_free(b->brec);
     avrr_free(b->bstart);
     avrr_free(b->bsize);
     avrr_free(b->roff);
@@ -144,75 +165,220 @@ static void blocking_free(blocking *b)
     memset(b, 0, sizeof *b);
 }
 
+/* The second keys of a record, by which a block too large to score whole is
+ * split: each name key (a pair then shares two name keys, the sub-block of
+ * "both name keys") and the birth year and the next one (name key and year;
+ * years one apart meet). May repeat a key; take_runs drops the repeats after
+ * sorting. Returns the number written. */
+static size_t sub_keys(const avrr_match_rec *r, uint64_t *keys)
+{
+    size_t n = 0;
+    for (int k = 0; k < r->n_names; k++)
+        for (int i = 0; i < r->name[k].n; i++) {
+            const avrr__mtok *t = &r->name[k].t[i];
+            if (t->key)
+                keys[n++] = (1ull << 32) | t->key;
+            if (t->alt_key && t->alt_key != t->key)
+                keys[n++] = (1ull << 32) | t->alt_key;
+        }
+    if (r->precision != AVRR_DATE_UNKNOWN) {
+        keys[n++] = (2ull << 32) | (uint16_t)r->year;
+        keys[n++] = (2ull << 32) | (uint16_t)(r->year + 1);
+    }
+    return n;
+}
+
+/* The key of a sub-block: its parent's key and a second key, mixed
+ * (splitmix64's finaliser; cheaper than hashing the bytes). */
+static uint64_t sub_mix(uint64_t parent, uint64_t k)
+{
+    uint64_t z = parent ^ (k * 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static avrr_err add_block(blocking *b, const kent *e, size_t sz)
+{
+    if (b->n_blocks == b->a_blocks) {
+        size_t na = b->a_blocks ? b->a_blocks * 2 : 1024;
+        size_t *ns = avrr_realloc(b->bstart, na * sizeof *ns);
+        if (!ns)
+            return AVRR_ENOMEM;
+        b->bstart = ns;
+        uint32_t *nz = avrr_realloc(b->bsize, na * sizeof *nz);
+        if (!nz)
+            return AVRR_ENOMEM;
+        b->bsize = nz;
+        b->a_blocks = na;
+    }
+    if (b->n_brec + sz > b->a_brec) {
+        size_t na = b->a_brec * 2 + sz + 1024;
+        uint32_t *nr = avrr_realloc(b->brec, na * sizeof *nr);
+        if (!nr)
+            return AVRR_ENOMEM;
+        b->brec = nr;
+        b->a_brec = na;
+    }
+    b->bstart[b->n_blocks] = b->n_brec;
+    b->bsize[b->n_blocks] = (uint32_t)sz;
+    b->n_blocks++;
+    for (size_t q = 0; q < sz; q++)
+        b->brec[b->n_brec++] = e[q].rec;
+    return AVRR_OK;
+}
+
+/* Takes the sorted entries e[0..n) (runs of equal keys): a run with a pair to
+ * score becomes a block when it is within the cap, is split by the second
+ * keys of its records when it is larger (a sub-block as large as the run it
+ * came from says nothing new and is dropped), and is skipped beyond the last
+ * round of splitting. */
+static avrr_err take_runs(avrr_match_rec *const *recs, size_t n_left,
+                          size_t cap, const kent *e, size_t n, int depth,
+                          blocking *b)
+{
+    avrr_err result = AVRR_OK;
+    for (size_t s = 0; s < n && result == AVRR_OK;) {
+        size_t t = s + 1;
+        while (t < n && e[t].key == e[s].key)
+            t++;
+        size_t sz = t - s;
+        bool useful = sz >= 2 && sz != e[s].parent;
+        if (useful && n_left > 0) /* link: both sides present */
+            useful = e[s].rec < n_left && e[t - 1].rec >= n_left;
+        if (useful && sz <= cap) {
+            result = add_block(b, e + s, sz);
+        } else if (useful && depth >= SPLIT_DEPTH) {
+            b->n_capped++;
+        } else if (useful) {
+            kent *sub = avrr_malloc(sz * MAX_SUBKEYS * sizeof *sub);
+            size_t ns = 0;
+            if (!sub)
+                return AVRR_ENOMEM;
+            b->n_split++;
+            for (size_t q = s; q < t; q++) {
+                uint64_t k[MAX_SUBKEYS];
+                size_t nk = sub_keys(recs[e[q].rec], k);
+                for (size_t j = 0; j < nk; j++)
+                    sub[ns++] = (kent){sub_mix(e[s].key, k[j]), e[q].rec,
+                                       (uint32_t)sz};
+            }
+            qsort(sub, ns, sizeof *sub, kent_cmp);
+            /* a record's repeated second keys: once */
+            size_t nu = 0;
+            for (size_t q = 0; q < ns; q++)
+                if (nu == 0 || sub[q].key != sub[nu - 1].key ||
+                    sub[q].rec != sub[nu - 1].rec)
+                    sub[nu++] = sub[q];
+            ns = nu;
+            result = take_runs(recs, n_left, cap, sub, ns, depth + 1, b);
+            avrr_free(sub);
+        }
+        s = t;
+    }
+    return result;
+}
+
+/* Sub-blocks of different blocks are often the same records: the records
+ * with name keys A and B born in one year are a sub-block of (A, year), of
+ * (B, year) and of (A, B). Scoring them once per copy costs a block-list
+ * merge per pair and copy; dropping the copies costs one hash per block. */
+typedef struct bref {
+    uint64_t h;
+    uint32_t size;
+    uint32_t bl;
+} bref;
+
+static int bref_cmp(const void *a, const void *b)
+{
+    const bref *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    if (x->size != y->size)
+        return x->size < y->size ? -1 : 1;
+    return x->bl < y->bl ? -1 : x->bl > y->bl;
+}
+
+static avrr_err drop_copies(blocking *b)
+{
+    bref *r = avrr_malloc((b->n_blocks + 1) * sizeof *r);
+    if (!r)
+        return AVRR_ENOMEM;
+    for (size_t bl = 0; bl < b->n_blocks; bl++)
+        r[bl] = (bref){avrr__hash64(b->brec + b->bstart[bl],
+                                    b->bsize[bl] * sizeof *b->brec, 9),
+                       b->bsize[bl], (uint32_t)bl};
+    qsort(r, b->n_blocks, sizeof *r, bref_cmp);
+    /* a copy gets size 0; the first of equal blocks stays */
+    for (size_t k = 1; k < b->n_blocks; k++) {
+        size_t f = k - 1;
+        while (f > 0 && b->bsize[r[f].bl] == 0) /* back to the kept one */
+            f--;
+        if (r[k].h == r[f].h && r[k].size == r[f].size &&
+            memcmp(b->brec + b->bstart[r[k].bl], b->brec + b->bstart[r[f].bl],
+                   r[k].size * sizeof *b->brec) == 0)
+            b->bsize[r[k].bl] = 0;
+    }
+    avrr_free(r);
+    /* compact, in block order */
+    size_t nb = 0, ne = 0;
+    for (size_t bl = 0; bl < b->n_blocks; bl++) {
+        size_t sz = b->bsize[bl], st = b->bstart[bl];
+        if (sz == 0)
+            continue;
+        memmove(b->brec + ne, b->brec + st, sz * sizeof *b->brec);
+        b->bstart[nb] = ne;
+        b->bsize[nb] = (uint32_t)sz;
+        ne += sz;
+        nb++;
+    }
+    b->n_blocks = nb;
+    b->n_brec = ne;
+    return AVRR_OK;
+}
+
 static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
                                size_t n_left, size_t cap, blocking *b)
 {
     avrr_err result = AVRR_OK;
-    size_t alloc = n * 8 + 16;
+    size_t alloc = n * 8 + 16, n_ent = 0;
+    kent *ent = NULL;
     memset(b, 0, sizeof *b);
-    b->ent = avrr_malloc(alloc * sizeof *b->ent);
-    if (!b->ent)
+    ent = avrr_malloc(alloc * sizeof *ent);
+    if (!ent)
         return AVRR_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         uint64_t k[AVRR__MAX_BKEYS];
         size_t nk = avrr__match_rec_block_keys(recs[i], k, AVRR__MAX_BKEYS);
-        if (b->n_ent + nk > alloc) {
+        if (n_ent + nk > alloc) {
             size_t na = alloc * 2 + nk;
-            kent *ne = avrr_realloc(b->ent, na * sizeof *ne);
+            kent *ne = avrr_realloc(ent, na * sizeof *ne);
             if (!ne) {
                 result = AVRR_ENOMEM;
                 goto out;
             }
-            b->ent = ne;
+            ent = ne;
             alloc = na;
         }
         for (size_t j = 0; j < nk; j++)
-            b->ent[b->n_ent++] = (kent){k[j], (uint32_t)i};
+            ent[n_ent++] = (kent){k[j], (uint32_t)i, 0};
     }
-    qsort(b->ent, b->n_ent, sizeof *b->ent, kent_cmp);
-    /* blocks: runs of one key with at least one pair to score */
-    size_t nb_alloc = 1024;
-    b->bstart = avrr_malloc(nb_alloc * sizeof *b->bstart);
-    b->bsize = avrr_malloc(nb_alloc * sizeof *b->bsize);
+    qsort(ent, n_ent, sizeof *ent, kent_cmp);
+    result = take_runs(recs, n_left, cap, ent, n_ent, 0, b);
+    avrr_free(ent);
+    ent = NULL;
+    if (result == AVRR_OK)
+        result = drop_copies(b);
+    if (result != AVRR_OK)
+        goto out;
+    /* every record's block ids, ascending */
     b->roff = avrr_calloc(n + 1, sizeof *b->roff);
-    if (!b->bstart || !b->bsize || !b->roff) {
+    if (!b->roff) {
         result = AVRR_ENOMEM;
         goto out;
     }
-    for (size_t s = 0; s < b->n_ent;) {
-        size_t e = s + 1;
-        while (e < b->n_ent && b->ent[e].key == b->ent[s].key)
-            e++;
-        size_t sz = e - s;
-        bool useful = sz >= 2;
-        if (useful && n_left > 0) /* link: both sides present */
-            useful = b->ent[s].rec < n_left && b->ent[e - 1].rec >= n_left;
-        if (useful && sz > cap) {
-            b->n_capped++;
-            useful = false;
-        }
-        if (useful) {
-            if (b->n_blocks == nb_alloc) {
-                nb_alloc *= 2;
-                size_t *ns = avrr_realloc(b->bstart, nb_alloc * sizeof *ns);
-                if (ns)
-                    b->bstart = ns;
-                uint32_t *nz = avrr_realloc(b->bsize, nb_alloc * sizeof *nz);
-                if (nz)
-                    b->bsize = nz;
-                if (!ns || !nz) {
-                    result = AVRR_ENOMEM;
-                    goto out;
-                }
-            }
-            b->bstart[b->n_blocks] = s;
-            b->bsize[b->n_blocks] = (uint32_t)sz;
-            b->n_blocks++;
-            for (size_t q = s; q < e; q++)
-                b->roff[b->ent[q].rec + 1]++;
-        }
-        s = e;
-    }
+    for (size_t q = 0; q < b->n_brec; q++)
+        b->roff[b->brec[q] + 1]++;
     for (size_t i = 0; i < n; i++)
         b->roff[i + 1] += b->roff[i];
     b->rblk = avrr_malloc((b->roff[n] + 1) * sizeof *b->rblk);
@@ -225,29 +391,13 @@ static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
     memcpy(fill, b->roff, (n + 1) * sizeof *fill);
     for (size_t bl = 0; bl < b->n_blocks; bl++)
         for (size_t q = b->bstart[bl]; q < b->bstart[bl] + b->bsize[bl]; q++)
-            b->rblk[fill[b->ent[q].rec]++] = (uint32_t)bl;
+            b->rblk[fill[b->brec[q]]++] = (uint32_t)bl;
     avrr_free(fill);
 out:
+    avrr_free(ent);
     if (result != AVRR_OK)
         blocking_free(b);
     return result;
-}
-
-/* True when bl is the first block that records i and j share. */
-static bool first_shared(const blocking *b, uint32_t i, uint32_t j,
-                         uint32_t bl)
-{
-    const uint32_t *x = b->rblk + b->roff[i], *xe = b->rblk + b->roff[i + 1];
-    const uint32_t *y = b->rblk + b->roff[j], *ye = b->rblk + b->roff[j + 1];
-    while (x < xe && y < ye) {
-        if (*x == *y)
-            return *x == bl;
-        if (*x < *y)
-            x++;
-        else
-            y++;
-    }
-    return false;
 }
 
 /* ---- the scoring workers ---------------------------------------------------- */
@@ -269,8 +419,14 @@ typedef struct run {
     const avrr_match_tf *tf;
     double threshold;
     const avrr_match_batch_opts *opts;
+    /* early exit (only when a threshold is set): per record the most its
+     * name tokens can add by their frequency, and the weights it needs */
+    double *tf_bound;
+    double name_hi, name_lo; /* best name weight with / without the TF term */
+    double need;             /* weight in bits a pair must reach */
     atomic_size_t next_block;
     atomic_uint_fast64_t scored;
+    atomic_uint_fast64_t bounded;
     atomic_uint_fast64_t out;
     atomic_int stop;
     pthread_mutex_t lock;
@@ -296,6 +452,76 @@ static size_t pattern_count(void)
     return p;
 }
 
+/* ---- the early exit ----------------------------------------------------------- */
+
+/* With an output threshold, a pair whose weight cannot reach it need not
+ * have its names compared (the Jaro-Winkler kernels are most of the cost).
+ * The bound is exact, derived at run time from the model in use: the cheap
+ * fields' real weights, plus the best weight any name level has, plus for
+ * the levels that take the term-frequency adjustment the most the first
+ * record's name tokens can add (the agreeing keys are among its tokens, and
+ * only rare ones add; capped at TF_ADJ_MAX as in avrr__match_score). A
+ * margin far above rounding keeps floating-point order out of it. */
+#define BOUND_MARGIN 1e-6
+
+static double weight_bound(const run *r, const avrr__mlevels *lv,
+                           const avrr_match_rec *a, size_t i)
+{
+    const avrr_match_model *m = r->model;
+    double w = m->prior_w;
+    for (int f = 0; f < AVRR_MF__COUNT; f++)
+        if (f != AVRR_MF_NAME && lv->level[f] != AVRR_MATCH_LEVEL_NULL)
+            w += m->w[f][lv->level[f]];
+    if (a->n_names > 0) {
+        double hi = r->name_hi + r->tf_bound[i];
+        w += hi > r->name_lo ? hi : r->name_lo;
+    }
+    return w + BOUND_MARGIN;
+}
+
+/* Sets up the early exit of r for its threshold, or leaves it off (no
+ * threshold, or one that only a weight of +infinity meets). */
+static avrr_err bound_setup(run *r)
+{
+    const avrr_match_model *m = r->model;
+    double t = r->threshold;
+    if (!(t > 0 && t < 1) || !r->tf || r->patterns)
+        return AVRR_OK;
+    /* pseudonymised records get all their levels with the names
+     * (avrr__match_levels_other leaves them): no early exit */
+    for (size_t i = 0; i < r->n; i++)
+        if (r->recs[i]->pz)
+            return AVRR_OK;
+    r->need = log2(t / (1 - t));
+    r->name_hi = r->name_lo = -INFINITY;
+    for (int l = 0; l < avrr__mf_levels[AVRR_MF_NAME]; l++) {
+        double *x = l <= NL_ONE ? &r->name_hi : &r->name_lo;
+        if (m->w[AVRR_MF_NAME][l] > *x)
+            *x = m->w[AVRR_MF_NAME][l];
+    }
+    r->tf_bound = avrr_malloc((r->n + 1) * sizeof *r->tf_bound);
+    if (!r->tf_bound)
+        return AVRR_ENOMEM;
+    double avg = avrr__match_tf_freq(r->tf, 0);
+    for (size_t i = 0; i < r->n; i++) {
+        const avrr_match_rec *a = r->recs[i];
+        double best = 0;
+        for (int k = 0; k < a->n_names; k++) {
+            double s = 0;
+            for (int t2 = 0; t2 < a->name[k].n; t2++) {
+                double adj = log2(
+                    avg / avrr__match_tf_freq(r->tf, a->name[k].t[t2].key));
+                if (adj > 0)
+                    s += adj;
+            }
+            if (s > best)
+                best = s;
+        }
+        r->tf_bound[i] = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
+    }
+    return AVRR_OK;
+}
+
 static void flush(run *r, pair_out *buf, size_t *nbuf)
 {
     if (*nbuf == 0)
@@ -310,6 +536,24 @@ static void flush(run *r, pair_out *buf, size_t *nbuf)
     *nbuf = 0;
 }
 
+/* True when bl is the first block that records i and j share: a pair in
+ * several blocks is scored in that one only. */
+static bool first_shared(const blocking *b, uint32_t i, uint32_t j,
+                         uint32_t bl)
+{
+    const uint32_t *x = b->rblk + b->roff[i], *xe = b->rblk + b->roff[i + 1];
+    const uint32_t *y = b->rblk + b->roff[j], *ye = b->rblk + b->roff[j + 1];
+    while (x < xe && y < ye) {
+        if (*x == *y)
+            return *x == bl;
+        if (*x < *y)
+            x++;
+        else
+            y++;
+    }
+    return false;
+}
+
 static void *worker(void *arg)
 {
     run *r = arg;
@@ -317,7 +561,7 @@ static void *worker(void *arg)
     pair_out *buf = r->patterns ? NULL : avrr_malloc(OUT_BATCH * sizeof *buf);
     double *pat = NULL;
     size_t nbuf = 0;
-    uint64_t scored = 0;
+    uint64_t scored = 0, bounded = 0;
     if (r->patterns)
         pat = avrr_calloc(pattern_count(), sizeof *pat);
     if ((!r->patterns && !buf) || (r->patterns && !pat)) {
@@ -331,25 +575,32 @@ static void *worker(void *arg)
             break;
         if (r->stride > 1 && bl % r->stride != 0)
             continue;
-        const kent *e = b->ent + b->bstart[bl];
+        const uint32_t *e = b->brec + b->bstart[bl];
         size_t sz = b->bsize[bl];
         size_t split = 0;
         if (r->n_left) /* first right-hand entry */
-            while (split < sz && e[split].rec < r->n_left)
+            while (split < sz && e[split] < r->n_left)
                 split++;
         for (size_t p = 0; p < sz; p++) {
             size_t q0 = r->n_left ? (p < split ? split : sz) : p + 1;
+            const avrr_match_rec *a = r->recs[e[p]];
             for (size_t q = q0; q < sz; q++) {
-                uint32_t i = e[p].rec, j = e[q].rec;
+                uint32_t i = e[p], j = e[q];
                 if (!first_shared(b, i, j, (uint32_t)bl))
                     continue;
                 avrr__mlevels lv;
-                avrr__match_levels(r->recs[i], r->recs[j], &lv);
                 scored++;
                 if (pat) {
+                    avrr__match_levels(a, r->recs[j], &lv);
                     pat[pattern_of(&lv)] += 1;
                     continue;
                 }
+                avrr__match_levels_other(a, r->recs[j], &lv);
+                if (r->tf_bound && weight_bound(r, &lv, a, i) < r->need) {
+                    bounded++;
+                    continue;
+                }
+                avrr__match_levels_name(a, r->recs[j], &lv);
                 avrr_match_explanation x;
                 avrr__match_score(r->model, r->tf, &lv, &x);
                 if (x.probability >= r->threshold) {
@@ -369,6 +620,7 @@ static void *worker(void *arg)
         flush(r, buf, &nbuf);
     avrr_free(buf);
     atomic_fetch_add(&r->scored, scored);
+    atomic_fetch_add(&r->bounded, bounded);
     if (pat) {
         pthread_mutex_lock(&r->lock);
         size_t np = pattern_count();
@@ -497,7 +749,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     avrr_match_model *est = NULL;
     run *r = NULL;
     double t0 = now();
-    size_t cap = opts->block_cap ? opts->block_cap : AVRR_MATCH_BLOCK_CAP;
+    size_t cap = opts->block_cap ? opts->block_cap : SPLIT_CAP;
 
     if (stats)
         memset(stats, 0, sizeof *stats);
@@ -534,6 +786,9 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     r->tf = opts->tf ? opts->tf : own_tf;
     r->threshold = opts->threshold;
     r->opts = opts;
+    result = bound_setup(r);
+    if (result != AVRR_OK)
+        goto out;
     pthread_mutex_init(&r->lock, NULL);
     result = run_all(r, opts->threads);
     pthread_mutex_destroy(&r->lock);
@@ -541,12 +796,16 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
         stats->records = n;
         stats->blocks = b.n_blocks;
         stats->blocks_capped = b.n_capped;
+        stats->blocks_split = b.n_split;
         stats->candidate_pairs = atomic_load(&r->scored);
+        stats->pairs_bounded = atomic_load(&r->bounded);
         stats->pairs_out = atomic_load(&r->out);
         stats->seconds_blocking = t1 - t0;
         stats->seconds_scoring = now() - t1;
     }
 out:
+    if (r)
+        avrr_free(r->tf_bound);
     avrr_free(r);
     avrr_match_tf_free(own_tf);
     avrr_match_model_free(est);
@@ -763,7 +1022,7 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     /* u from random pairs */
     sample_u(recs, n, n_left, seed, U_SAMPLES, m);
     /* m and the prior by EM over the candidate pairs */
-    result = blocking_build(recs, n, n_left, AVRR_MATCH_BLOCK_CAP, &b);
+    result = blocking_build(recs, n, n_left, SPLIT_CAP, &b);
     if (result != AVRR_OK)
         goto out;
     r = avrr_calloc(1, sizeof *r);

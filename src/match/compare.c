@@ -71,15 +71,6 @@ static double jw(const char *a, size_t na, const char *b, size_t nb)
     return avrr_match_jaro_winkler(a, na, b, nb);
 }
 
-/* The highest Jaro-Winkler two lengths allow: all of the shorter string
- * matched, no transpositions, a full 4-character prefix. */
-static double jw_bound(size_t na, size_t nb)
-{
-    double lo = (double)(na < nb ? na : nb), hi = (double)(na < nb ? nb : na);
-    double j = (1.0 + lo / hi + 1.0) / 3.0;
-    return j + 0.4 * (1.0 - j);
-}
-
 static bool within_one_edit(const char *x, size_t nx, const char *y, size_t ny)
 {
     if (nx > ny + 1 || ny > nx + 1)
@@ -142,7 +133,9 @@ static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
      * lengths already rule out a weak agreement are not compared at all,
      * unless their keys agree. */
     if (keq || x->alt_len || y->alt_len ||
-        jw_bound(x->sp_len, y->sp_len) >= TOK_WEAK)
+        avrr__jaro_winkler_bound(ba + x->sp_off, x->sp_len, &x->sp_chars,
+                                 bb + y->sp_off, y->sp_len,
+                                 &y->sp_chars) >= TOK_WEAK)
         s = jw(ba + x->sp_off, x->sp_len, bb + y->sp_off, y->sp_len);
     if (x->alt_len && s < TOK_CLOSE) {
         double t = jw(ba + x->alt_off, x->alt_len, bb + y->off, y->len);
@@ -461,17 +454,26 @@ static int addr_level(const avrr_match_rec *a, const avrr_match_rec *b)
     return AL_DIFF;
 }
 
-void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,
-                        avrr__mlevels *lv)
+void avrr__match_levels_name(const avrr_match_rec *a, const avrr_match_rec *b,
+                             avrr__mlevels *lv)
 {
     if (a->pz || b->pz) {
-        /* keyed address hashes keep their equalities: addr_level serves */
+        /* the pseudonymised comparator gives every level at once (the
+         * other fields' too; avrr__match_levels_other leaves them); keyed
+         * address hashes keep their equalities: addr_level serves */
         avrr__pseudo_levels(a, b, lv);
         if (a->pz && b->pz)
             lv->level[AVRR_MF_ADDRESS] = (int8_t)addr_level(a, b);
         return;
     }
     avrr__match_name_level(a, b, plain_fill, lv);
+}
+
+void avrr__match_levels_other(const avrr_match_rec *a,
+                              const avrr_match_rec *b, avrr__mlevels *lv)
+{
+    if (a->pz || b->pz)
+        return; /* set with the names by avrr__pseudo_levels */
     lv->level[AVRR_MF_BIRTH_DATE] = (int8_t)date_level(a, b);
     if (a->sex == AVRR_SEX_UNKNOWN || b->sex == AVRR_SEX_UNKNOWN)
         lv->level[AVRR_MF_SEX] = AVRR_MATCH_LEVEL_NULL;
@@ -483,15 +485,14 @@ void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,
     lv->level[AVRR_MF_ADDRESS] = (int8_t)addr_level(a, b);
 }
 
-/* ---- scoring ---------------------------------------------------------------- */
+void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,
+                        avrr__mlevels *lv)
+{
+    avrr__match_levels_name(a, b, lv);
+    avrr__match_levels_other(a, b, lv);
+}
 
-/* Bounds of the term-frequency adjustment in bits: a very rare name may add
- * at most 5 bits (so that a rare shared surname alone cannot make siblings
- * one person), a very common one may take away at most 8 (agreeing on
- * Mohammed and Ali, each 3 to 7 times the average name frequency, is worth
- * about 4 bits less than agreeing on two average names). */
-#define TF_ADJ_MAX 5.0
-#define TF_ADJ_MIN (-8.0)
+/* ---- scoring ---------------------------------------------------------------- */
 
 void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
                        const avrr__mlevels *lv, avrr_match_explanation *out)

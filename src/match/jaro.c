@@ -133,3 +133,51 @@ double avrr_match_jaro_winkler(const char *a, size_t na, const char *b,
                3.0;
     return winkler(j, a, na, b, nb);
 }
+
+void avrr__chars_of(const char *s, size_t n, avrr__chars *out)
+{
+    uint8_t cnt[64] = {0};
+    unsigned more = 0;
+    out->once = out->twice = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned b = (unsigned char)s[i] & 63;
+        if (cnt[b] >= 2)
+            more++;
+        else
+            cnt[b]++;
+        if (cnt[b] == 1)
+            out->once |= 1ull << b;
+        else
+            out->twice |= 1ull << b;
+    }
+    out->more = (uint8_t)(more > 255 ? 255 : more);
+}
+
+double avrr__jaro_winkler_bound(const char *a, size_t na,
+                                const avrr__chars *ca, const char *b,
+                                size_t nb, const avrr__chars *cb)
+{
+    if (na == 0 || nb == 0)
+        return na == nb ? 1.0 : 1e-9;
+    /* per bit: min(x, y) <= [both >= 1] + [both >= 2] + min(x - 2, y - 2)+,
+     * and the last summed over the bits is at most min of the sums; a
+     * saturated count (255) stands for any number */
+    size_t m = (size_t)__builtin_popcountll(ca->once & cb->once) +
+               (size_t)__builtin_popcountll(ca->twice & cb->twice);
+    m += ca->more == 255 || cb->more == 255 ? na + nb
+         : ca->more < cb->more            ? ca->more
+                                          : cb->more;
+    size_t lo = na < nb ? na : nb;
+    if (m > lo)
+        m = lo;
+    if (m == 0)
+        return 1e-9;
+    double md = (double)m;
+    double j = (md / (double)na + md / (double)nb + 1.0) / 3.0;
+    size_t l = 0, lim = lo < 4 ? lo : 4;
+    while (l < lim && a[l] == b[l])
+        l++;
+    /* a hair above, so that rounding in another order cannot put the real
+     * value over it */
+    return j + (double)l * 0.1 * (1.0 - j) + 1e-9;
+}

@@ -18,6 +18,26 @@
 /* Address tokens kept (hashes). */
 #define AVRR__MT_MAXADDR 12
 
+/* The letters of a string as a multiset, coarsely: bit (c & 63) set in
+ * once when the string has at least one such byte, in twice when at least
+ * two; more counts the bytes beyond the second of their bit. Enough to bound
+ * the characters two strings can have in common without looking at them. */
+typedef struct avrr__chars {
+    uint64_t once, twice;
+    uint8_t more;
+} avrr__chars;
+
+void avrr__chars_of(const char *s, size_t n, avrr__chars *out);
+
+/* An upper bound of avrr_match_jaro_winkler(a, na, b, nb) from the strings'
+ * lengths, letter multisets and common prefix: the Jaro of as many matches
+ * as the multisets allow with no transposition, plus Winkler's boost for
+ * the real prefix. Never below the real value (the filter that lets the
+ * name comparator skip the kernel for unrelated tokens). */
+double avrr__jaro_winkler_bound(const char *a, size_t na,
+                                const avrr__chars *ca, const char *b,
+                                size_t nb, const avrr__chars *cb);
+
 typedef struct avrr__mtok {
     uint16_t off, len;         /* the token in rec->buf */
     uint16_t alt_off, alt_len; /* glued article stripped (elamrani ->
@@ -29,6 +49,7 @@ typedef struct avrr__mtok {
                                   initial j -> y, doubles single, ...) */
     uint8_t abjad;             /* from a script that writes no short vowels */
     uint8_t key_len;           /* consonants in the key */
+    avrr__chars sp_chars;      /* letters of the spelling-normalised form */
 } avrr__mtok;
 
 typedef struct avrr__mname {
@@ -180,6 +201,25 @@ double avrr__pseudo_tok_dice(const avrr_match_rec *a, int ia, int i,
  * pseudonymised record carries. */
 size_t avrr__match_rec_block_keys(const avrr_match_rec *r, uint64_t *keys,
                                   size_t cap);
+
+/* The two halves of avrr__match_levels: the name (the costly one: string
+ * kernels over token pairs) and every other field (cheap), so that a batch
+ * can bound a pair's weight from the other fields before comparing names.
+ * For pseudonymised records the name half gives every level and the other
+ * half none (avrr__pseudo_levels computes them together). */
+void avrr__match_levels_name(const avrr_match_rec *a, const avrr_match_rec *b,
+                             avrr__mlevels *out);
+void avrr__match_levels_other(const avrr_match_rec *a,
+                              const avrr_match_rec *b, avrr__mlevels *out);
+
+/* Bounds of the term-frequency adjustment in bits: a very rare name may add
+ * at most 5 bits (so that a rare shared surname alone cannot make siblings
+ * one person), a very common one may take away at most 8 (agreeing on
+ * Mohammed and Ali, each 3 to 7 times the average name frequency, is worth
+ * about 4 bits less than agreeing on two average names). The batch's early
+ * exit bounds the adjustment with them too. */
+#define TF_ADJ_MAX 5.0
+#define TF_ADJ_MIN (-8.0)
 void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
                        const avrr__mlevels *lv, avrr_match_explanation *out);
 

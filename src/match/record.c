@@ -60,6 +60,7 @@ static void build_name(const char *toks, size_t len, bool abjad, sbuf *s,
         char sp[2 * AVRR__MT_TOKLEN + 8];
         size_t spl = avrr__match_spelling(p, n, sp, sizeof sp);
         t->sp_off = sbuf_put(s, sp, spl, &t->sp_len);
+        avrr__chars_of(s->b + t->sp_off, t->sp_len, &t->sp_chars);
         /* an article glued on: elamrani, alhassan, abdelkader stays */
         if (n >= 6 && (p[0] == 'a' || p[0] == 'e' || p[0] == 'u') &&
             p[1] == 'l') {

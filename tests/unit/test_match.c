@@ -451,6 +451,226 @@ static void test_batch_dedup(void **state)
         avrr_match_rec_free(recs[i]);
 }
 
+/* ---- batch speed-ups: sub-blocks, early exit, the kernel's filter --------------------- */
+
+/* A crowd from small pools: many records share a name key and a year, so
+ * that blocks are large, and some are the same person written again. */
+#define CROWD 360
+
+typedef struct crowd {
+    person p[CROWD];
+    char buf[CROWD][5][32];
+    avrr_match_rec *recs[CROWD];
+} crowd;
+
+static crowd *crowd_new(void)
+{
+    static const char *const given[] = {"Mohammed", "Youssef", "Ahmed",
+                                        "Karim", "Omar", "Fatima"};
+    static const char *const sur[] = {"Ali", "El Amrani", "Haddad", "Benali",
+                                      "Hassan"};
+    static const char *const nat[] = {"MAR", "SYR", "SDN", "DZA", "IRQ"};
+    static const char *const place[] = {"Nador", "Aleppo", "Khartoum", ""};
+    crowd *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    uint32_t x = 12345;
+    for (int i = 0; i < CROWD; i++) {
+        /* every third record repeats the one before with a slip or two */
+        int base = (i % 3 == 2) ? i - 1 : i;
+        uint32_t r = x = x * 1103515245u + 12345u;
+        uint32_t b = (uint32_t)base * 2654435761u;
+        person *p = &c->p[i];
+        p->given = given[(b >> 3) % 6];
+        p->surname = sur[(b >> 7) % 5];
+        p->sex = (b >> 11) % 4 ? "m" : "f";
+        snprintf(c->buf[i][0], 32, "%04u-%02u-%02u", 1985 + (b >> 13) % 4,
+                 1 + (b >> 17) % 12, 1 + (b >> 21) % 28);
+        if (base != i && (r >> 9) % 3 == 0) /* placeholder date */
+            snprintf(c->buf[i][0], 32, "%04u-01-01", 1985 + (b >> 13) % 4);
+        p->dob = c->buf[i][0];
+        p->nat = nat[(base != i && (r >> 12) % 5 == 0) ? (r >> 15) % 5
+                                                        : (b >> 25) % 5];
+        p->place = place[(b >> 27) % 4];
+        snprintf(c->buf[i][1], 32, "N%07u", (b >> 5) % 10000000);
+        p->doc = (b >> 29) % 2 ? c->buf[i][1] : NULL;
+        if (base != i && (r >> 18) % 4 == 0)
+            p->given = "Mohamed"; /* respelt */
+        c->recs[i] = rec_of(p);
+    }
+    return c;
+}
+
+static void crowd_free(crowd *c)
+{
+    for (int i = 0; i < CROWD; i++)
+        avrr_match_rec_free(c->recs[i]);
+    free(c);
+}
+
+typedef struct scored {
+    uint32_t i, j;
+    double weight, probability;
+} scored;
+
+typedef struct all_pairs {
+    scored *v;
+    size_t n, cap;
+} all_pairs;
+
+static int on_any(void *ctx, size_t i, size_t j,
+                  const avrr_match_explanation *x)
+{
+    all_pairs *a = ctx;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 1024;
+        a->v = realloc(a->v, a->cap * sizeof *a->v);
+        assert_non_null(a->v);
+    }
+    a->v[a->n++] = (scored){(uint32_t)i, (uint32_t)j, x->weight,
+                            x->probability};
+    return 0;
+}
+
+static int scored_cmp(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->i != y->i)
+        return x->i < y->i ? -1 : 1;
+    return x->j < y->j ? -1 : x->j > y->j;
+}
+
+static all_pairs run_crowd(crowd *c, double threshold, size_t cap,
+                           int threads, avrr_match_batch_stats *st)
+{
+    all_pairs a = {0};
+    avrr_match_batch_opts o = {.threshold = threshold, .on_pair = on_any,
+                               .ctx = &a, .threads = threads,
+                               .block_cap = cap};
+    assert_int_equal(avrr_match_batch(c->recs, CROWD, &o, st), AVRR_OK);
+    qsort(a.v, a.n, sizeof *a.v, scored_cmp);
+    for (size_t k = 1; k < a.n; k++) /* each pair once */
+        assert_true(scored_cmp(&a.v[k - 1], &a.v[k]) < 0);
+    return a;
+}
+
+/* The early exit never drops a pair at or above the threshold and never
+ * changes a score: the pairs of a threshold run are exactly the pairs of a
+ * threshold-0 run that reach it, with the same weights. */
+static void test_batch_early_exit(void **state)
+{
+    (void)state;
+    crowd *c = crowd_new();
+    avrr_match_batch_stats s0, s9;
+    all_pairs all = run_crowd(c, 0, 0, 2, &s0);
+    assert_int_equal(s0.pairs_bounded, 0);
+    assert_int_equal(all.n, s0.candidate_pairs);
+    const double th[] = {0.5, 0.9, 0.999};
+    for (size_t t = 0; t < sizeof th / sizeof th[0]; t++) {
+        all_pairs hi = run_crowd(c, th[t], 0, 2, &s9);
+        assert_int_equal(s9.candidate_pairs, s0.candidate_pairs);
+        assert_true(s9.pairs_bounded > 0); /* the exit was taken */
+        size_t k = 0;
+        for (size_t q = 0; q < all.n; q++) {
+            if (all.v[q].probability < th[t])
+                continue;
+            assert_true(k < hi.n);
+            assert_int_equal(hi.v[k].i, all.v[q].i);
+            assert_int_equal(hi.v[k].j, all.v[q].j);
+            assert_true(hi.v[k].weight == all.v[q].weight);
+            k++;
+        }
+        assert_int_equal(k, hi.n);
+        assert_true(hi.n > 0);
+        free(hi.v);
+    }
+    free(all.v);
+    crowd_free(c);
+}
+
+/* Blocks over the cap are split by a second key, not skipped: fewer
+ * candidates, each scored as before, and the same with one or two threads. */
+static void test_batch_split(void **state)
+{
+    (void)state;
+    crowd *c = crowd_new();
+    avrr_match_batch_stats sw, ss, s1;
+    all_pairs whole = run_crowd(c, 0, 100000, 2, &sw);
+    all_pairs split = run_crowd(c, 0, 12, 2, &ss);
+    all_pairs one = run_crowd(c, 0, 12, 1, &s1);
+    assert_int_equal(sw.blocks_split, 0);
+    assert_true(ss.blocks_split > 0);
+    assert_true(split.n < whole.n);
+    assert_true(split.n > 0);
+    assert_int_equal(one.n, split.n);
+    size_t k = 0;
+    for (size_t q = 0; q < split.n; q++) {
+        assert_int_equal(one.v[q].i, split.v[q].i);
+        assert_int_equal(one.v[q].j, split.v[q].j);
+        while (k < whole.n && scored_cmp(&whole.v[k], &split.v[q]) < 0)
+            k++;
+        assert_true(k < whole.n); /* a pair of the whole blocks */
+        assert_int_equal(whole.v[k].j, split.v[q].j);
+        assert_true(whole.v[k].weight == split.v[q].weight);
+    }
+    /* the repeated records (same person) that share a name key and a year
+     * are still candidates after the split */
+    size_t kept = 0, same = 0;
+    for (int i = 2; i < CROWD; i += 3) {
+        scored key = {(uint32_t)(i - 1), (uint32_t)i, 0, 0};
+        bool in_whole = bsearch(&key, whole.v, whole.n, sizeof key,
+                                scored_cmp) != NULL;
+        same += in_whole;
+        kept += in_whole && bsearch(&key, split.v, split.n, sizeof key,
+                                    scored_cmp) != NULL;
+    }
+    assert_true(same > 0);
+    assert_true(kept * 10 >= same * 9);
+    free(whole.v);
+    free(split.v);
+    free(one.v);
+    crowd_free(c);
+}
+
+/* The bound that lets the name comparator skip the kernel is never below
+ * the kernel's value, on random strings over a small alphabet (many shared
+ * letters, the hard case) and on long ones (the reference path). */
+static void test_jw_bound(void **state)
+{
+    (void)state;
+    const char al[] = "ahmdeosuykrbn";
+    uint32_t x = 7;
+    char a[100], b[100];
+    for (int k = 0; k < 200000; k++) {
+        x = x * 1103515245u + 12345u;
+        size_t na = (x >> 8) % (k % 50 == 0 ? 90 : 13);
+        x = x * 1103515245u + 12345u;
+        size_t nb = (x >> 8) % (k % 50 == 0 ? 90 : 13);
+        for (size_t i = 0; i < na; i++) {
+            x = x * 1103515245u + 12345u;
+            a[i] = al[(x >> 10) % (sizeof al - 1)];
+        }
+        for (size_t i = 0; i < nb; i++) {
+            x = x * 1103515245u + 12345u;
+            b[i] = (x >> 20) % 3 == 0 && i < na ? a[i]
+                                                : al[(x >> 10) % (sizeof al - 1)];
+        }
+        avrr__chars ca, cb;
+        avrr__chars_of(a, na, &ca);
+        avrr__chars_of(b, nb, &cb);
+        double real = avrr_match_jaro_winkler(a, na, b, nb);
+        double bound = avrr__jaro_winkler_bound(a, na, &ca, b, nb, &cb);
+        if (real > bound)
+            fail_msg("bound %.17g < %.17g for '%.*s' '%.*s'", bound, real,
+                     (int)na, a, (int)nb, b);
+    }
+    /* and it does reject: unrelated names are far apart */
+    avrr__chars ca, cb;
+    avrr__chars_of("mohammed", 8, &ca);
+    avrr__chars_of("youssef", 7, &cb);
+    assert_true(avrr__jaro_winkler_bound("mohammed", 8, &ca, "youssef", 7,
+                                         &cb) < 0.8);
+}
+
 static void test_index(void **state)
 {
     (void)state;
@@ -778,6 +998,9 @@ int main(void)
         cmocka_unit_test(test_name_slips_and_spellings),
         cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_batch_dedup),
+        cmocka_unit_test(test_batch_early_exit),
+        cmocka_unit_test(test_batch_split),
+        cmocka_unit_test(test_jw_bound),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_index_bound_exact),
         cmocka_unit_test(test_out_of_memory),
