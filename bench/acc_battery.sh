@@ -42,4 +42,4 @@ echo "returnee link, what the levels allow:"
 python3 "$S/bench/ceiling.py" --pairs rl.pairs --truth ret_l.csv --truth ret_r.csv
 echo
 echo "returnee dedup, what the levels allow:"
-python3 "$S/bench/ceiling.py" --pairs rd.pairs --truth ret_dedup.csv | head -4
+python3 "$S/bench/ceiling.py" --pairs rd.pairs --truth ret_dedup.csv
