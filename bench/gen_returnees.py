@@ -344,10 +344,10 @@ def registration(p, rnd, rec_id):
     return [rec_id, cap(gn), cap(sn), full, sex, bd, nat, place, doc, "", p.id]
 
 
-def population(n, rnd):
+def population(n, rnd, first=0):
     """n persons with sibling groups and namesakes among them."""
     persons = []
-    pid = 0
+    pid = first
     while len(persons) < n:
         pid += 1
         k = rnd.random()
@@ -399,8 +399,11 @@ def main():
                     w.writerow(registration(p, rnd, "r%d" % rid))
                     if mode == "speed" and rid >= n:
                         return
+            first = int(persons[-1].id[1:]) if persons else 0
             while mode == "speed" and rid < n:
-                for p in population(1000, rnd):
+                batch = population(1000, rnd, first)
+                first = int(batch[-1].id[1:])
+                for p in batch:
                     rid += 1
                     w.writerow(registration(p, rnd, "r%d" % rid))
                     if rid >= n:
