@@ -103,6 +103,11 @@ avrr_err avrr_csv_error_at(const avrr_csv *c, size_t i, avrr_error *e,
 /* Frees the reader (not the FILE). Safe with NULL. */
 void avrr_csv_close(avrr_csv *c);
 
+/* Writes the n bytes of s to f as one CSV field (RFC 4180): as they are,
+ * or in double quotes with quotes doubled when they hold a comma, a quote
+ * or a line break. Errors show in ferror(f). */
+void avrr_csv_put(FILE *f, const char *s, size_t n);
+
 /* ---- identity rows ------------------------------------------------------ */
 
 typedef struct avrr_identity_reader avrr_identity_reader;

@@ -33,23 +33,6 @@ typedef struct encode_job {
     unsigned long rows, bad;
 } encode_job;
 
-/* rec_id as a CSV field: quoted when it holds a comma, quote or line break
- * (the encoding itself is base64 and never needs it). */
-static void put_rec_id(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* Encodes one good identity and writes its row; a refusal of the encoder
  * (a name with no letters left after normalisation, say) is a bad row,
  * reported at line:1. Returns AVRR_EINVALID for a bad row, AVRR_ENOMEM. */
@@ -69,7 +52,7 @@ static avrr_err encode_one(encode_job *job, unsigned long line, const char *rec_
                 avrr_strerror(result));
         return AVRR_EINVALID;
     }
-    put_rec_id(job->out, rec_id);
+    avrr_csv_put(job->out, rec_id, strlen(rec_id));
     fputc(',', job->out);
     fputs(wire, job->out);
     fputc('\n', job->out);

@@ -58,22 +58,6 @@ static void progress(import_job *job, bool done)
     fflush(stderr);
 }
 
-/* Writes one CSV field, quoted when it needs to be. */
-static void csv_put(FILE *f, const char *s, size_t n)
-{
-    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
-        fwrite(s, 1, n, f);
-        return;
-    }
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            fputc('"', f);
-        fputc(s[i], f);
-    }
-    fputc('"', f);
-}
-
 static void csv_put_row(FILE *f, const avrr_csv *csv)
 {
     for (size_t i = 0; i < avrr_csv_count(csv); i++) {
@@ -81,7 +65,7 @@ static void csv_put_row(FILE *f, const avrr_csv *csv)
         const char *s = avrr_csv_field(csv, i, &n);
         if (i)
             fputc(',', f);
-        csv_put(f, s, n);
+        avrr_csv_put(f, s, n);
     }
     fputc('\n', f);
 }

@@ -153,22 +153,6 @@ typedef struct sink {
     double last;
 } sink;
 
-/* Writes s as a CSV field, quoted when it needs to be. */
-static void put_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void ob_flush(sink *s)
 {
     if (s->on)
@@ -196,7 +180,7 @@ static void ob_putc(sink *s, char c)
     s->ob[s->on++] = c;
 }
 
-/* put_field into the row buffer */
+/* One CSV field, as avrr_csv_put writes it, into the row buffer */
 static void ob_field(sink *s, const char *v)
 {
     if (!strpbrk(v, ",\"\r\n")) {
@@ -358,9 +342,9 @@ static int write_clusters(const char *cmd, const char *path, const sink *s,
     for (size_t i = 0; i < n; i++) {
         if (n_left)
             fputs(i < n_left ? "left," : "right,", f);
-        put_field(f, ids[i]);
+        avrr_csv_put(f, ids[i], strlen(ids[i]));
         fputc(',', f);
-        put_field(f, ids[cl[i]]);
+        avrr_csv_put(f, ids[cl[i]], strlen(ids[cl[i]]));
         fputc('\n', f);
     }
     if (ferror(f)) {

@@ -491,6 +491,22 @@ avrr_err avrr_csv_error_at(const avrr_csv *c, size_t i, avrr_error *e,
     return avrr_error_set(e, code, field, "%s: %s", at, msg);
 }
 
+void avrr_csv_put(FILE *f, const char *s, size_t n)
+{
+    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) &&
+        !memchr(s, '\r', n)) {
+        fwrite(s, 1, n, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
 void avrr_csv_close(avrr_csv *c)
 {
     if (c == NULL)

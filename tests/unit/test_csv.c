@@ -528,6 +528,44 @@ static void test_allocation_failures(void **state)
     assert_true(completed);
 }
 
+/* Fields written by avrr_csv_put read back as the same bytes. */
+static void test_put_round_trip(void **state)
+{
+    (void)state;
+    static const char *const fields[] = {"plain", "a,b", "say \"hi\"", "two\nlines",
+                                         "cr\r", "", "\"\"", "Ahmad Shah Popalzai"};
+    enum { N = sizeof fields / sizeof fields[0] };
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    for (int i = 0; i < N; i++) {
+        if (i)
+            fputc(',', f);
+        avrr_csv_put(f, fields[i], strlen(fields[i]));
+    }
+    fputc('\n', f);
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(strstr(buf, "\"say \"\"hi\"\"\""));
+    assert_non_null(strstr(buf, "plain,\"a,b\","));
+    FILE *in = fmemopen(buf, len, "r");
+    assert_non_null(in);
+    avrr_csv *c = NULL;
+    assert_int_equal(avrr_csv_open(in, "mem.csv", &c), AVRR_OK);
+    avrr_error e = {0};
+    assert_int_equal(avrr_csv_next(c, &e), AVRR_OK);
+    assert_int_equal(avrr_csv_count(c), N);
+    for (int i = 0; i < N; i++) {
+        size_t n = 0;
+        const char *v = avrr_csv_field(c, (size_t)i, &n);
+        assert_int_equal(n, strlen(fields[i]));
+        assert_memory_equal(v, fields[i], n);
+    }
+    avrr_csv_close(c);
+    fclose(in);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_identity_header_errors),
         cmocka_unit_test(test_identity_reader_fatal),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_put_round_trip),
     };
     return cmocka_run_group_tests_name("csv", tests, make_tmpdir,
                                        remove_tmpdir);
