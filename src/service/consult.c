@@ -396,7 +396,7 @@ static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenan
 }
 
 /* The yellow links a check opens for its strong hits on other tenants, in
- * one call to the store when it has link_insert_many. Store lock held. */
+ * one call to the store. Store lock held. */
 static avrr_err open_check_links(avrr_service *svc, const avrr_actor *a, int64_t person_id,
                                  int64_t check_id, avrr_check_result *out, avrr_error *e)
 {
@@ -424,11 +424,7 @@ static avrr_err open_check_links(avrr_service *svc, const avrr_actor *a, int64_t
                   "check", v->hit.probability);
         at[n++] = i;
     }
-    if (svc->store->ops->link_insert_many)
-        result = svc->store->ops->link_insert_many(svc->store, ls, n, e);
-    else
-        for (size_t k = 0; k < n && result == AVRR_OK; k++)
-            result = svc->store->ops->link_insert(svc->store, &ls[k], e);
+    result = svc->store->ops->link_insert_many(svc->store, ls, n, e);
     for (size_t k = 0; k < n && result == AVRR_OK; k++) {
         out->hits[at[k]].link_id = ls[k].id;
         out->hits[at[k]].link_status = AVRR_LINK_YELLOW;

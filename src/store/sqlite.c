@@ -3248,6 +3248,31 @@ out:
     return result;
 }
 
+/* link_insert for the links a check opens: one write scope around the
+ * inserts, all or nothing. */
+static avrr_err sq_link_insert_many(avrr_store *base, avrr_link *ls, size_t n,
+                                    avrr_error *e)
+{
+    sq_store *s = sq(base);
+    write_scope w;
+    avrr_err result;
+
+    if (n == 0)
+        return AVRR_OK;
+    result = scope_begin(s, &w, e);
+    if (result != AVRR_OK)
+        return result;
+    for (size_t i = 0; result == AVRR_OK && i < n; i++)
+        result = sq_link_insert(base, &ls[i], e);
+    result = scope_end(s, &w, result, e);
+    if (result != AVRR_OK)
+        for (size_t i = 0; i < n; i++) {
+            ls[i].id = 0;
+            ls[i].created_at = 0;
+        }
+    return result;
+}
+
 /* Reads a link row (LINK_COLS) into a zeroed *l. */
 static avrr_err read_link(sq_store *s, sqlite3_stmt *st, avrr_link *l,
                           avrr_error *e)
@@ -5587,6 +5612,7 @@ static const avrr_store_ops sqlite_ops = {
     .check_insert = sq_check_insert,
     .check_get = sq_check_get,
     .link_insert = sq_link_insert,
+    .link_insert_many = sq_link_insert_many,
     .link_get = sq_link_get,
     .link_list = sq_link_list,
     .links_of_person = sq_links_of_person,

@@ -165,8 +165,7 @@ typedef struct avrr_store_ops {
     /* Stores a link; writes back id and created_at. */
     avrr_err (*link_insert)(avrr_store *s, avrr_link *l, avrr_error *e);
     /* link_insert for n links at once (those a check opens): all or
-     * nothing; writes back each id and created_at. May be NULL: callers
-     * then call link_insert per link. */
+     * nothing; writes back each id and created_at (0 on failure). */
     avrr_err (*link_insert_many)(avrr_store *s, avrr_link *ls, size_t n,
                                  avrr_error *e);
     /* A link that `tenant` is a party to (tenant_a or tenant_b). */

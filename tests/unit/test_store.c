@@ -1484,7 +1484,7 @@ static avrr_link make_link(const char *ta, int64_t pa, const char *tb,
     return l;
 }
 
-/* link_insert_many (PostgreSQL's; optional): every link or none. */
+/* link_insert_many: every link or none. */
 static void test_link_insert_many(void **state)
 {
     fixture *f = *state;
@@ -1493,10 +1493,6 @@ static void test_link_insert_many(void **state)
     avrr_error e = {0};
     int64_t nl_p, be_p, fr_p;
 
-    if (s->ops->link_insert_many == NULL) {
-        print_message("[  SKIP    ] %s has no link_insert_many\n", s->ops->name);
-        skip();
-    }
     add_tenant(s, "NL", "Netherlands");
     add_tenant(s, "BE", "Belgium");
     add_tenant(s, "FR", "France");
