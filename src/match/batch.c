@@ -681,6 +681,9 @@ static avrr_err estimate_prior(avrr_match_rec *const *recs, size_t n,
     if (result == AVRR_OK) {
         bool none[AVRR_MF__COUNT] = {false};
         em_session(*out, r->patterns, np, sel_all, none, true);
+        /* the prior of these very records: no scaling */
+        (*out)->population = (double)n;
+        avrr__match_model_set_records(*out, 0);
     }
 out:
     if (r)
@@ -746,7 +749,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     avrr_err result = AVRR_OK;
     blocking b = {0};
     avrr_match_tf *own_tf = NULL;
-    avrr_match_model *est = NULL;
+    avrr_match_model *est = NULL, eff;
     run *r = NULL;
     double t0 = now();
     size_t cap = opts->block_cap ? opts->block_cap : SPLIT_CAP;
@@ -781,8 +784,11 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     r->n = n;
     r->n_left = opts->n_left;
     r->b = &b;
-    r->model = est ? est : opts->model ? opts->model
-                                       : avrr_match_model_default();
+    /* The model's prior among this batch's records (a link of left and
+     * right is a dedup of their union restricted to pairs across). */
+    eff = *(est ? est : opts->model ? opts->model : avrr_match_model_default());
+    avrr__match_model_set_records(&eff, (double)n);
+    r->model = &eff;
     r->tf = opts->tf ? opts->tf : own_tf;
     r->threshold = opts->threshold;
     r->opts = opts;
@@ -1019,6 +1025,9 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     result = avrr_match_model_copy(start, &m);
     if (result != AVRR_OK)
         goto out;
+    /* the trained prior holds for a file of this size */
+    m->population = (double)n;
+    avrr__match_model_set_records(m, 0);
     /* u from random pairs */
     sample_u(recs, n, n_left, seed, U_SAMPLES, m);
     /* m and the prior by EM over the candidate pairs */

@@ -147,6 +147,13 @@ static double tok_sim(const char *ba, const avrr__mtok *x, const char *bb,
         s = t > s ? t : s;
         keq |= y->alt_key == x->key;
     }
+    /* a short form and its formal name (Bill, William), or two short forms
+     * of one name (Bill, Billy): a close spelling, not the same one */
+    if (s < KEY_LIFT &&
+        ((x->nick && (x->alt_key == y->key ||
+                      (y->nick && x->alt_key == y->alt_key))) ||
+         (y->nick && y->alt_key == x->key)))
+        return KEY_LIFT;
     if (s < TOK_CLOSE && s >= TOK_WEAK &&
         (name_slip(ba + x->sp_off, x->sp_len, bb + y->sp_off, y->sp_len) ||
          name_slip(ba + x->off, x->len, bb + y->off, y->len)))

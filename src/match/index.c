@@ -52,6 +52,17 @@ struct avrr_match_index {
     const avrr_pseudo_key *pk; /* pseudonymised mode: borrowed key */
 };
 
+/* The model's prior follows the number of identities a probe is checked
+ * against (match_int.h, population); derived again when that number moved
+ * by more than 1 %, a change of 0.014 bits. Add and remove exclude queries,
+ * so the model never changes under one. */
+static void population_changed(avrr_match_index *idx)
+{
+    double n = (double)idx->live, was = idx->model->records;
+    if (n > was * 1.01 || n < was * 0.99)
+        avrr__match_model_set_records(idx->model, n);
+}
+
 /* The comparison record of an identity in the index's mode. */
 static avrr_err rec_of(const avrr_match_index *idx, const avrr_identity *id,
                        avrr_match_rec **out)
@@ -299,6 +310,7 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
     sl->rec = rec;
     rec = NULL;
     idx->live++;
+    population_changed(idx);
 out:
     avrr_match_rec_free(rec);
     return result;
@@ -328,6 +340,7 @@ avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
     (void)map_put(&idx->ids, (uint64_t)identity_id, GONE); /* slot exists */
     idx->free_slots[idx->n_free++] = s;
     idx->live--;
+    population_changed(idx);
     return AVRR_OK;
 }
 

@@ -48,6 +48,8 @@ typedef struct avrr__mtok {
     uint16_t sp_off, sp_len;   /* spelling-normalised form (oe/ou -> u,
                                   initial j -> y, doubles single, ...) */
     uint8_t abjad;             /* from a script that writes no short vowels */
+    uint8_t nick;              /* a short form (Tom, Bill): alt_key is the
+                                  key of its formal name, alt_len is 0 */
     uint8_t key_len;           /* consonants in the key */
     avrr__chars sp_chars;      /* letters of the spelling-normalised form */
 } avrr__mtok;
@@ -106,7 +108,18 @@ extern const int avrr__mf_levels[AVRR_MF__COUNT];
 
 struct avrr_match_model {
     uint32_t magic;
-    double prior;                 /* P(match) among blocked candidate pairs */
+    double prior;                 /* P(match) among blocked candidate pairs
+                                     of a file of `population` records */
+    /* The chance that a candidate is the same person falls as the
+     * population grows: a name shared by 0.2 other persons among 10,000
+     * records is shared by 20 among a million, each with the same weights.
+     * A model's prior holds for `population` records (0: for any number);
+     * scored among `records` > population, its prior odds are scaled by
+     * population / records (avrr__match_model_set_records). Smaller files
+     * keep the prior: a person checked against a small registry is mostly
+     * not in it at all. */
+    double population;
+    double records;
     double m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX];
     double u[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX];
     /* derived: log2(m/u) per level, log2 prior odds, log2 u */
@@ -115,8 +128,17 @@ struct avrr_match_model {
     double prior_w;
 };
 
-/* Recomputes the derived weights after m, u or prior changed. */
+/* Recomputes the derived weights after m, u, prior, population or records
+ * changed. */
 void avrr__match_model_derive(avrr_match_model *m);
+
+/* Sets the number of records the model scores among and derives the prior
+ * weight again; cheap (no logarithm but the prior's) when only that
+ * changed. */
+void avrr__match_model_set_records(avrr_match_model *m, double records);
+
+/* The reference population of the shipped default model (records). */
+#define AVRR__DEF_POPULATION 10000.0
 
 /* Levels of every field of a pair (AVRR_MATCH_LEVEL_NULL when missing), and
  * for names the key hashes of the agreeing tokens (for the TF adjustment). */
@@ -196,6 +218,15 @@ double avrr__pseudo_dice_scale(double dice);
  * representation ib of b (both pseudonymised). */
 double avrr__pseudo_tok_dice(const avrr_match_rec *a, int ia, int i,
                              const avrr_match_rec *b, int ib, int j);
+
+/* Short forms of given names (nick.c). */
+typedef struct avrr__nick {
+    const char *short_form, *formal;
+} avrr__nick;
+/* The formal name a token of n bytes is a short form of, or NULL. */
+const char *avrr__nick_formal(const char *t, size_t n);
+/* The whole table, sorted by short form (for tests). */
+const avrr__nick *avrr__nick_table(size_t *n);
 
 /* The blocking keys of any record: plaintext keys, or the keyed ones a
  * pseudonymised record carries. */

@@ -5,7 +5,7 @@
  * candidate pairs that blocking produces. Training (avrr train) estimates u
  * from random pairs and m and the prior by expectation-maximisation over the
  * candidate pairs, the way Splink and fastLink do. The file is JSON:
- *   {"format":"avrr-match-model","version":1,"prior":0.02,
+ *   {"format":"avrr-match-model","version":1,"prior":0.02,"population":10000,
  *    "fields":{"name":{"levels":["exact",...],"m":[...],"u":[...]},...}}
  */
 #include <errno.h>
@@ -29,7 +29,12 @@
  * were independent and overstate the evidence by about three bits. With
  * 0.002 the default threshold 0.9 sits near the best F1 on the returnee
  * generator and NCVR and costs FEBRL3 0.2 points of recall; measured in
- * docs/BENCHMARKS.md. `avrr train` estimates a data set's own prior. */
+ * docs/BENCHMARKS.md. `avrr train` estimates a data set's own prior.
+ *
+ * It holds for about 10,000 records (the best-F1 threshold of the returnee
+ * generator's dedup sits at 3.0 bits for 9,743 records, 5.1 for 39,301 and
+ * 6.9 for 156,678: one bit per doubling, docs/BENCHMARKS.md "Prior and
+ * registry size"); among more records its odds fall in proportion. */
 static const double def_prior = 0.002;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
@@ -69,12 +74,20 @@ void avrr__match_model_derive(avrr_match_model *m)
             m->w[f][l] = log2(mm / uu);
             m->lu[f][l] = log2(uu);
         }
+    avrr__match_model_set_records(m, m->records);
+}
+
+void avrr__match_model_set_records(avrr_match_model *m, double records)
+{
     double p = m->prior;
     if (p < 1e-9)
         p = 1e-9;
     if (p > 1 - 1e-9)
         p = 1 - 1e-9;
+    m->records = records;
     m->prior_w = log2(p / (1 - p));
+    if (m->population > 0 && records > m->population)
+        m->prior_w -= log2(records / m->population);
 }
 
 static avrr_match_model def_model;
@@ -84,6 +97,7 @@ static void def_init(void)
 {
     def_model.magic = AVRR__MODEL_MAGIC;
     def_model.prior = def_prior;
+    def_model.population = AVRR__DEF_POPULATION;
     memcpy(def_model.m, def_m, sizeof def_m);
     memcpy(def_model.u, def_u, sizeof def_u);
     avrr__match_model_derive(&def_model);
@@ -131,6 +145,9 @@ avrr_err avrr_match_model_save(const avrr_match_model *m, const char *path,
                            json_object_new_string("avrr-match-model"));
     json_object_object_add(root, "version", json_object_new_int(1));
     json_object_object_add(root, "prior", json_object_new_double(m->prior));
+    if (m->population > 0)
+        json_object_object_add(root, "population",
+                               json_object_new_double(m->population));
     fields = json_object_new_object();
     json_object_object_add(root, "fields", fields);
     for (int k = 0; k < AVRR_MF__COUNT; k++) {
@@ -216,6 +233,20 @@ avrr_err avrr_match_model_load(const char *path, avrr_match_model **out,
         if (!(m->prior > 0 && m->prior < 1)) {
             result = avrr_error_set(e, AVRR_EINVALID, path,
                                     "%s: prior must be in (0, 1)", path);
+            goto out;
+        }
+    }
+    /* A file without a population (written before it existed, or by hand)
+     * keeps its prior at any size. */
+    m->population = 0;
+    m->records = 0;
+    if (json_object_object_get_ex(root, "population", &x)) {
+        m->population = json_object_get_double(x);
+        if (!(m->population >= 1 && m->population <= 1e12)) {
+            result = avrr_error_set(e, AVRR_EINVALID, path,
+                                    "%s: population must be a number of "
+                                    "records (1 to 1e12)",
+                                    path);
             goto out;
         }
     }

@@ -67,6 +67,12 @@ static void build_name(const char *toks, size_t len, bool abjad, sbuf *s,
             t->alt_off = (uint16_t)(t->off + 2);
             t->alt_len = (uint16_t)(n - 2);
             t->alt_key = key_hash(p + 2, n - 2, NULL);
+        } else {
+            const char *formal = avrr__nick_formal(p, n);
+            if (formal) {
+                t->nick = 1;
+                t->alt_key = key_hash(formal, strlen(formal), NULL);
+            }
         }
     }
 }

@@ -403,6 +403,7 @@ static const person population[] = {
 
 typedef struct collect {
     uint32_t pairs[64];
+    double w[32];
     size_t n;
 } collect;
 
@@ -410,10 +411,10 @@ static int on_pair(void *ctx, size_t i, size_t j,
                    const avrr_match_explanation *x)
 {
     collect *c = ctx;
-    (void)x;
     if (c->n < 32) {
         c->pairs[2 * c->n] = (uint32_t)i;
         c->pairs[2 * c->n + 1] = (uint32_t)j;
+        c->w[c->n] = x->weight;
         c->n++;
     }
     return 0;
@@ -449,6 +450,91 @@ static void test_batch_dedup(void **state)
     avrr_match_model_free(m);
     for (size_t i = 0; i < n; i++)
         avrr_match_rec_free(recs[i]);
+}
+
+/* The prior follows the number of records scored among: a model whose
+ * prior holds for 2 records, used in a batch of 8, gives every pair prior
+ * odds 4 times lower (2 bits); fewer records than the population keep it. */
+static void test_model_population(void **state)
+{
+    (void)state;
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_copy(NULL, &m), AVRR_OK);
+    double w0 = m->prior_w;
+    avrr__match_model_set_records(m, 4 * AVRR__DEF_POPULATION);
+    assert_float_equal(m->prior_w, w0 - 2.0, 1e-9);
+    avrr__match_model_set_records(m, AVRR__DEF_POPULATION / 4);
+    assert_float_equal(m->prior_w, w0, 1e-9);
+    avrr_match_model_free(m);
+
+    char path[] = "/tmp/avrr-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    avrr_error e;
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\":\"avrr-match-model\",\"prior\":0.002,"
+          "\"population\":2}", f);
+    fclose(f);
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_OK);
+    size_t n = 8;
+    avrr_match_rec *recs[8];
+    for (size_t i = 0; i < n; i++)
+        recs[i] = rec_of(&population[i % 7]);
+    collect c = {.n = 0}, d = {.n = 0};
+    avrr_match_batch_opts o = {.threshold = 0, .on_pair = on_pair, .ctx = &c,
+                               .threads = 1, .tf = avrr_match_tf_builtin()};
+    assert_int_equal(avrr_match_batch(recs, n, &o, NULL), AVRR_OK);
+    o.model = m;
+    o.ctx = &d;
+    assert_int_equal(avrr_match_batch(recs, n, &o, NULL), AVRR_OK);
+    assert_true(c.n > 0);
+    assert_int_equal(c.n, d.n);
+    for (size_t k = 0; k < c.n; k++)
+        assert_float_equal(d.w[k], c.w[k] - 2.0, 1e-9);
+    avrr_match_model_free(m);
+    /* a population that is no number of records is refused, naming it */
+    f = fopen(path, "w");
+    fputs("{\"format\":\"avrr-match-model\",\"population\":0}", f);
+    fclose(f);
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_EINVALID);
+    assert_non_null(strstr(e.message, "population"));
+    unlink(path);
+    for (size_t i = 0; i < n; i++)
+        avrr_match_rec_free(recs[i]);
+}
+
+/* Short forms meet their formal names as a close spelling, and block with
+ * them; unrelated names stay apart. */
+static void test_nicknames(void **state)
+{
+    (void)state;
+    size_t n;
+    const avrr__nick *t = avrr__nick_table(&n);
+    assert_true(n > 100);
+    for (size_t i = 1; i < n; i++)
+        assert_true(strcmp(t[i - 1].short_form, t[i].short_form) < 0);
+    assert_string_equal(avrr__nick_formal("bill", 4), "william");
+    assert_null(avrr__nick_formal("william", 7));
+    assert_int_equal(name_level("Bill", "Smith", "William", "Smith"), 1);
+    assert_int_equal(name_level("Willie", "Fernie", "William", "Fernie"), 1);
+    assert_int_equal(name_level("Billy", "Owen", "Bill", "Owen"), 1);
+    assert_int_equal(name_level("Sasha", "Ivanov", "Aleksandr", "Ivanov"), 1);
+    assert_int_equal(name_level("Dick", "Perkins", "Richard", "Perkins"), 1);
+    assert_true(name_level("Bill", "Smith", "Walter", "Smith") > 1);
+    assert_true(name_level("Dick", "Perkins", "Robert", "Perkins") > 1);
+    /* blocking: without a birth date the two records share only a short
+     * form's key and a place */
+    person a = {"Maggie", "Aldersley", NULL, "f", NULL, NULL, "Hilperton", NULL};
+    person b = {"Margaret", "Alderdley", NULL, "f", NULL, NULL, "Hilperton", NULL};
+    avrr_match_rec *recs[2] = {rec_of(&a), rec_of(&b)};
+    collect c = {.n = 0};
+    avrr_match_batch_opts o = {.threshold = 0, .on_pair = on_pair, .ctx = &c,
+                               .threads = 1, .tf = avrr_match_tf_builtin()};
+    assert_int_equal(avrr_match_batch(recs, 2, &o, NULL), AVRR_OK);
+    assert_int_equal(c.n, 1);
+    avrr_match_rec_free(recs[0]);
+    avrr_match_rec_free(recs[1]);
 }
 
 /* ---- batch speed-ups: sub-blocks, early exit, the kernel's filter --------------------- */
@@ -996,6 +1082,8 @@ int main(void)
         cmocka_unit_test(test_documents_ocr),
         cmocka_unit_test(test_names_order_free),
         cmocka_unit_test(test_name_slips_and_spellings),
+        cmocka_unit_test(test_nicknames),
+        cmocka_unit_test(test_model_population),
         cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_batch_dedup),
         cmocka_unit_test(test_batch_early_exit),
