@@ -230,7 +230,8 @@ static void compare_names(const avrr__mname *a, const avrr__mname *b,
     else if (nmin >= 2 && n_close == nmin)
         out->level = NL_SUBSET;
     else if (n_close >= 2 || (nmin >= 2 && n_close >= 1 &&
-                              n_close + n_weak == nmin))
+                              n_close + n_weak == nmin) ||
+             (nmin == 1 && n_close == 1))
         out->level = NL_MOST;
     else if (n_close == 1)
         out->level = NL_ONE;

@@ -226,6 +226,27 @@ static const char *const particles[] = {
     "ould", "wuld", "wad", "van", "von", "der", "den", "de", "da", "di",
     "du", "la", "le", "del", "dos", "das", "y", NULL};
 
+/* Dropped too: forms of address, titles and generation marks, which some
+ * registrations and most older records put among the names ("Sir Walter
+ * Scott", "Mrs. Edith Aitken", "John Smith Jr"). Honorifics that are also
+ * names in the origin groups (Haji, Sheikh) are kept. */
+static const char *const titles[] = {
+    "mr", "mrs", "ms", "miss", "mme", "mlle", "dr", "prof", "sir", "dame",
+    "lady", "lord", "rev", "revd", "hon", "rt", "jr", "jnr", "sr", "snr",
+    "junior", "senior", "of", NULL};
+
+/* An ordinal written in digits (1st, 2nd, 11th): a generation or a peerage. */
+static bool is_ordinal(const char *t, size_t n)
+{
+    size_t d = 0;
+    while (d < n && t[d] >= '0' && t[d] <= '9')
+        d++;
+    if (d == 0 || d + 2 != n)
+        return false;
+    return memcmp(t + d, "st", 2) == 0 || memcmp(t + d, "nd", 2) == 0 ||
+           memcmp(t + d, "rd", 2) == 0 || memcmp(t + d, "th", 2) == 0;
+}
+
 /* Joined with the following token: "abu bakr" is one name. */
 static const char *const joiners[] = {"abu", "abou", "abo", "bou", NULL};
 
@@ -305,7 +326,9 @@ avrr_err avrr_match_name_tokens(const char *in, char *out, size_t cap,
         const char *t = tok[k];
         size_t n = tl[k];
         size_t jl = 0;
-        if (in_list(particles, t, n) && nt > 1)
+        if ((in_list(particles, t, n) || in_list(titles, t, n) ||
+             is_ordinal(t, n)) &&
+            nt > 1)
             continue;
         if ((is_abd(t, n) || in_list(joiners, t, n)) && k + 1 < nt) {
             /* abd [al] rahman, abu [al] bakr */
