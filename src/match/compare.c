@@ -712,7 +712,8 @@ static int name_level_upper(const avrr__mbound *p, int k, const avrr__mname *b,
         return NL_ALL_CLOSE;
     if (nmin >= 2 && n_close >= nmin)
         return NL_SUBSET;
-    if (n_close >= 2 || (nmin >= 2 && n_close >= 1 && n_cw >= nmin))
+    if (n_close >= 2 || (nmin >= 2 && n_close >= 1 && n_cw >= nmin) ||
+        (nmin == 1 && n_close >= 1))
         return NL_MOST;
     if (n_close >= 1)
         return NL_ONE;
