@@ -1025,9 +1025,6 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     result = avrr_match_model_copy(start, &m);
     if (result != AVRR_OK)
         goto out;
-    /* the trained prior holds for a file of this size */
-    m->population = (double)n;
-    avrr__match_model_set_records(m, 0);
     /* u from random pairs */
     sample_u(recs, n, n_left, seed, U_SAMPLES, m);
     /* m and the prior by EM over the candidate pairs */
@@ -1087,9 +1084,14 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
               m->w[f][last] < 0))
             memcpy(m->m[f], st->m[f], sizeof m->m[f]);
     }
+    /* The prior stays the start model's (with its population). EM over
+     * the candidates puts it at 0.1-0.2 on the returnee generator, where
+     * the true share is about 0.013 (namesakes taken for matches), and the
+     * trained weights then called 6 of 7 pairs at the default threshold
+     * (F1 0.27-0.46 at 0.9; docs/BENCHMARKS.md, 2026-11-29 16:45). The
+     * start prior, scaled to the registry's size, puts the threshold near
+     * the best F1 of the trained weights too. */
     avrr__match_model_derive(m);
-    bool none[AVRR_MF__COUNT] = {false};
-    em_session(m, r->patterns, np, sel_all, none, true);
     *out = m;
     m = NULL;
 out:
