@@ -346,6 +346,51 @@ static const char *const migrations[] = {
     "  created_at BIGINT NOT NULL\n"
     ");\n"
     "CREATE INDEX follow_ups_case ON follow_ups(case_id, id);\n",
+
+    /* 5: a person's red links counted on the person row, kept by triggers
+     * on links, so that the red-link flag of a check's hits is a column of
+     * the rows the check reads anyway: its cost does not depend on the size
+     * of links nor on a plan (a cached generic plan made while links was
+     * small scanned the whole table for every hit). The count is per link:
+     * a link whose two sides are one person counts once. Partial indexes
+     * on the red links for the red-link statistics. */
+    "ALTER TABLE persons ADD COLUMN red_links INTEGER NOT NULL DEFAULT 0\n"
+    "  CHECK (red_links >= 0);\n"
+    "CREATE INDEX links_red_a ON links(person_a) WHERE status = 'red';\n"
+    "CREATE INDEX links_red_b ON links(person_b) WHERE status = 'red';\n"
+    "UPDATE persons SET red_links = (SELECT count(*) FROM links\n"
+    "  WHERE status = 'red' AND (person_a = persons.id\n"
+    "  OR person_b = persons.id))\n"
+    "  WHERE id IN (SELECT person_a FROM links WHERE status = 'red'\n"
+    "  UNION SELECT person_b FROM links WHERE status = 'red');\n"
+    "CREATE FUNCTION avrr_links_red() RETURNS trigger\n"
+    "LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  IF TG_OP <> 'INSERT' THEN\n"
+    "    IF OLD.status = 'red' THEN\n"
+    "      UPDATE persons SET red_links = red_links - 1\n"
+    "        WHERE id IN (OLD.person_a, OLD.person_b);\n"
+    "    END IF;\n"
+    "  END IF;\n"
+    "  IF TG_OP <> 'DELETE' THEN\n"
+    "    IF NEW.status = 'red' THEN\n"
+    "      UPDATE persons SET red_links = red_links + 1\n"
+    "        WHERE id IN (NEW.person_a, NEW.person_b);\n"
+    "    END IF;\n"
+    "  END IF;\n"
+    "  RETURN NULL;\n"
+    "END $$;\n"
+    "CREATE TRIGGER links_red_insert AFTER INSERT ON links FOR EACH ROW\n"
+    "  WHEN (NEW.status = 'red') EXECUTE FUNCTION avrr_links_red();\n"
+    "CREATE TRIGGER links_red_update\n"
+    "  AFTER UPDATE OF status, person_a, person_b ON links FOR EACH ROW\n"
+    "  WHEN ((OLD.status = 'red' OR NEW.status = 'red') AND\n"
+    "    (OLD.status IS DISTINCT FROM NEW.status\n"
+    "    OR OLD.person_a IS DISTINCT FROM NEW.person_a\n"
+    "    OR OLD.person_b IS DISTINCT FROM NEW.person_b))\n"
+    "  EXECUTE FUNCTION avrr_links_red();\n"
+    "CREATE TRIGGER links_red_delete AFTER DELETE ON links FOR EACH ROW\n"
+    "  WHEN (OLD.status = 'red') EXECUTE FUNCTION avrr_links_red();\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -659,17 +704,15 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
      * programme, NULL when none), then the person's id and flags. */        \
     X(PERSON_FACTS,                                                           \
       "SELECT " ASSIST_COLS ", c.programme, p.id, p.restricted, "             \
-      "CASE WHEN EXISTS (SELECT 1 FROM links WHERE status = 'red' AND "      \
-      "(person_a = p.id OR person_b = p.id)) THEN 1 ELSE 0 END, "             \
+      "CASE WHEN p.red_links > 0 THEN 1 ELSE 0 END, "                        \
       "CASE WHEN p.erased_at IS NULL THEN 0 ELSE 1 END "                      \
       "FROM persons p LEFT JOIN (cases c JOIN assistance a "                  \
       "ON a.case_id = c.id) ON c.person_id = p.id "                           \
       "AND p.erased_at IS NULL AND (p.restricted = 0 OR p.tenant = $2) "      \
       "WHERE p.id = ANY (CAST($1 AS BIGINT[])) ORDER BY p.id, a.id")          \
     X(PERSON_FLAGS,                                                           \
-      "SELECT restricted, CASE WHEN EXISTS (SELECT 1 FROM links "             \
-      "WHERE status = 'red' AND (person_a = $1 OR person_b = $1)) "           \
-      "THEN 1 ELSE 0 END, CASE WHEN erased_at IS NULL THEN 0 ELSE 1 END "     \
+      "SELECT restricted, CASE WHEN red_links > 0 THEN 1 ELSE 0 END, "        \
+      "CASE WHEN erased_at IS NULL THEN 0 ELSE 1 END "                        \
       "FROM persons WHERE id = $1")                                          \
     /* Erasure: the free text of the return process is about the person;      \
      * scores, amounts and dates stay as anonymous statistics. */             \

@@ -27,7 +27,7 @@
 
 /* The schema version this build creates and understands. A registry with a
  * higher version was made by a newer avrr and is refused (AVRR_EVERSION). */
-#define AVRR_SCHEMA_VERSION 4
+#define AVRR_SCHEMA_VERSION 5
 
 typedef struct avrr_store avrr_store;
 
