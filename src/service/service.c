@@ -834,6 +834,31 @@ avrr_err avrr_service_transaction(avrr_service *svc,
     return result;
 }
 
+avrr_err avrr_service_bulk_transaction(avrr_service *svc, int64_t rows,
+                                       avrr_err (*fn)(void *arg, avrr_error *e),
+                                       void *arg, avrr_error *e)
+{
+    const avrr_store_ops *ops = svc->store->ops;
+    lock(svc);
+    avrr_err result = ops->begin(svc->store, e);
+    if (result == AVRR_OK) {
+        svc->txn_depth++; /* use cases inside join this transaction */
+        if (ops->bulk_begin)
+            result = ops->bulk_begin(svc->store, rows, e);
+        if (result == AVRR_OK)
+            result = fn(arg, e);
+        if (result == AVRR_OK && ops->bulk_end)
+            result = ops->bulk_end(svc->store, e);
+        svc->txn_depth--;
+        if (result == AVRR_OK)
+            result = ops->commit(svc->store, e);
+        if (result != AVRR_OK)
+            ops->rollback(svc->store);
+    }
+    unlock(svc);
+    return result;
+}
+
 avrr_err avrr_service_count(avrr_service *svc, const char *table, int64_t *out,
                             avrr_error *e)
 {

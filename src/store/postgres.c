@@ -630,6 +630,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
      * ends: readers (SELECT) are not blocked, other appenders and purges   \
      * are, in every process on the database. */                            \
     X(AUDIT_LOCK, "LOCK TABLE audit_events IN EXCLUSIVE MODE")                \
+    /* bulk_begin: persons, counted up to a bound ($1). */                    \
+    X(BULK_PERSONS, "SELECT count(*) FROM (SELECT 1 FROM persons LIMIT $1) x")\
     X(AUDIT_HEAD, "SELECT seq, hash FROM audit_events "                       \
                   "ORDER BY seq DESC LIMIT 1")                                \
     X(AUDIT_INSERT,                                                           \
@@ -834,6 +836,9 @@ typedef struct pg_store {
     /* A pipelined statement failed after its caller had returned: the
      * transaction may only be rolled back (see pgs_commit). */
     bool late_error;
+    /* bulk_begin took the secondary indexes and foreign keys of the
+     * person tables away (BULK_DEFER); bulk_end puts them back. */
+    bool bulk_deferred;
 } pg_store;
 
 static const avrr_store_ops postgres_ops;
@@ -1851,6 +1856,7 @@ static void pgs_rollback(avrr_store *base)
     if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         (void)pq_run(s, ST_ROLLBACK, NULL, NULL, NULL, "rolling back", NULL);
     s->late_error = false;
+    s->bulk_deferred = false; /* the DDL is undone too */
 }
 
 /* ---- tenants ------------------------------------------------------------------ */
@@ -2534,6 +2540,120 @@ done:
     avrr_free(bd.p);
     avrr_free(pid);
     avrr_free(iid);
+    return result;
+}
+
+/* ---- bulk loads (avrr import) ------------------------------------------------ */
+
+/* A load of fewer persons than this is stored as any other: its per-row
+ * costs are small, and it takes no table locks beyond the audit log's. */
+#define BULK_MIN_ROWS 10000
+
+/* Secondary indexes and foreign keys are built after a load when the
+ * registry holds at most BULK_FACTOR times the persons of the load: then
+ * building them anew over the whole tables (a sort per index, one join per
+ * foreign key) costs less than the load's per-row index entries and
+ * per-row foreign-key queries (docs/BENCHMARKS.md, "Storage backends"). */
+#define BULK_FACTOR 2
+
+/* What pg_restore does: the load's tables keep their primary keys (and
+ * CHECK and NOT NULL constraints); the other indexes and the foreign keys
+ * of the person tables go for the load and come back (BULK_RESTORE) in
+ * the same transaction, validated by one query each. The ALTER TABLEs lock
+ * persons, identities, documents and tenants (the referenced side of
+ * persons_tenant_fkey), DROP INDEX audit_events, in ACCESS EXCLUSIVE mode
+ * until COMMIT: other connections' reads of these tables wait for the
+ * load (writers wait for its audit lock in any case). Rolled back, the
+ * schema is as before. The names are migration 1's. */
+static const char BULK_DEFER[] =
+    "ALTER TABLE documents DROP CONSTRAINT documents_identity_id_fkey;\n"
+    "ALTER TABLE identities DROP CONSTRAINT identities_person_id_fkey;\n"
+    "ALTER TABLE persons DROP CONSTRAINT persons_tenant_fkey;\n"
+    "DROP INDEX persons_tenant;\n"
+    "DROP INDEX identities_person;\n"
+    "DROP INDEX documents_identity;\n"
+    "DROP INDEX audit_events_tenant;\n";
+
+/* Memory for the index sorts and the validating joins, for this
+ * transaction only. */
+static const char BULK_RESTORE[] =
+    "SET LOCAL maintenance_work_mem = '256MB';\n"
+    "SET LOCAL work_mem = '64MB';\n"
+    "CREATE INDEX persons_tenant ON persons(tenant, id);\n"
+    "CREATE INDEX identities_person ON identities(person_id, id);\n"
+    "CREATE INDEX documents_identity ON documents(identity_id, id);\n"
+    "CREATE INDEX audit_events_tenant ON audit_events(tenant, seq);\n"
+    "ALTER TABLE persons ADD CONSTRAINT persons_tenant_fkey\n"
+    "  FOREIGN KEY (tenant) REFERENCES tenants(code);\n"
+    "ALTER TABLE identities ADD CONSTRAINT identities_person_id_fkey\n"
+    "  FOREIGN KEY (person_id) REFERENCES persons(id) ON DELETE CASCADE;\n"
+    "ALTER TABLE documents ADD CONSTRAINT documents_identity_id_fkey\n"
+    "  FOREIGN KEY (identity_id) REFERENCES identities(id) ON DELETE CASCADE;\n";
+
+/* After a load that at least tripled the tables: planner statistics now,
+ * not at autovacuum's next visit (a plan made from the statistics of the
+ * nearly empty tables would stay cached in servers' prepared statements),
+ * of the columns that statements look rows up by (the others cost most of
+ * the time of a whole-table ANALYZE). Table sizes are updated in any case. */
+static const char BULK_ANALYZE[] =
+    "ANALYZE persons (id, tenant), identities (id, person_id),\n"
+    "  documents (identity_id), audit_events (seq, tenant);\n";
+
+/* Runs a constant DDL script of several statements (simple query
+ * protocol; nothing in it comes from input). */
+static avrr_err run_script(pg_store *s, const char *sql, const char *what,
+                           avrr_error *e)
+{
+    PGresult *res;
+    avrr_err result = pipe_flush(s, false, e);
+
+    if (result != AVRR_OK)
+        return result;
+    res = PQexec(s->conn, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+        result = pg_error(s, res, NULL, what, e);
+    PQclear(res);
+    /* A script's later statements have results of their own. */
+    while ((res = PQgetResult(s->conn)) != NULL)
+        PQclear(res);
+    return result;
+}
+
+static avrr_err pgs_bulk_begin(avrr_store *base, int64_t rows, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    int64_t have = 0;
+    pq_params p = {0};
+    avrr_err result;
+
+    s->bulk_deferred = false;
+    if (tx_status(s) != PQTRANS_INTRANS)
+        return avrr_error_set(e, AVRR_EINVALID, NULL,
+                              "a bulk load needs a transaction");
+    if (rows < BULK_MIN_ROWS)
+        return AVRR_OK;
+    p_int(&p, rows * BULK_FACTOR + 1);
+    result = query_int(s, ST_BULK_PERSONS, &p, &have, "counting persons", e);
+    if (result != AVRR_OK || have > rows * BULK_FACTOR)
+        return result;
+    result = run_script(s, BULK_DEFER, "preparing the bulk load", e);
+    if (result == AVRR_OK)
+        s->bulk_deferred = true;
+    return result;
+}
+
+static avrr_err pgs_bulk_end(avrr_store *base, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    avrr_err result = AVRR_OK;
+
+    if (s->bulk_deferred)
+        result = run_script(s, BULK_RESTORE,
+                            "building the indexes and foreign keys after the "
+                            "bulk load", e);
+    if (result == AVRR_OK && s->bulk_deferred)
+        result = run_script(s, BULK_ANALYZE, "analyzing the loaded tables", e);
+    s->bulk_deferred = false;
     return result;
 }
 
@@ -5274,6 +5394,8 @@ static const avrr_store_ops postgres_ops = {
     .key_list = pgs_key_list,
     .person_insert = pgs_person_insert,
     .person_insert_many = pgs_person_insert_many,
+    .bulk_begin = pgs_bulk_begin,
+    .bulk_end = pgs_bulk_end,
     .identity_insert = pgs_identity_insert,
     .person_get = pgs_person_get,
     .person_list = pgs_person_list,
