@@ -877,6 +877,15 @@ void avrr_service_free_disclosures(avrr_disclosure *d, size_t n) { avrr_store_fr
 
 /* ---- audit scopes ------------------------------------------------------------ */
 
+/* snprintf(dst, cap, "%s", src) without printf's machinery (a bulk import
+ * fills six of these per row); NULL as "". */
+static void put_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* Fills an event of the actor (NULL: the operator) without appending it. */
 static void audit_fill(avrr_audit_event *ev, const avrr_actor *a, const char *action,
                        const char *target_type, int64_t target_id, avrr_err outcome)
@@ -886,18 +895,18 @@ static void audit_fill(avrr_audit_event *ev, const avrr_actor *a, const char *ac
         ev->key_id = a->key_id;
         memcpy(ev->tenant, a->tenant, sizeof ev->tenant);
         /* No key and no tenant: a failed authentication, role unknown. */
-        snprintf(ev->role, sizeof ev->role, "%s",
-                 a->key_id || a->tenant[0] ? avrr_role_name(a->role) : "");
-        snprintf(ev->purpose, sizeof ev->purpose, "%s", a->purpose);
-        snprintf(ev->request_id, sizeof ev->request_id, "%s", a->request_id);
+        put_str(ev->role, sizeof ev->role,
+                a->key_id || a->tenant[0] ? avrr_role_name(a->role) : "");
+        put_str(ev->purpose, sizeof ev->purpose, a->purpose);
+        put_str(ev->request_id, sizeof ev->request_id, a->request_id);
     } else {
         /* The operator at the command line, who holds the database file. */
-        snprintf(ev->role, sizeof ev->role, "operator");
+        put_str(ev->role, sizeof ev->role, "operator");
     }
-    snprintf(ev->action, sizeof ev->action, "%s", action);
-    snprintf(ev->target_type, sizeof ev->target_type, "%s", target_type ? target_type : "");
+    put_str(ev->action, sizeof ev->action, action);
+    put_str(ev->target_type, sizeof ev->target_type, target_type ? target_type : "");
     ev->target_id = target_id;
-    snprintf(ev->outcome, sizeof ev->outcome, "%s", avrr_errname(outcome));
+    put_str(ev->outcome, sizeof ev->outcome, avrr_errname(outcome));
 }
 
 avrr_err avrr__audit_event(avrr_service *svc, const avrr_actor *a, const char *action,

@@ -2350,12 +2350,20 @@ static void cb_text(copy_buf *b, bool first, const char *v)
     }
 }
 
+/* Decimal, without printf (several per row of a bulk load). */
 static void cb_int(copy_buf *b, bool first, int64_t v)
 {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", (long long)v);
+    char num[24];
+    char *q = num + sizeof num;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--q = '-';
     cb_sep(b, first);
-    cb_put(b, num, (size_t)n);
+    cb_put(b, q, (size_t)(num + sizeof num - q));
 }
 
 /* bytea in hex: \x..., its backslash escaped for COPY. */
