@@ -554,10 +554,15 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "RETURNING id")                                                         \
     /* The check is the one this connection inserted last (CHECK_INSERT  \
      * just before, pipelined: its id is not back yet). */                 \
-    X(HIT_INSERT,                                                             \
+    /* All the hits of a check in one statement, from arrays, in their     \
+     * order (ids ascending as the hits). */                                  \
+    X(HITS_INSERT,                                                            \
       "INSERT INTO check_hits (check_id, person_id, tenant, person_ref, "     \
-      "probability, band) VALUES (currval('checks_id_seq'), $1, $2, $3, "   \
-      "$4, $5)")                                                              \
+      "probability, band) SELECT currval('checks_id_seq'), h.p, h.t, h.r, "  \
+      "h.pr, h.b FROM unnest(CAST($1 AS BIGINT[]), CAST($2 AS TEXT[]), "      \
+      "CAST($3 AS TEXT[]), CAST($4 AS DOUBLE PRECISION[]), "                  \
+      "CAST($5 AS TEXT[])) WITH ORDINALITY AS h(p, t, r, pr, b, n) "          \
+      "ORDER BY h.n")                                                         \
     X(CHECK_OWNED, "SELECT count(*) FROM checks "                             \
                    "WHERE id = $1 AND tenant = $2")                           \
     X(CHECK_GET, "SELECT " CHECK_COLS " FROM checks "                         \
@@ -3256,44 +3261,96 @@ static avrr_err pgs_person_assistance(avrr_store *base, int64_t person_id,
 
 /* ---- checks ------------------------------------------------------------- */
 
+/* Links sent pipelined are read in runs of this many (link_insert_many). */
 #define HITS_PER_READ (PIPE_MAX / 2)
 
-/* Sends the hits of the check just sent pipelined; the caller reads them
- * (pipe_flush, own). */
+/* Array literals for HITS_INSERT: '{...}' with each text element quoted
+ * (a double quote and a backslash escaped), NUL-terminated. */
+static void arr_sep(copy_buf *b, size_t i)
+{
+    cb_put(b, i == 0 ? "{" : ",", 1);
+}
+
+static void arr_text(copy_buf *b, size_t i, const char *v)
+{
+    arr_sep(b, i);
+    cb_put(b, "\"", 1);
+    for (const char *run = v;; v++) {
+        if (*v != '"' && *v != '\\' && *v != '\0')
+            continue;
+        cb_put(b, run, (size_t)(v - run));
+        if (*v == '\0')
+            break;
+        cb_put(b, "\\", 1);
+        run = v; /* the character itself follows its backslash */
+    }
+    cb_put(b, "\"", 1);
+}
+
+static void arr_end(copy_buf *b, size_t n)
+{
+    if (n == 0)
+        cb_put(b, "{", 1);
+    cb_put(b, "}", 2); /* with the NUL */
+}
+
+/* Sends the hits of the check just sent pipelined, in one statement; the
+ * caller reads its result (pipe_flush, own). What the table's CHECKs
+ * would refuse is refused here first, naming its hit. */
 static avrr_err insert_hits(pg_store *s, const avrr_check *c, avrr_error *e)
 {
+    copy_buf col[5] = {{0}};
+    pq_params p = {0};
     avrr_err result = AVRR_OK;
 
+    if (c->n_hits == 0)
+        return AVRR_OK;
     for (size_t i = 0; result == AVRR_OK && i < c->n_hits; i++) {
         const avrr_check_hit *h = &c->hits[i];
         const char *band = avrr_band_name((int)h->band);
-        pq_params p = {0};
+        size_t ref_len = strnlen(h->person_ref, sizeof h->person_ref);
+        char num[32];
 
-        if (band == NULL) {
+        if (band == NULL)
             result = avrr_error_set(e, AVRR_EINVALID, "band", "unknown band");
-        } else {
-            p_int(&p, h->person_id);
-            p_text(&p, h->tenant);
-            p_text(&p, h->person_ref);
-            p_double(&p, h->probability);
-            p_text(&p, band);
-            char field[32];
-            snprintf(field, sizeof field, "hits[%zu]", i);
-            /* Pipelined: the hits ride with the next statement; an error
-             * names its hit all the same. */
-            result = pipe_send(s, ST_HIT_INSERT, &p, field, "check hit", e);
-            /* Read them in runs shorter than the pipeline, so that their
-             * errors stay this call's own (pipe_send would read a full
-             * pipeline as late ones). */
-            if (result == AVRR_OK && (i + 1) % HITS_PER_READ == 0)
-                result = pipe_flush(s, true, e);
-        }
-        if (band == NULL && e != NULL) {
+        else if (!(h->probability >= 0 && h->probability <= 1))
+            result = avrr_error_set(e, AVRR_EINVALID, NULL,
+                                    "a probability is between 0 and 1");
+        else if (ref_len < 1 || ref_len > 32)
+            result = avrr_error_set(e, AVRR_EINVALID, NULL,
+                                    "a person reference has 1 to 32 "
+                                    "characters");
+        if (result != AVRR_OK) {
             char prefix[48];
             snprintf(prefix, sizeof prefix, "hits[%zu]", i);
             avrr_error_prefix_field(e, prefix);
+            break;
         }
+        char tenant[sizeof h->tenant + 1], ref[sizeof h->person_ref + 1];
+        arr_sep(&col[0], i);
+        snprintf(num, sizeof num, "%lld", (long long)h->person_id);
+        cb_put(&col[0], num, strlen(num));
+        arr_text(&col[1], i, fixed_text(h->tenant, sizeof h->tenant, tenant));
+        arr_text(&col[2], i,
+                 fixed_text(h->person_ref, sizeof h->person_ref, ref));
+        arr_sep(&col[3], i);
+        /* 17 significant digits: the double reads back exactly. */
+        snprintf(num, sizeof num, "%.17g", h->probability);
+        cb_put(&col[3], num, strlen(num));
+        arr_text(&col[4], i, band);
     }
+    for (size_t k = 0; k < 5; k++) {
+        arr_end(&col[k], c->n_hits);
+        if (col[k].oom && result == AVRR_OK)
+            result = no_memory(e);
+        p_text(&p, col[k].p);
+    }
+    /* Pipelined: the hits ride with the next statement. libpq copies the
+     * parameters when it sends. */
+    if (result == AVRR_OK)
+        result = pipe_send(s, ST_HITS_INSERT, &p, "hits", "check hits", e);
+    for (size_t k = 0; k < 5; k++)
+        avrr_free(col[k].p);
     return result;
 }
 

@@ -1454,6 +1454,42 @@ static void test_checks(void **state)
     assert_string_equal(e.field, "person_id");
     assert_int_equal(c.id, 0);
 
+    /* many hits keep their order; references with the characters of
+     * array and CSV syntax read back as written */
+    {
+        static const char *const refs[] = {"a\"b", "c\\d", "e,f", "{g}",
+                                           "NULL", " h ", "i'j", "k\tl"};
+        avrr_check_hit many[40];
+        avrr_check mc = c;
+        mc.person_id = nl_p;
+        memset(many, 0, sizeof many);
+        for (size_t i = 0; i < 40; i++) {
+            many[i].person_id = i % 2 ? be_p : fr_p;
+            snprintf(many[i].tenant, sizeof many[i].tenant, i % 2 ? "BE" : "FR");
+            snprintf(many[i].person_ref, sizeof many[i].person_ref, "%s%zu",
+                     refs[i % 8], i);
+            many[i].probability = 1.0 - (double)i / 64.0;
+            many[i].band = i < 10 ? AVRR_BAND_STRONG : AVRR_BAND_POSSIBLE;
+        }
+        mc.hits = many;
+        mc.n_hits = 40;
+        assert_int_equal(s->ops->check_insert(s, &mc, &e), AVRR_OK);
+        assert_int_equal(s->ops->check_get(s, "NL", mc.id, &got, &e), AVRR_OK);
+        assert_int_equal(got.n_hits, 40);
+        for (size_t i = 0; i < 40; i++) {
+            assert_int_equal(got.hits[i].person_id, many[i].person_id);
+            assert_string_equal(got.hits[i].tenant, many[i].tenant);
+            assert_string_equal(got.hits[i].person_ref, many[i].person_ref);
+            assert_true(got.hits[i].probability == many[i].probability);
+            assert_int_equal(got.hits[i].band, many[i].band);
+        }
+        avrr_check_clear(&got);
+        exec_registry_sql(s, "DELETE FROM check_hits WHERE check_id = "
+                             "(SELECT max(id) FROM checks)");
+        exec_registry_sql(s, "DELETE FROM checks WHERE id = "
+                             "(SELECT max(id) FROM checks)");
+    }
+
     /* a bad second hit leaves nothing behind (check nor first hit) */
     c.person_id = nl_p;
     c.n_hits = 2;
