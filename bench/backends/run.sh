@@ -45,7 +45,7 @@ TENANTS="NL BE DE FR"
 BUILD=$ROOT/build-bench
 DATA=$CACHE/$N
 LAT=$ROOT/bench/check_latency
-for tool in wrk psql python3 bc; do
+for tool in wrk psql python3 bc curl; do
     command -v $tool >/dev/null || { echo "run.sh: $tool missing" >&2; exit 1; }
 done
 
@@ -66,7 +66,7 @@ echo "run.sh: building" >&2
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j2 >/dev/null
 # shellcheck disable=SC2046 # pkg-config output is a flag list
-cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I "$ROOT/include" \
+cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I "$ROOT/include" -I "$ROOT/src" \
     -o "$BUILD/check_bench" "$LAT/check_bench.c" "$BUILD/libavrr.a" \
     $(pkg-config --libs sqlite3 libpq libmicrohttpd json-c libsodium icu-uc icu-i18n) -lpthread -lm
 AVRR=$BUILD/avrr
@@ -88,25 +88,36 @@ PG_ADMIN=$(pg_db postgres)
 PG_VERSION=$(psql "$PG_ADMIN" -Atc 'SHOW server_version' | cut -d' ' -f1)
 
 # ---- import --------------------------------------------------------------------------
-import_all() { # DB -> prints seconds
+# CPU seconds of the PostgreSQL server's exited processes (a backend's CPU
+# is counted when its connection ends).
+pg_cpu() { awk '{printf "%.2f\n", ($16 + $17) / 100}' "/proc/$(head -n 1 "$PGDIR/data/postmaster.pid")/stat"; }
+import_all() { # DB NAME -> prints seconds; client CPU in $WORK/NAME.cpu
     "$AVRR" init --db "$1" >/dev/null
     for t in $TENANTS; do
         "$AVRR" tenant add --db "$1" --code "$t" --name "Member state $t" >/dev/null
     done
+    rm -f "$WORK/$2.cpu"
     t0=$(now)
     for t in $TENANTS; do
-        "$AVRR" import --db "$1" --tenant "$t" --quiet "$DATA/$t.csv" >&2
+        /usr/bin/time -a -o "$WORK/$2.cpu" -f "%U %S" \
+            "$AVRR" import --db "$1" --tenant "$t" --quiet "$DATA/$t.csv" >&2
     done
     t1=$(now)
     printf "%.1f\n" "$(echo "$t1 - $t0" | bc)"
 }
+cpu_sum() { awk '{s += $1 + $2} END {printf "%.1f\n", s}' "$WORK/$1.cpu"; }
 SQ_DB=$WORK/sqlite.db
 rm -f "$SQ_DB" "$SQ_DB-wal" "$SQ_DB-shm"
 echo "run.sh: import into SQLite" >&2
-SQ_IMPORT_S=$(import_all "$SQ_DB")
+SQ_IMPORT_S=$(import_all "$SQ_DB" import_sqlite)
+SQ_CPU=$(cpu_sum import_sqlite)
 SQ_MB=$(du -cm "$SQ_DB"* | tail -n 1 | cut -f1)
 echo "run.sh: import into PostgreSQL" >&2
-PG_IMPORT_S=$(import_all "$PG_URI")
+PG_CPU0=$(pg_cpu)
+PG_IMPORT_S=$(import_all "$PG_URI" import_pg)
+sleep 1 # the last backend's exit
+PG_SRV_CPU=$(echo "$(pg_cpu) - $PG_CPU0" | bc)
+PG_CPU=$(cpu_sum import_pg)
 PG_MB=$(($(psql "$PG_URI" -Atc 'SELECT pg_database_size(current_database())') / 1048576))
 # Planner statistics now rather than whenever autovacuum gets to it (not
 # counted in the import).
@@ -122,7 +133,13 @@ fresh() { # BACKEND NAME -> prints the --db value of a fresh copy
         echo "$WORK/$2.db"
     else
         psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $2" >/dev/null
-        psql "$PG_ADMIN" -qc "CREATE DATABASE $2 TEMPLATE avrr" >/dev/null
+        # The template may not have other connections (autovacuum's)
+        tries=0
+        until psql "$PG_ADMIN" -qc "CREATE DATABASE $2 TEMPLATE avrr" >/dev/null 2>"$WORK/createdb.err"; do
+            tries=$((tries + 1))
+            [ $tries -lt 30 ] || { cat "$WORK/createdb.err" >&2; return 1; }
+            sleep 1
+        done
         pg_db "$2"
     fi
 }
@@ -130,14 +147,21 @@ fresh() { # BACKEND NAME -> prints the --db value of a fresh copy
 # ---- checks ----------------------------------------------------------------------------
 for b in sqlite pg; do
     echo "run.sh: in-process checks, $b" >&2
-    db=$(fresh $b inproc)
+    db=$(fresh $b inproc) || exit 1
     "$BUILD/check_bench" --db "$db" --known "$DATA/probes_known.csv" \
         --new "$DATA/probes_new.csv" --checks "$CHECKS" --threads 1 >"$WORK/inproc_$b.txt"
     cat "$WORK/inproc_$b.txt" >&2
 
     echo "run.sh: HTTP, $b" >&2
-    db=$(fresh $b http)
+    db=$(fresh $b http) || exit 1
     KEY=$("$AVRR" key create --db "$db" --tenant BE --role caseworker --label bench | tail -n 1)
+    case $KEY in avrr_*) ;; *) echo "run.sh: no API key ($KEY)" >&2; exit 1 ;; esac
+    # Removed first: the shell truncates the new server's output file only
+    # once the server's process runs, and the line of the last run's server
+    # read meanwhile let wrk start before this one listened (the
+    # "connection refused" of an earlier 1M run, whose index load takes
+    # seconds).
+    rm -f "$WORK/serve_$b.out" "$WORK/serve_$b.err"
     "$AVRR" serve --db "$db" --listen "127.0.0.1:$PORT" --quiet --threads "$SERVE_THREADS" \
         --rate-limit 0 >"$WORK/serve_$b.out" 2>"$WORK/serve_$b.err" &
     SERVER_PID=$!
@@ -146,10 +170,12 @@ for b in sqlite pg; do
         sleep 0.2
     done
     URL=http://127.0.0.1:$PORT
+    curl -fsS "$URL/healthz" >/dev/null || { echo "run.sh: $b server does not answer" >&2; exit 1; }
     export CHECK_BODIES="$DATA/probes.jsonl" CHECK_KEY="$KEY"
     wrk -t1 -c1 -d3s -s "$LAT/check.lua" "$URL" >/dev/null # warm-up
     wrk -t1 -c1 -d"$DUR_CHECK1" --latency -s "$LAT/check.lua" "$URL/" >"$WORK/wrk1_$b.txt"
     wrk -t2 -c32 -d"$DUR_CHECK32" --latency -s "$LAT/check.lua" "$URL/" >"$WORK/wrk32_$b.txt"
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "run.sh: the $b server died:" >&2; cat "$WORK/serve_$b.err" >&2; exit 1; }
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
@@ -208,6 +234,7 @@ caseworker. Each check part starts from a fresh copy of the imported registry.
 | $N identities | SQLite | PostgreSQL |
 |---|---:|---:|
 | import (4 x \`avrr import\`) | $SQ_IMPORT_S s, $SQ_RATE identities/s | $PG_IMPORT_S s, $PG_RATE identities/s |
+| import CPU: avrr (user + system) / PostgreSQL server | $SQ_CPU s / - | $PG_CPU s / $PG_SRV_CPU s |
 | registry size | ${SQ_MB} MB (file + WAL) | ${PG_MB} MB (\`pg_database_size\`) |
 | audit events after import (chain verifies) | $SQ_IDS | $PG_IDS |
 | index load, in-process | $(val "$SQ_L" index_load_s) s | $(val "$PG_L" index_load_s) s |

@@ -416,6 +416,16 @@ avrr_err avrr_service_transaction(avrr_service *svc,
                                   avrr_err (*fn)(void *arg, avrr_error *e),
                                   void *arg, avrr_error *e);
 
+/* avrr_service_transaction for a bulk load of about `rows` persons (a
+ * guess is enough: it only chooses how the store loads them). On
+ * PostgreSQL a load of 10,000 persons or more into a registry holding at
+ * most twice as many builds the person tables' secondary indexes and
+ * foreign keys after the load and locks those tables until it ends (see
+ * docs/DEPLOY.md); loads of 10,000 or more are analyzed at the end. */
+avrr_err avrr_service_bulk_transaction(avrr_service *svc, int64_t rows,
+                                       avrr_err (*fn)(void *arg, avrr_error *e),
+                                       void *arg, avrr_error *e);
+
 /* Row counts for metrics and tests: table is one of "persons",
  * "identities", "cases", "assistance", "tenants", "api_keys". */
 avrr_err avrr_service_count(avrr_service *svc, const char *table,

@@ -834,6 +834,31 @@ avrr_err avrr_service_transaction(avrr_service *svc,
     return result;
 }
 
+avrr_err avrr_service_bulk_transaction(avrr_service *svc, int64_t rows,
+                                       avrr_err (*fn)(void *arg, avrr_error *e),
+                                       void *arg, avrr_error *e)
+{
+    const avrr_store_ops *ops = svc->store->ops;
+    lock(svc);
+    avrr_err result = ops->begin(svc->store, e);
+    if (result == AVRR_OK) {
+        svc->txn_depth++; /* use cases inside join this transaction */
+        if (ops->bulk_begin)
+            result = ops->bulk_begin(svc->store, rows, e);
+        if (result == AVRR_OK)
+            result = fn(arg, e);
+        if (result == AVRR_OK && ops->bulk_end)
+            result = ops->bulk_end(svc->store, e);
+        svc->txn_depth--;
+        if (result == AVRR_OK)
+            result = ops->commit(svc->store, e);
+        if (result != AVRR_OK)
+            ops->rollback(svc->store);
+    }
+    unlock(svc);
+    return result;
+}
+
 avrr_err avrr_service_count(avrr_service *svc, const char *table, int64_t *out,
                             avrr_error *e)
 {
@@ -852,6 +877,15 @@ void avrr_service_free_disclosures(avrr_disclosure *d, size_t n) { avrr_store_fr
 
 /* ---- audit scopes ------------------------------------------------------------ */
 
+/* snprintf(dst, cap, "%s", src) without printf's machinery (a bulk import
+ * fills six of these per row); NULL as "". */
+static void put_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* Fills an event of the actor (NULL: the operator) without appending it. */
 static void audit_fill(avrr_audit_event *ev, const avrr_actor *a, const char *action,
                        const char *target_type, int64_t target_id, avrr_err outcome)
@@ -861,18 +895,18 @@ static void audit_fill(avrr_audit_event *ev, const avrr_actor *a, const char *ac
         ev->key_id = a->key_id;
         memcpy(ev->tenant, a->tenant, sizeof ev->tenant);
         /* No key and no tenant: a failed authentication, role unknown. */
-        snprintf(ev->role, sizeof ev->role, "%s",
-                 a->key_id || a->tenant[0] ? avrr_role_name(a->role) : "");
-        snprintf(ev->purpose, sizeof ev->purpose, "%s", a->purpose);
-        snprintf(ev->request_id, sizeof ev->request_id, "%s", a->request_id);
+        put_str(ev->role, sizeof ev->role,
+                a->key_id || a->tenant[0] ? avrr_role_name(a->role) : "");
+        put_str(ev->purpose, sizeof ev->purpose, a->purpose);
+        put_str(ev->request_id, sizeof ev->request_id, a->request_id);
     } else {
         /* The operator at the command line, who holds the database file. */
-        snprintf(ev->role, sizeof ev->role, "operator");
+        put_str(ev->role, sizeof ev->role, "operator");
     }
-    snprintf(ev->action, sizeof ev->action, "%s", action);
-    snprintf(ev->target_type, sizeof ev->target_type, "%s", target_type ? target_type : "");
+    put_str(ev->action, sizeof ev->action, action);
+    put_str(ev->target_type, sizeof ev->target_type, target_type ? target_type : "");
     ev->target_id = target_id;
-    snprintf(ev->outcome, sizeof ev->outcome, "%s", avrr_errname(outcome));
+    put_str(ev->outcome, sizeof ev->outcome, avrr_errname(outcome));
 }
 
 avrr_err avrr__audit_event(avrr_service *svc, const avrr_actor *a, const char *action,

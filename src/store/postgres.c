@@ -346,6 +346,51 @@ static const char *const migrations[] = {
     "  created_at BIGINT NOT NULL\n"
     ");\n"
     "CREATE INDEX follow_ups_case ON follow_ups(case_id, id);\n",
+
+    /* 5: a person's red links counted on the person row, kept by triggers
+     * on links, so that the red-link flag of a check's hits is a column of
+     * the rows the check reads anyway: its cost does not depend on the size
+     * of links nor on a plan (a cached generic plan made while links was
+     * small scanned the whole table for every hit). The count is per link:
+     * a link whose two sides are one person counts once. Partial indexes
+     * on the red links for the red-link statistics. */
+    "ALTER TABLE persons ADD COLUMN red_links INTEGER NOT NULL DEFAULT 0\n"
+    "  CHECK (red_links >= 0);\n"
+    "CREATE INDEX links_red_a ON links(person_a) WHERE status = 'red';\n"
+    "CREATE INDEX links_red_b ON links(person_b) WHERE status = 'red';\n"
+    "UPDATE persons SET red_links = (SELECT count(*) FROM links\n"
+    "  WHERE status = 'red' AND (person_a = persons.id\n"
+    "  OR person_b = persons.id))\n"
+    "  WHERE id IN (SELECT person_a FROM links WHERE status = 'red'\n"
+    "  UNION SELECT person_b FROM links WHERE status = 'red');\n"
+    "CREATE FUNCTION avrr_links_red() RETURNS trigger\n"
+    "LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  IF TG_OP <> 'INSERT' THEN\n"
+    "    IF OLD.status = 'red' THEN\n"
+    "      UPDATE persons SET red_links = red_links - 1\n"
+    "        WHERE id IN (OLD.person_a, OLD.person_b);\n"
+    "    END IF;\n"
+    "  END IF;\n"
+    "  IF TG_OP <> 'DELETE' THEN\n"
+    "    IF NEW.status = 'red' THEN\n"
+    "      UPDATE persons SET red_links = red_links + 1\n"
+    "        WHERE id IN (NEW.person_a, NEW.person_b);\n"
+    "    END IF;\n"
+    "  END IF;\n"
+    "  RETURN NULL;\n"
+    "END $$;\n"
+    "CREATE TRIGGER links_red_insert AFTER INSERT ON links FOR EACH ROW\n"
+    "  WHEN (NEW.status = 'red') EXECUTE FUNCTION avrr_links_red();\n"
+    "CREATE TRIGGER links_red_update\n"
+    "  AFTER UPDATE OF status, person_a, person_b ON links FOR EACH ROW\n"
+    "  WHEN ((OLD.status = 'red' OR NEW.status = 'red') AND\n"
+    "    (OLD.status IS DISTINCT FROM NEW.status\n"
+    "    OR OLD.person_a IS DISTINCT FROM NEW.person_a\n"
+    "    OR OLD.person_b IS DISTINCT FROM NEW.person_b))\n"
+    "  EXECUTE FUNCTION avrr_links_red();\n"
+    "CREATE TRIGGER links_red_delete AFTER DELETE ON links FOR EACH ROW\n"
+    "  WHEN (OLD.status = 'red') EXECUTE FUNCTION avrr_links_red();\n",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -509,10 +554,15 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "RETURNING id")                                                         \
     /* The check is the one this connection inserted last (CHECK_INSERT  \
      * just before, pipelined: its id is not back yet). */                 \
-    X(HIT_INSERT,                                                             \
+    /* All the hits of a check in one statement, from arrays, in their     \
+     * order (ids ascending as the hits). */                                  \
+    X(HITS_INSERT,                                                            \
       "INSERT INTO check_hits (check_id, person_id, tenant, person_ref, "     \
-      "probability, band) VALUES (currval('checks_id_seq'), $1, $2, $3, "   \
-      "$4, $5)")                                                              \
+      "probability, band) SELECT currval('checks_id_seq'), h.p, h.t, h.r, "  \
+      "h.pr, h.b FROM unnest(CAST($1 AS BIGINT[]), CAST($2 AS TEXT[]), "      \
+      "CAST($3 AS TEXT[]), CAST($4 AS DOUBLE PRECISION[]), "                  \
+      "CAST($5 AS TEXT[])) WITH ORDINALITY AS h(p, t, r, pr, b, n) "          \
+      "ORDER BY h.n")                                                         \
     X(CHECK_OWNED, "SELECT count(*) FROM checks "                             \
                    "WHERE id = $1 AND tenant = $2")                           \
     X(CHECK_GET, "SELECT " CHECK_COLS " FROM checks "                         \
@@ -585,6 +635,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
      * ends: readers (SELECT) are not blocked, other appenders and purges   \
      * are, in every process on the database. */                            \
     X(AUDIT_LOCK, "LOCK TABLE audit_events IN EXCLUSIVE MODE")                \
+    /* bulk_begin: persons, counted up to a bound ($1). */                    \
+    X(BULK_PERSONS, "SELECT count(*) FROM (SELECT 1 FROM persons LIMIT $1) x")\
     X(AUDIT_HEAD, "SELECT seq, hash FROM audit_events "                       \
                   "ORDER BY seq DESC LIMIT 1")                                \
     X(AUDIT_INSERT,                                                           \
@@ -659,17 +711,15 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
      * programme, NULL when none), then the person's id and flags. */        \
     X(PERSON_FACTS,                                                           \
       "SELECT " ASSIST_COLS ", c.programme, p.id, p.restricted, "             \
-      "CASE WHEN EXISTS (SELECT 1 FROM links WHERE status = 'red' AND "      \
-      "(person_a = p.id OR person_b = p.id)) THEN 1 ELSE 0 END, "             \
+      "CASE WHEN p.red_links > 0 THEN 1 ELSE 0 END, "                        \
       "CASE WHEN p.erased_at IS NULL THEN 0 ELSE 1 END "                      \
       "FROM persons p LEFT JOIN (cases c JOIN assistance a "                  \
       "ON a.case_id = c.id) ON c.person_id = p.id "                           \
       "AND p.erased_at IS NULL AND (p.restricted = 0 OR p.tenant = $2) "      \
       "WHERE p.id = ANY (CAST($1 AS BIGINT[])) ORDER BY p.id, a.id")          \
     X(PERSON_FLAGS,                                                           \
-      "SELECT restricted, CASE WHEN EXISTS (SELECT 1 FROM links "             \
-      "WHERE status = 'red' AND (person_a = $1 OR person_b = $1)) "           \
-      "THEN 1 ELSE 0 END, CASE WHEN erased_at IS NULL THEN 0 ELSE 1 END "     \
+      "SELECT restricted, CASE WHEN red_links > 0 THEN 1 ELSE 0 END, "        \
+      "CASE WHEN erased_at IS NULL THEN 0 ELSE 1 END "                        \
       "FROM persons WHERE id = $1")                                          \
     /* Erasure: the free text of the return process is about the person;      \
      * scores, amounts and dates stay as anonymous statistics. */             \
@@ -791,6 +841,9 @@ typedef struct pg_store {
     /* A pipelined statement failed after its caller had returned: the
      * transaction may only be rolled back (see pgs_commit). */
     bool late_error;
+    /* bulk_begin took the secondary indexes and foreign keys of the
+     * person tables away (BULK_DEFER); bulk_end puts them back. */
+    bool bulk_deferred;
 } pg_store;
 
 static const avrr_store_ops postgres_ops;
@@ -1808,6 +1861,7 @@ static void pgs_rollback(avrr_store *base)
     if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         (void)pq_run(s, ST_ROLLBACK, NULL, NULL, NULL, "rolling back", NULL);
     s->late_error = false;
+    s->bulk_deferred = false; /* the DDL is undone too */
 }
 
 /* ---- tenants ------------------------------------------------------------------ */
@@ -2301,12 +2355,20 @@ static void cb_text(copy_buf *b, bool first, const char *v)
     }
 }
 
+/* Decimal, without printf (several per row of a bulk load). */
 static void cb_int(copy_buf *b, bool first, int64_t v)
 {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", (long long)v);
+    char num[24];
+    char *q = num + sizeof num;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--q = '-';
     cb_sep(b, first);
-    cb_put(b, num, (size_t)n);
+    cb_put(b, q, (size_t)(num + sizeof num - q));
 }
 
 /* bytea in hex: \x..., its backslash escaped for COPY. */
@@ -2491,6 +2553,120 @@ done:
     avrr_free(bd.p);
     avrr_free(pid);
     avrr_free(iid);
+    return result;
+}
+
+/* ---- bulk loads (avrr import) ------------------------------------------------ */
+
+/* A load of fewer persons than this is stored as any other: its per-row
+ * costs are small, and it takes no table locks beyond the audit log's. */
+#define BULK_MIN_ROWS 10000
+
+/* Secondary indexes and foreign keys are built after a load when the
+ * registry holds at most BULK_FACTOR times the persons of the load: then
+ * building them anew over the whole tables (a sort per index, one join per
+ * foreign key) costs less than the load's per-row index entries and
+ * per-row foreign-key queries (docs/BENCHMARKS.md, "Storage backends"). */
+#define BULK_FACTOR 2
+
+/* What pg_restore does: the load's tables keep their primary keys (and
+ * CHECK and NOT NULL constraints); the other indexes and the foreign keys
+ * of the person tables go for the load and come back (BULK_RESTORE) in
+ * the same transaction, validated by one query each. The ALTER TABLEs lock
+ * persons, identities, documents and tenants (the referenced side of
+ * persons_tenant_fkey), DROP INDEX audit_events, in ACCESS EXCLUSIVE mode
+ * until COMMIT: other connections' reads of these tables wait for the
+ * load (writers wait for its audit lock in any case). Rolled back, the
+ * schema is as before. The names are migration 1's. */
+static const char BULK_DEFER[] =
+    "ALTER TABLE documents DROP CONSTRAINT documents_identity_id_fkey;\n"
+    "ALTER TABLE identities DROP CONSTRAINT identities_person_id_fkey;\n"
+    "ALTER TABLE persons DROP CONSTRAINT persons_tenant_fkey;\n"
+    "DROP INDEX persons_tenant;\n"
+    "DROP INDEX identities_person;\n"
+    "DROP INDEX documents_identity;\n"
+    "DROP INDEX audit_events_tenant;\n";
+
+/* Memory for the index sorts and the validating joins, for this
+ * transaction only. */
+static const char BULK_RESTORE[] =
+    "SET LOCAL maintenance_work_mem = '256MB';\n"
+    "SET LOCAL work_mem = '64MB';\n"
+    "CREATE INDEX persons_tenant ON persons(tenant, id);\n"
+    "CREATE INDEX identities_person ON identities(person_id, id);\n"
+    "CREATE INDEX documents_identity ON documents(identity_id, id);\n"
+    "CREATE INDEX audit_events_tenant ON audit_events(tenant, seq);\n"
+    "ALTER TABLE persons ADD CONSTRAINT persons_tenant_fkey\n"
+    "  FOREIGN KEY (tenant) REFERENCES tenants(code);\n"
+    "ALTER TABLE identities ADD CONSTRAINT identities_person_id_fkey\n"
+    "  FOREIGN KEY (person_id) REFERENCES persons(id) ON DELETE CASCADE;\n"
+    "ALTER TABLE documents ADD CONSTRAINT documents_identity_id_fkey\n"
+    "  FOREIGN KEY (identity_id) REFERENCES identities(id) ON DELETE CASCADE;\n";
+
+/* After a load that at least tripled the tables: planner statistics now,
+ * not at autovacuum's next visit (a plan made from the statistics of the
+ * nearly empty tables would stay cached in servers' prepared statements),
+ * of the columns that statements look rows up by (the others cost most of
+ * the time of a whole-table ANALYZE). Table sizes are updated in any case. */
+static const char BULK_ANALYZE[] =
+    "ANALYZE persons (id, tenant), identities (id, person_id),\n"
+    "  documents (identity_id), audit_events (seq, tenant);\n";
+
+/* Runs a constant DDL script of several statements (simple query
+ * protocol; nothing in it comes from input). */
+static avrr_err run_script(pg_store *s, const char *sql, const char *what,
+                           avrr_error *e)
+{
+    PGresult *res;
+    avrr_err result = pipe_flush(s, false, e);
+
+    if (result != AVRR_OK)
+        return result;
+    res = PQexec(s->conn, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+        result = pg_error(s, res, NULL, what, e);
+    PQclear(res);
+    /* A script's later statements have results of their own. */
+    while ((res = PQgetResult(s->conn)) != NULL)
+        PQclear(res);
+    return result;
+}
+
+static avrr_err pgs_bulk_begin(avrr_store *base, int64_t rows, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    int64_t have = 0;
+    pq_params p = {0};
+    avrr_err result;
+
+    s->bulk_deferred = false;
+    if (tx_status(s) != PQTRANS_INTRANS)
+        return avrr_error_set(e, AVRR_EINVALID, NULL,
+                              "a bulk load needs a transaction");
+    if (rows < BULK_MIN_ROWS)
+        return AVRR_OK;
+    p_int(&p, rows * BULK_FACTOR + 1);
+    result = query_int(s, ST_BULK_PERSONS, &p, &have, "counting persons", e);
+    if (result != AVRR_OK || have > rows * BULK_FACTOR)
+        return result;
+    result = run_script(s, BULK_DEFER, "preparing the bulk load", e);
+    if (result == AVRR_OK)
+        s->bulk_deferred = true;
+    return result;
+}
+
+static avrr_err pgs_bulk_end(avrr_store *base, avrr_error *e)
+{
+    pg_store *s = pg(base);
+    avrr_err result = AVRR_OK;
+
+    if (s->bulk_deferred)
+        result = run_script(s, BULK_RESTORE,
+                            "building the indexes and foreign keys after the "
+                            "bulk load", e);
+    if (result == AVRR_OK && s->bulk_deferred)
+        result = run_script(s, BULK_ANALYZE, "analyzing the loaded tables", e);
+    s->bulk_deferred = false;
     return result;
 }
 
@@ -3085,44 +3261,96 @@ static avrr_err pgs_person_assistance(avrr_store *base, int64_t person_id,
 
 /* ---- checks ------------------------------------------------------------- */
 
+/* Links sent pipelined are read in runs of this many (link_insert_many). */
 #define HITS_PER_READ (PIPE_MAX / 2)
 
-/* Sends the hits of the check just sent pipelined; the caller reads them
- * (pipe_flush, own). */
+/* Array literals for HITS_INSERT: '{...}' with each text element quoted
+ * (a double quote and a backslash escaped), NUL-terminated. */
+static void arr_sep(copy_buf *b, size_t i)
+{
+    cb_put(b, i == 0 ? "{" : ",", 1);
+}
+
+static void arr_text(copy_buf *b, size_t i, const char *v)
+{
+    arr_sep(b, i);
+    cb_put(b, "\"", 1);
+    for (const char *run = v;; v++) {
+        if (*v != '"' && *v != '\\' && *v != '\0')
+            continue;
+        cb_put(b, run, (size_t)(v - run));
+        if (*v == '\0')
+            break;
+        cb_put(b, "\\", 1);
+        run = v; /* the character itself follows its backslash */
+    }
+    cb_put(b, "\"", 1);
+}
+
+static void arr_end(copy_buf *b, size_t n)
+{
+    if (n == 0)
+        cb_put(b, "{", 1);
+    cb_put(b, "}", 2); /* with the NUL */
+}
+
+/* Sends the hits of the check just sent pipelined, in one statement; the
+ * caller reads its result (pipe_flush, own). What the table's CHECKs
+ * would refuse is refused here first, naming its hit. */
 static avrr_err insert_hits(pg_store *s, const avrr_check *c, avrr_error *e)
 {
+    copy_buf col[5] = {{0}};
+    pq_params p = {0};
     avrr_err result = AVRR_OK;
 
+    if (c->n_hits == 0)
+        return AVRR_OK;
     for (size_t i = 0; result == AVRR_OK && i < c->n_hits; i++) {
         const avrr_check_hit *h = &c->hits[i];
         const char *band = avrr_band_name((int)h->band);
-        pq_params p = {0};
+        size_t ref_len = strnlen(h->person_ref, sizeof h->person_ref);
+        char num[32];
 
-        if (band == NULL) {
+        if (band == NULL)
             result = avrr_error_set(e, AVRR_EINVALID, "band", "unknown band");
-        } else {
-            p_int(&p, h->person_id);
-            p_text(&p, h->tenant);
-            p_text(&p, h->person_ref);
-            p_double(&p, h->probability);
-            p_text(&p, band);
-            char field[32];
-            snprintf(field, sizeof field, "hits[%zu]", i);
-            /* Pipelined: the hits ride with the next statement; an error
-             * names its hit all the same. */
-            result = pipe_send(s, ST_HIT_INSERT, &p, field, "check hit", e);
-            /* Read them in runs shorter than the pipeline, so that their
-             * errors stay this call's own (pipe_send would read a full
-             * pipeline as late ones). */
-            if (result == AVRR_OK && (i + 1) % HITS_PER_READ == 0)
-                result = pipe_flush(s, true, e);
-        }
-        if (band == NULL && e != NULL) {
+        else if (!(h->probability >= 0 && h->probability <= 1))
+            result = avrr_error_set(e, AVRR_EINVALID, NULL,
+                                    "a probability is between 0 and 1");
+        else if (ref_len < 1 || ref_len > 32)
+            result = avrr_error_set(e, AVRR_EINVALID, NULL,
+                                    "a person reference has 1 to 32 "
+                                    "characters");
+        if (result != AVRR_OK) {
             char prefix[48];
             snprintf(prefix, sizeof prefix, "hits[%zu]", i);
             avrr_error_prefix_field(e, prefix);
+            break;
         }
+        char tenant[sizeof h->tenant + 1], ref[sizeof h->person_ref + 1];
+        arr_sep(&col[0], i);
+        snprintf(num, sizeof num, "%lld", (long long)h->person_id);
+        cb_put(&col[0], num, strlen(num));
+        arr_text(&col[1], i, fixed_text(h->tenant, sizeof h->tenant, tenant));
+        arr_text(&col[2], i,
+                 fixed_text(h->person_ref, sizeof h->person_ref, ref));
+        arr_sep(&col[3], i);
+        /* 17 significant digits: the double reads back exactly. */
+        snprintf(num, sizeof num, "%.17g", h->probability);
+        cb_put(&col[3], num, strlen(num));
+        arr_text(&col[4], i, band);
     }
+    for (size_t k = 0; k < 5; k++) {
+        arr_end(&col[k], c->n_hits);
+        if (col[k].oom && result == AVRR_OK)
+            result = no_memory(e);
+        p_text(&p, col[k].p);
+    }
+    /* Pipelined: the hits ride with the next statement. libpq copies the
+     * parameters when it sends. */
+    if (result == AVRR_OK)
+        result = pipe_send(s, ST_HITS_INSERT, &p, "hits", "check hits", e);
+    for (size_t k = 0; k < 5; k++)
+        avrr_free(col[k].p);
     return result;
 }
 
@@ -5231,6 +5459,8 @@ static const avrr_store_ops postgres_ops = {
     .key_list = pgs_key_list,
     .person_insert = pgs_person_insert,
     .person_insert_many = pgs_person_insert_many,
+    .bulk_begin = pgs_bulk_begin,
+    .bulk_end = pgs_bulk_end,
     .identity_insert = pgs_identity_insert,
     .person_get = pgs_person_get,
     .person_list = pgs_person_list,

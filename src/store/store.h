@@ -27,7 +27,7 @@
 
 /* The schema version this build creates and understands. A registry with a
  * higher version was made by a newer avrr and is refused (AVRR_EVERSION). */
-#define AVRR_SCHEMA_VERSION 4
+#define AVRR_SCHEMA_VERSION 5
 
 typedef struct avrr_store avrr_store;
 
@@ -100,6 +100,15 @@ typedef struct avrr_store_ops {
      * then call person_insert per person. */
     avrr_err (*person_insert_many)(avrr_store *s, avrr_person **ps, size_t n,
                                    avrr_error *e);
+    /* About `rows` persons follow in the caller's transaction (a bulk
+     * import): the store may prepare for them (PostgreSQL, for a load at
+     * least half the size of the registry: secondary indexes and foreign
+     * keys of the person tables built after the load, under table locks
+     * until COMMIT; see postgres.c). bulk_end, before COMMIT, finishes what
+     * bulk_begin started; on failure the caller rolls back, which undoes
+     * both. May be NULL (SQLite). */
+    avrr_err (*bulk_begin)(avrr_store *s, int64_t rows, avrr_error *e);
+    avrr_err (*bulk_end)(avrr_store *s, avrr_error *e);
     /* Adds one identity (an alias) to an existing person of `tenant`. */
     avrr_err (*identity_insert)(avrr_store *s, const char *tenant,
                                 avrr_identity *id, avrr_error *e);

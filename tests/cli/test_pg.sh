@@ -150,6 +150,46 @@ expect 0 "$AVRR" audit verify --db "$DB"
 expect 0 "$AVRR" purge --db "$DB"
 expect 0 "$AVRR" audit verify --db "$DB"
 
+# a bulk import (10,000 rows or more into a registry at most twice as big):
+# the person tables' secondary indexes and foreign keys are built after the
+# load in its transaction, and the loaded tables analyzed; a bad row still
+# stores nothing and leaves the schema as it was
+schema() {
+    sql "SELECT (SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated
+                 AND conrelid IN ('persons'::regclass, 'identities'::regclass,
+                                  'documents'::regclass))
+         || ' ' || (SELECT count(*) FROM pg_indexes WHERE indexname IN ('persons_tenant',
+                    'identities_person', 'documents_identity', 'audit_events_tenant'))"
+}
+before=$(count persons)
+awk 'BEGIN { print "rec_id,given_names,surname,sex,birth_date,nationality,document_no";
+             for (i = 1; i <= 12000; i++)
+                 printf "be-%d,Given%c%d,Surname%d,%s,19%02d-%02d-%02d,BEL,%s\n", i,
+                        65 + i % 26, i, i, (i % 2 ? "f" : "m"), 50 + i % 50,
+                        1 + i % 12, 1 + i % 28, (i % 3 ? "BE" i : "") }' >"$T/bulk.csv"
+{ cat "$T/bulk.csv"; echo "be-bad,Bad,Row,m,1990-02-30,BEL,"; } >"$T/bulk_bad.csv"
+expect 1 "$AVRR" import --db "$DB" --tenant BE --quiet "$T/bulk_bad.csv"
+contains "$T/err" "nothing was imported"
+[ "$(count persons)" -eq "$before" ] || fail "a bad bulk file stores nothing"
+[ "$(schema)" = "3 4" ] || fail "after a failed bulk import: $(schema)"
+expect 0 "$AVRR" import --db "$DB" --tenant BE --quiet "$T/bulk.csv"
+contains "$T/out" "imported 12000"
+[ "$(count persons)" -eq $((before + 12000)) ] || fail "12000 more persons"
+[ "$(sql "SELECT count(*) FROM identities i JOIN persons p ON p.id = i.person_id
+          WHERE p.tenant = 'BE' AND i.national_ref LIKE 'be-%'")" -eq 12000 ] || fail "their identities"
+[ "$(sql "SELECT count(*) FROM documents d JOIN identities i ON i.id = d.identity_id
+          WHERE i.national_ref LIKE 'be-%'")" -eq 8000 ] || fail "their documents"
+[ "$(schema)" = "3 4" ] || fail "indexes and validated foreign keys after a bulk import: $(schema)"
+[ "$(sql "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('persons', 'identities')
+          AND last_analyze IS NOT NULL")" -eq 2 ] || fail "the loaded tables analyzed"
+psql -X -q -d "$DB" -c "INSERT INTO identities (person_id, created_at) VALUES (-1, 0)" \
+    >/dev/null 2>&1 && fail "the foreign key holds after a bulk import"
+expect 0 "$AVRR" audit verify --db "$DB"
+# a small import into the now larger registry takes the ordinary way
+head -n 1001 "$T/bulk.csv" | sed 's/^be-/be2-/' >"$T/small.csv"
+expect 0 "$AVRR" import --db "$DB" --tenant BE --quiet "$T/small.csv"
+[ "$(schema)" = "3 4" ] || fail "after a small import: $(schema)"
+
 # refusals: another application's database, a newer schema
 admin "CREATE DATABASE $OTHER"
 psql -X -q -d "$(with_db "$OTHER")" -c "CREATE TABLE notes (t TEXT)" >/dev/null

@@ -970,7 +970,7 @@ static void test_assistance(void **state)
 static int64_t schema_objects(avrr_store *s)
 {
     return pragma_int(s, "SELECT count(*) FROM sqlite_master "
-                         "WHERE type IN ('table', 'index')");
+                         "WHERE type IN ('table', 'index', 'trigger')");
 }
 
 static void exec_sql(sqlite3 *db, const char *sql)
@@ -981,8 +981,25 @@ static void exec_sql(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
 }
 
+/* Takes a registry of schema version 5 back to version 4 (SQLite; the
+ * schema version itself is left to the caller). */
+#define V5_TO_V4                                                              \
+    "DROP TRIGGER links_red_insert; DROP TRIGGER links_red_update; "          \
+    "DROP TRIGGER links_red_delete; DROP INDEX links_red_a; "                 \
+    "DROP INDEX links_red_b; ALTER TABLE persons DROP COLUMN red_links; "
+
+/* The same on PostgreSQL, with the version. */
+#define V5_TO_V4_PG                                                           \
+    "DROP TRIGGER links_red_insert ON links; "                                \
+    "DROP TRIGGER links_red_update ON links; "                                \
+    "DROP TRIGGER links_red_delete ON links; "                                \
+    "DROP FUNCTION avrr_links_red(); DROP INDEX links_red_a; "                \
+    "DROP INDEX links_red_b; ALTER TABLE persons DROP COLUMN red_links; "     \
+    "DELETE FROM schema_migrations WHERE version = 5"
+
 /* Takes a registry of schema version 4 back to version 3. */
 #define V4_TO_V3                                                              \
+    V5_TO_V4                                                                  \
     "DROP TABLE follow_ups; DROP TABLE plans; DROP TABLE referrals; "         \
     "DROP TABLE counselling; ALTER TABLE cases DROP COLUMN adults; "          \
     "ALTER TABLE cases DROP COLUMN minors; "
@@ -1437,6 +1454,42 @@ static void test_checks(void **state)
     assert_string_equal(e.field, "person_id");
     assert_int_equal(c.id, 0);
 
+    /* many hits keep their order; references with the characters of
+     * array and CSV syntax read back as written */
+    {
+        static const char *const refs[] = {"a\"b", "c\\d", "e,f", "{g}",
+                                           "NULL", " h ", "i'j", "k\tl"};
+        avrr_check_hit many[40];
+        avrr_check mc = c;
+        mc.person_id = nl_p;
+        memset(many, 0, sizeof many);
+        for (size_t i = 0; i < 40; i++) {
+            many[i].person_id = i % 2 ? be_p : fr_p;
+            snprintf(many[i].tenant, sizeof many[i].tenant, i % 2 ? "BE" : "FR");
+            snprintf(many[i].person_ref, sizeof many[i].person_ref, "%s%zu",
+                     refs[i % 8], i);
+            many[i].probability = 1.0 - (double)i / 64.0;
+            many[i].band = i < 10 ? AVRR_BAND_STRONG : AVRR_BAND_POSSIBLE;
+        }
+        mc.hits = many;
+        mc.n_hits = 40;
+        assert_int_equal(s->ops->check_insert(s, &mc, &e), AVRR_OK);
+        assert_int_equal(s->ops->check_get(s, "NL", mc.id, &got, &e), AVRR_OK);
+        assert_int_equal(got.n_hits, 40);
+        for (size_t i = 0; i < 40; i++) {
+            assert_int_equal(got.hits[i].person_id, many[i].person_id);
+            assert_string_equal(got.hits[i].tenant, many[i].tenant);
+            assert_string_equal(got.hits[i].person_ref, many[i].person_ref);
+            assert_true(got.hits[i].probability == many[i].probability);
+            assert_int_equal(got.hits[i].band, many[i].band);
+        }
+        avrr_check_clear(&got);
+        exec_registry_sql(s, "DELETE FROM check_hits WHERE check_id = "
+                             "(SELECT max(id) FROM checks)");
+        exec_registry_sql(s, "DELETE FROM checks WHERE id = "
+                             "(SELECT max(id) FROM checks)");
+    }
+
     /* a bad second hit leaves nothing behind (check nor first hit) */
     c.person_id = nl_p;
     c.n_hits = 2;
@@ -1666,6 +1719,136 @@ static void test_links(void **state)
     avrr_store_free_links(list, n);
     assert_int_equal(s->ops->links_of_person(s, 0, &list, &n, &e), AVRR_OK);
     assert_int_equal(n, 0);
+}
+
+/* The red-link flag of a person (person_flags, person_facts_many): set by
+ * resolving a link to red, for both its persons and for no one else, and
+ * counted per link. */
+static void expect_red(avrr_store *s, int64_t person, bool red)
+{
+    bool restricted = true, erased = true, red_link = !red;
+    avrr_person_facts facts = {0};
+    avrr_error e = {0};
+
+    assert_int_equal(s->ops->person_flags(s, person, &restricted, &erased,
+                                          &red_link, &e),
+                     AVRR_OK);
+    assert_int_equal(red_link, red);
+    assert_false(restricted || erased);
+    if (s->ops->person_facts_many != NULL) {
+        assert_int_equal(s->ops->person_facts_many(s, "NL", &person, 1,
+                                                   &facts, &e),
+                         AVRR_OK);
+        assert_true(facts.found);
+        assert_int_equal(facts.red_link, red);
+        avrr_store_free_assistance(facts.assistance, facts.n_assistance);
+    }
+}
+
+static void resolve(avrr_store *s, int64_t link, const char *by,
+                    avrr_link_status status)
+{
+    avrr_link res = {0};
+    avrr_error e = {0};
+
+    res.id = link;
+    res.status = status;
+    snprintf(res.resolved_by, sizeof res.resolved_by, "%s", by);
+    assert_int_equal(s->ops->link_resolve(s, &res, &e), AVRR_OK);
+}
+
+static void test_red_link_flag(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s;
+    avrr_link l1, l2, l3;
+    avrr_error e = {0};
+    int64_t nl_p, be_p, be_q, fr_p;
+    char sql[128];
+
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+    nl_p = add_person(s, "NL", "Nl");
+    be_p = add_person(s, "BE", "Be");
+    be_q = add_person(s, "BE", "Be2");
+    fr_p = add_person(s, "FR", "Fr");
+    l1 = make_link("NL", nl_p, "BE", be_p, 0);
+    l2 = make_link("NL", nl_p, "FR", fr_p, 0);
+    l3 = make_link("NL", 0, "BE", be_q, 0);
+    assert_int_equal(s->ops->link_insert(s, &l1, &e), AVRR_OK);
+    assert_int_equal(s->ops->link_insert(s, &l2, &e), AVRR_OK);
+    assert_int_equal(s->ops->link_insert(s, &l3, &e), AVRR_OK);
+    expect_red(s, nl_p, false);
+    expect_red(s, be_p, false);
+
+    resolve(s, l1.id, "BE", AVRR_LINK_RED);
+    expect_red(s, nl_p, true);
+    expect_red(s, be_p, true);
+    expect_red(s, fr_p, false);
+    expect_red(s, be_q, false);
+    resolve(s, l2.id, "FR", AVRR_LINK_GREEN); /* not red: no flag */
+    expect_red(s, fr_p, false);
+    resolve(s, l3.id, "BE", AVRR_LINK_RED); /* a link without person_a */
+    expect_red(s, be_q, true);
+    snprintf(sql, sizeof sql, "SELECT red_links FROM persons WHERE id = %lld",
+             (long long)nl_p);
+    assert_int_equal(pragma_int(s, sql), 1); /* l1 only */
+
+    /* a red link taken away (not done by avrr; the triggers keep the count
+     * whatever changes links) clears the flag */
+    snprintf(sql, sizeof sql,
+             "UPDATE links SET status = 'white' WHERE id = %lld",
+             (long long)l1.id);
+    exec_registry_sql(s, sql);
+    expect_red(s, be_p, false);
+    expect_red(s, nl_p, false);
+    expect_red(s, be_q, true);
+    exec_registry_sql(s, "DELETE FROM links WHERE status = 'red'");
+    expect_red(s, be_q, false);
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM persons "
+                                   "WHERE red_links <> 0"),
+                     0);
+}
+
+/* A registry of schema version 4 with red links gets its counts at the
+ * upgrade to version 5, on both backends. */
+static void test_migration_from_v4(void **state)
+{
+    fixture *f = *state;
+    avrr_link l1, l2;
+    avrr_error e = {0};
+    int64_t nl_p, be_p, fr_p, be_q;
+    int64_t fresh = on_pg() ? 0 : schema_objects(f->s);
+
+    add_tenant(f->s, "NL", "Netherlands");
+    add_tenant(f->s, "BE", "Belgium");
+    add_tenant(f->s, "FR", "France");
+    nl_p = add_person(f->s, "NL", "Nl");
+    be_p = add_person(f->s, "BE", "Be");
+    fr_p = add_person(f->s, "FR", "Fr");
+    be_q = add_person(f->s, "BE", "Be2");
+    l1 = make_link("NL", nl_p, "BE", be_p, 0);
+    l2 = make_link("NL", nl_p, "FR", fr_p, 0);
+    assert_int_equal(f->s->ops->link_insert(f->s, &l1, &e), AVRR_OK);
+    assert_int_equal(f->s->ops->link_insert(f->s, &l2, &e), AVRR_OK);
+    exec_registry_sql(f->s, on_pg() ? V5_TO_V4_PG
+                                    : V5_TO_V4 "PRAGMA user_version = 4");
+    assert_int_equal(schema_version(f->s), 4);
+    /* red links made by an avrr of version 4 */
+    exec_registry_sql(f->s, "UPDATE links SET status = 'red'");
+    reopen(f);
+
+    assert_int_equal(schema_version(f->s), AVRR_SCHEMA_VERSION);
+    if (!on_pg())
+        assert_int_equal(schema_objects(f->s), fresh);
+    assert_int_equal(pragma_int(f->s, "SELECT red_links FROM persons "
+                                      "ORDER BY id LIMIT 1"),
+                     2); /* nl_p: two red links */
+    expect_red(f->s, nl_p, true);
+    expect_red(f->s, be_p, true);
+    expect_red(f->s, fr_p, true);
+    expect_red(f->s, be_q, false);
 }
 
 static void test_disclosures(void **state)
@@ -2723,6 +2906,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_link_insert_many, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_disclosures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_red_link_flag, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v4, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_identity_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_whitelist, setup,
