@@ -153,6 +153,10 @@ typedef struct blocking {
     size_t n_blocks, a_blocks, n_capped, n_split;
     size_t *roff;       /* record r's block ids: rblk[roff[r] .. roff[r+1]) */
     uint32_t *rblk;
+    /* beside brec: a 64-bit filter of the blocks before this one that the
+     * entry's record is in (bit blk_bit(id) per block): two records whose
+     * filters here share no bit share no earlier block */
+    uint64_t *bpre;
 } blocking;
 
 static void blocking_free(blocking *b)
@@ -162,6 +166,7 @@ static void blocking_free(blocking *b)
     avrr_free(b->bsize);
     avrr_free(b->roff);
     avrr_free(b->rblk);
+    avrr_free(b->bpre);
     memset(b, 0, sizeof *b);
 }
 
@@ -337,6 +342,12 @@ static avrr_err drop_copies(blocking *b)
     return AVRR_OK;
 }
 
+/* The filter bit of block bl (its id mixed: neighbouring ids apart). */
+static inline uint64_t blk_bit(uint32_t bl)
+{
+    return 1ull << ((bl * 0x9e3779b9u) >> 26);
+}
+
 static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
                                size_t n_left, size_t cap, blocking *b)
 {
@@ -393,6 +404,21 @@ static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
         for (size_t q = b->bstart[bl]; q < b->bstart[bl] + b->bsize[bl]; q++)
             b->rblk[fill[b->brec[q]]++] = (uint32_t)bl;
     avrr_free(fill);
+    /* the filters of the blocks before each entry's block (blocks in
+     * ascending order: a record's filter grows as its blocks pass) */
+    uint64_t *acc = avrr_calloc(n + 1, sizeof *acc);
+    b->bpre = avrr_malloc((b->n_brec + 1) * sizeof *b->bpre);
+    if (!acc || !b->bpre) {
+        avrr_free(acc);
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    for (size_t bl = 0; bl < b->n_blocks; bl++)
+        for (size_t q = b->bstart[bl]; q < b->bstart[bl] + b->bsize[bl]; q++) {
+            b->bpre[q] = acc[b->brec[q]];
+            acc[b->brec[q]] |= blk_bit((uint32_t)bl);
+        }
+    avrr_free(acc);
 out:
     avrr_free(ent);
     if (result != AVRR_OK)
@@ -576,6 +602,7 @@ static void *worker(void *arg)
         if (r->stride > 1 && bl % r->stride != 0)
             continue;
         const uint32_t *e = b->brec + b->bstart[bl];
+        const uint64_t *pre = b->bpre + b->bstart[bl];
         size_t sz = b->bsize[bl];
         size_t split = 0;
         if (r->n_left) /* first right-hand entry */
@@ -586,7 +613,9 @@ static void *worker(void *arg)
             const avrr_match_rec *a = r->recs[e[p]];
             for (size_t q = q0; q < sz; q++) {
                 uint32_t i = e[p], j = e[q];
-                if (!first_shared(b, i, j, (uint32_t)bl))
+                /* no common bit: no earlier shared block (the filter has
+                 * no false negatives); else the exact test */
+                if ((pre[p] & pre[q]) && !first_shared(b, i, j, (uint32_t)bl))
                     continue;
                 avrr__mlevels lv;
                 scored++;
