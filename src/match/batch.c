@@ -490,14 +490,25 @@ static size_t pattern_count(void)
  * margin far above rounding keeps floating-point order out of it. */
 #define BOUND_MARGIN 1e-6
 
+/* A birth place still AVRR__PL_PENDING (not byte-equal, Jaro-Winkler not
+ * yet run) counts with the better of close and different: the bound then
+ * stays at or above the one of its real level (same order of the sum). */
 static double weight_bound(const run *r, const avrr__mlevels *lv,
                            const avrr_match_rec *a, size_t i)
 {
     const avrr_match_model *m = r->model;
     double w = m->prior_w;
-    for (int f = 0; f < AVRR_MF__COUNT; f++)
-        if (f != AVRR_MF_NAME && lv->level[f] != AVRR_MATCH_LEVEL_NULL)
-            w += m->w[f][lv->level[f]];
+    for (int f = 0; f < AVRR_MF__COUNT; f++) {
+        int l = lv->level[f];
+        if (f == AVRR_MF_NAME || l == AVRR_MATCH_LEVEL_NULL)
+            continue;
+        if (l == AVRR__PL_PENDING) {
+            double c = m->w[f][PL_CLOSE], d = m->w[f][PL_DIFF];
+            w += c > d ? c : d;
+        } else {
+            w += m->w[f][l];
+        }
+    }
     if (a->n_names > 0) {
         double hi = r->name_hi + r->tf_bound[i];
         w += hi > r->name_lo ? hi : r->name_lo;
@@ -624,7 +635,19 @@ static void *worker(void *arg)
                     pat[pattern_of(&lv)] += 1;
                     continue;
                 }
-                avrr__match_levels_other(a, r->recs[j], &lv);
+                const avrr_match_rec *c = r->recs[j];
+                lv.level[AVRR_MF_BIRTH_PLACE] = AVRR_MATCH_LEVEL_NULL;
+                avrr__match_levels_other_lazy(a, c, &lv);
+                bool pending =
+                    lv.level[AVRR_MF_BIRTH_PLACE] == AVRR__PL_PENDING;
+                if (r->tf_bound && pending &&
+                    weight_bound(r, &lv, a, i) < r->need) {
+                    bounded++; /* below even with the better place level */
+                    continue;
+                }
+                if (pending)
+                    lv.level[AVRR_MF_BIRTH_PLACE] =
+                        (int8_t)avrr__match_place_level(a, c);
                 if (r->tf_bound && weight_bound(r, &lv, a, i) < r->need) {
                     bounded++;
                     continue;
