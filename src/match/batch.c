@@ -348,33 +348,132 @@ static inline uint64_t blk_bit(uint32_t bl)
     return 1ull << ((bl * 0x9e3779b9u) >> 26);
 }
 
-static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
-                               size_t n_left, size_t cap, blocking *b)
+/* The key entries of the records lo..hi, sorted: one part of the blocking
+ * keys, made by one thread (records are independent). */
+typedef struct keys_part {
+    avrr_match_rec *const *recs;
+    size_t lo, hi;
+    kent *ent;
+    size_t n;
+    avrr_err err;
+} keys_part;
+
+static void *keys_part_run(void *arg)
 {
-    avrr_err result = AVRR_OK;
-    size_t alloc = n * 8 + 16, n_ent = 0;
-    kent *ent = NULL;
-    memset(b, 0, sizeof *b);
-    ent = avrr_malloc(alloc * sizeof *ent);
-    if (!ent)
-        return AVRR_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
+    keys_part *p = arg;
+    size_t alloc = (p->hi - p->lo) * 8 + 16;
+    p->ent = avrr_malloc(alloc * sizeof *p->ent);
+    if (!p->ent) {
+        p->err = AVRR_ENOMEM;
+        return NULL;
+    }
+    for (size_t i = p->lo; i < p->hi; i++) {
         uint64_t k[AVRR__MAX_BKEYS];
-        size_t nk = avrr__match_rec_block_keys(recs[i], k, AVRR__MAX_BKEYS);
-        if (n_ent + nk > alloc) {
+        size_t nk =
+            avrr__match_rec_block_keys(p->recs[i], k, AVRR__MAX_BKEYS);
+        if (p->n + nk > alloc) {
             size_t na = alloc * 2 + nk;
-            kent *ne = avrr_realloc(ent, na * sizeof *ne);
+            kent *ne = avrr_realloc(p->ent, na * sizeof *ne);
             if (!ne) {
-                result = AVRR_ENOMEM;
-                goto out;
+                p->err = AVRR_ENOMEM;
+                return NULL;
             }
-            ent = ne;
+            p->ent = ne;
             alloc = na;
         }
         for (size_t j = 0; j < nk; j++)
-            ent[n_ent++] = (kent){k[j], (uint32_t)i, 0};
+            p->ent[p->n++] = (kent){k[j], (uint32_t)i, 0};
     }
-    qsort(ent, n_ent, sizeof *ent, kent_cmp);
+    qsort(p->ent, p->n, sizeof *p->ent, kent_cmp);
+    return NULL;
+}
+
+/* Most threads for the blocking keys (each holds its part until the merge). */
+#define KEY_THREADS 8
+
+static int threads_of(int threads)
+{
+    if (threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (int)c : 1;
+    }
+    return threads > 64 ? 64 : threads;
+}
+
+/* All key entries of the n records sorted by (key, record), made in parts
+ * by up to `threads` threads and merged: the same array as one sort of
+ * them all (the order is total: a record has each key once). */
+static avrr_err keys_sorted(avrr_match_rec *const *recs, size_t n, int threads,
+                            kent **out, size_t *n_out)
+{
+    keys_part part[KEY_THREADS];
+    pthread_t tid[KEY_THREADS];
+    bool started[KEY_THREADS] = {false};
+    avrr_err result = AVRR_OK;
+    int t_n = threads_of(threads);
+    if (t_n > KEY_THREADS)
+        t_n = KEY_THREADS;
+    if ((size_t)t_n > n / 4096 + 1) /* small inputs: one part */
+        t_n = (int)(n / 4096 + 1);
+    memset(part, 0, sizeof part);
+    for (int t = 0; t < t_n; t++)
+        part[t] = (keys_part){recs, n * (size_t)t / (size_t)t_n,
+                              n * (size_t)(t + 1) / (size_t)t_n, NULL, 0,
+                              AVRR_OK};
+    for (int t = 1; t < t_n; t++)
+        started[t] = pthread_create(&tid[t], NULL, keys_part_run, &part[t]) == 0;
+    keys_part_run(&part[0]);
+    for (int t = 1; t < t_n; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            keys_part_run(&part[t]);
+    }
+    size_t total = 0;
+    for (int t = 0; t < t_n; t++) {
+        if (part[t].err != AVRR_OK)
+            result = part[t].err;
+        total += part[t].n;
+    }
+    if (result == AVRR_OK && t_n == 1) {
+        *out = part[0].ent;
+        *n_out = part[0].n;
+        return AVRR_OK;
+    }
+    kent *ent = result == AVRR_OK ? avrr_malloc((total + 1) * sizeof *ent)
+                                  : NULL;
+    if (result == AVRR_OK && !ent)
+        result = AVRR_ENOMEM;
+    if (result == AVRR_OK) {
+        size_t pos[KEY_THREADS] = {0};
+        for (size_t k = 0; k < total; k++) {
+            int best = -1;
+            for (int t = 0; t < t_n; t++)
+                if (pos[t] < part[t].n &&
+                    (best < 0 || kent_cmp(&part[t].ent[pos[t]],
+                                          &part[best].ent[pos[best]]) < 0))
+                    best = t;
+            ent[k] = part[best].ent[pos[best]++];
+        }
+        *out = ent;
+        *n_out = total;
+    }
+    for (int t = 0; t < t_n; t++)
+        avrr_free(part[t].ent);
+    return result;
+}
+
+static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
+                               size_t n_left, size_t cap, int threads,
+                               blocking *b)
+{
+    avrr_err result = AVRR_OK;
+    size_t n_ent = 0;
+    kent *ent = NULL;
+    memset(b, 0, sizeof *b);
+    result = keys_sorted(recs, n, threads, &ent, &n_ent);
+    if (result != AVRR_OK)
+        return result;
     result = take_runs(recs, n_left, cap, ent, n_ent, 0, b);
     avrr_free(ent);
     ent = NULL;
@@ -809,7 +908,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
         return AVRR_ETOOLARGE;
     if (opts->on_progress)
         opts->on_progress(opts->ctx, "blocking", 0, n);
-    result = blocking_build(recs, n, opts->n_left, cap, &b);
+    result = blocking_build(recs, n, opts->n_left, cap, opts->threads, &b);
     if (result != AVRR_OK)
         goto out;
     if (!opts->tf) {
@@ -1074,7 +1173,7 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     /* u from random pairs */
     sample_u(recs, n, n_left, seed, U_SAMPLES, m);
     /* m and the prior by EM over the candidate pairs */
-    result = blocking_build(recs, n, n_left, SPLIT_CAP, &b);
+    result = blocking_build(recs, n, n_left, SPLIT_CAP, 0, &b);
     if (result != AVRR_OK)
         goto out;
     r = avrr_calloc(1, sizeof *r);
