@@ -690,6 +690,104 @@ static bool first_shared(const blocking *b, uint32_t i, uint32_t j,
     return false;
 }
 
+/* Blocks of up to this many records find their pairs that share an earlier
+ * block all at once (dup_mark) into a bit matrix of size^2 bits (2 MB at
+ * most); larger ones (only with a raised --block-cap) test pair by pair. */
+#define DUP_MAX 4096
+
+/* A thread's scratch for dup_mark. */
+typedef struct dup_scratch {
+    uint32_t *ex, *em, *enext; /* entries: block id, member, next of same id */
+    size_t a_ent;
+    uint32_t *slot_x, *slot_h; /* hash of block ids: id and first entry */
+    size_t a_slot;
+    uint64_t *bits; /* pair (p, q), p < q: bit p * size + q */
+    size_t a_bits;
+} dup_scratch;
+
+static void dup_scratch_free(dup_scratch *d)
+{
+    avrr_free(d->ex);
+    avrr_free(d->em);
+    avrr_free(d->enext);
+    avrr_free(d->slot_x);
+    avrr_free(d->slot_h);
+    avrr_free(d->bits);
+}
+
+static bool grow_u32(uint32_t **p, size_t n)
+{
+    uint32_t *q = avrr_realloc(*p, n * sizeof *q);
+    if (!q)
+        return false;
+    *p = q;
+    return true;
+}
+
+/* Marks in d->bits every pair of members of block bl (records e[0..sz),
+ * ascending) that also share a block before bl: each member's blocks
+ * below bl go into a hash by block id, and a member meets the earlier
+ * members under the same id. Those pairs are scored in their first shared
+ * block, not here; the others here. False when out of memory. */
+static bool dup_mark(const blocking *b, uint32_t bl, const uint32_t *e,
+                     size_t sz, dup_scratch *d)
+{
+    size_t np = 0;
+    for (size_t m = 0; m < sz; m++) {
+        const uint32_t *x = b->rblk + b->roff[e[m]];
+        const uint32_t *xe = b->rblk + b->roff[e[m] + 1];
+        while (x < xe && *x < bl)
+            x++, np++;
+    }
+    size_t words = (sz * sz + 63) / 64;
+    if (words > d->a_bits) {
+        uint64_t *nb = avrr_realloc(d->bits, words * sizeof *nb);
+        if (!nb)
+            return false;
+        d->bits = nb;
+        d->a_bits = words;
+    }
+    memset(d->bits, 0, words * sizeof *d->bits);
+    if (np < 2)
+        return true;
+    if (np > d->a_ent) {
+        size_t na = np * 2;
+        if (!grow_u32(&d->ex, na) || !grow_u32(&d->em, na) ||
+            !grow_u32(&d->enext, na))
+            return false;
+        d->a_ent = na;
+    }
+    size_t ns = 16;
+    while (ns < np * 2)
+        ns *= 2;
+    if (ns > d->a_slot) {
+        if (!grow_u32(&d->slot_x, ns) || !grow_u32(&d->slot_h, ns))
+            return false;
+        d->a_slot = ns;
+    }
+    memset(d->slot_h, 0xff, ns * sizeof *d->slot_h);
+    size_t k = 0;
+    for (size_t m = 0; m < sz; m++) {
+        const uint32_t *x = b->rblk + b->roff[e[m]];
+        const uint32_t *xe = b->rblk + b->roff[e[m] + 1];
+        for (; x < xe && *x < bl; x++, k++) {
+            size_t h = ((uint32_t)(*x * 0x9e3779b9u)) & (ns - 1);
+            while (d->slot_h[h] != UINT32_MAX && d->slot_x[h] != *x)
+                h = (h + 1) & (ns - 1);
+            d->ex[k] = *x;
+            d->em[k] = (uint32_t)m;
+            d->enext[k] = d->slot_h[h];
+            for (uint32_t c = d->slot_h[h]; c != UINT32_MAX; c = d->enext[c]) {
+                size_t bit = (size_t)d->em[c] * sz + m; /* em[c] < m */
+                d->bits[bit >> 6] |= 1ull << (bit & 63);
+            }
+            d->slot_x[h] = *x;
+            d->slot_h[h] = (uint32_t)k;
+        }
+    }
+    return true;
+}
+
 static void *worker(void *arg)
 {
     run *r = arg;
@@ -698,6 +796,7 @@ static void *worker(void *arg)
     double *pat = NULL;
     size_t nbuf = 0;
     uint64_t scored = 0, bounded = 0;
+    dup_scratch dup = {0};
     if (r->patterns)
         pat = avrr_calloc(pattern_count(), sizeof *pat);
     if ((!r->patterns && !buf) || (r->patterns && !pat)) {
@@ -718,15 +817,26 @@ static void *worker(void *arg)
         if (r->n_left) /* first right-hand entry */
             while (split < sz && e[split] < r->n_left)
                 split++;
+        bool marked = sz <= DUP_MAX;
+        if (marked && !dup_mark(b, (uint32_t)bl, e, sz, &dup)) {
+            atomic_store(&r->stop, 2);
+            break;
+        }
         for (size_t p = 0; p < sz; p++) {
             size_t q0 = r->n_left ? (p < split ? split : sz) : p + 1;
             const avrr_match_rec *a = r->recs[e[p]];
             for (size_t q = q0; q < sz; q++) {
                 uint32_t i = e[p], j = e[q];
-                /* no common bit: no earlier shared block (the filter has
-                 * no false negatives); else the exact test */
-                if ((pre[p] & pre[q]) && !first_shared(b, i, j, (uint32_t)bl))
+                if (marked) {
+                    size_t bit = p * sz + q;
+                    if (dup.bits[bit >> 6] >> (bit & 63) & 1)
+                        continue; /* shares an earlier block */
+                } else if ((pre[p] & pre[q]) &&
+                           !first_shared(b, i, j, (uint32_t)bl)) {
+                    /* no common bit of the filters: no earlier shared
+                     * block (no false negatives); else the exact test */
                     continue;
+                }
                 avrr__mlevels lv;
                 scored++;
                 if (pat) {
@@ -770,6 +880,7 @@ static void *worker(void *arg)
     if (buf)
         flush(r, buf, &nbuf);
     avrr_free(buf);
+    dup_scratch_free(&dup);
     atomic_fetch_add(&r->scored, scored);
     atomic_fetch_add(&r->bounded, bounded);
     if (pat) {
