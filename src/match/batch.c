@@ -544,9 +544,11 @@ typedef struct run {
     const avrr_match_tf *tf;
     double threshold;
     const avrr_match_batch_opts *opts;
-    /* early exit (only when a threshold is set): per record the most its
-     * name tokens can add by their frequency, and the weights it needs */
-    double *tf_bound;
+    /* early exit (only when a threshold is set): per record the best name
+     * weight of its pairs (the best name level's, plus for the levels that
+     * take it the most its name tokens can add by their frequency), and the
+     * weights it needs */
+    double *name_w;
     double name_hi, name_lo; /* best name weight with / without the TF term */
     double need;             /* weight in bits a pair must reach */
     atomic_size_t next_block;
@@ -608,10 +610,8 @@ static double weight_bound(const run *r, const avrr__mlevels *lv,
             w += m->w[f][l];
         }
     }
-    if (a->n_names > 0) {
-        double hi = r->name_hi + r->tf_bound[i];
-        w += hi > r->name_lo ? hi : r->name_lo;
-    }
+    if (a->n_names > 0)
+        w += r->name_w[i];
     return w + BOUND_MARGIN;
 }
 
@@ -635,8 +635,8 @@ static avrr_err bound_setup(run *r)
         if (m->w[AVRR_MF_NAME][l] > *x)
             *x = m->w[AVRR_MF_NAME][l];
     }
-    r->tf_bound = avrr_malloc((r->n + 1) * sizeof *r->tf_bound);
-    if (!r->tf_bound)
+    r->name_w = avrr_malloc((r->n + 1) * sizeof *r->name_w);
+    if (!r->name_w)
         return AVRR_ENOMEM;
     double avg = avrr__match_tf_freq(r->tf, 0);
     for (size_t i = 0; i < r->n; i++) {
@@ -653,7 +653,9 @@ static avrr_err bound_setup(run *r)
             if (s > best)
                 best = s;
         }
-        r->tf_bound[i] = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
+        best = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
+        double hi = r->name_hi + best;
+        r->name_w[i] = hi > r->name_lo ? hi : r->name_lo;
     }
     return AVRR_OK;
 }
@@ -849,7 +851,7 @@ static void *worker(void *arg)
                 avrr__match_levels_other_lazy(a, c, &lv);
                 bool pending =
                     lv.level[AVRR_MF_BIRTH_PLACE] == AVRR__PL_PENDING;
-                if (r->tf_bound && pending &&
+                if (r->name_w && pending &&
                     weight_bound(r, &lv, a, i) < r->need) {
                     bounded++; /* below even with the better place level */
                     continue;
@@ -857,7 +859,7 @@ static void *worker(void *arg)
                 if (pending)
                     lv.level[AVRR_MF_BIRTH_PLACE] =
                         (int8_t)avrr__match_place_level(a, c);
-                if (r->tf_bound && weight_bound(r, &lv, a, i) < r->need) {
+                if (r->name_w && weight_bound(r, &lv, a, i) < r->need) {
                     bounded++;
                     continue;
                 }
@@ -1067,7 +1069,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     }
 out:
     if (r)
-        avrr_free(r->tf_bound);
+        avrr_free(r->name_w);
     avrr_free(r);
     avrr_match_tf_free(own_tf);
     avrr_match_model_free(est);

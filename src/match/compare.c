@@ -289,7 +289,7 @@ static int digits_diff(const avrr_match_rec *a, const avrr_match_rec *b)
         return 0;
     /* one bit per differing nibble */
     uint32_t nz = (d | d >> 1 | d >> 2 | d >> 3) & 0x11111111u;
-    int diff = __builtin_popcount(nz);
+    int diff = (int)((nz * 0x11111111u) >> 28); /* sum of the 8 flags */
     if (diff == 2) {
         int first = __builtin_clz(d) / 4; /* digit index from the left */
         if (first < 7) {
