@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +49,137 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Reads all identities of path into s. Returns 0 or prints the error and
+/* Records are built (normalisation, name keys; or the keyed encoding) by
+ * the run's threads while one thread parses: rows are parsed in chunks of
+ * READ_CHUNK, then every thread builds records of the chunk. Records keep
+ * the order of the rows, and a failure is reported at its row as before. */
+#define READ_CHUNK 4096
+/* Records a thread takes at a time from a chunk. */
+#define BUILD_STEP 16
+
+typedef struct builder {
+    const avrr_pseudo_key *pk;
+    avrr_identity id[READ_CHUNK];
+    avrr_match_rec *rec[READ_CHUNK];
+    avrr_err err[READ_CHUNK];
+    unsigned long line[READ_CHUNK];
+    char *rec_id[READ_CHUNK];
+    size_t n;             /* rows in the chunk; changed only while busy == 0 */
+    atomic_size_t next;   /* next row to build */
+    unsigned long gen;    /* chunks published */
+    int busy;             /* helpers inside the current chunk */
+    bool quit;
+    pthread_mutex_t mu;
+    pthread_cond_t pub, left;
+} builder;
+
+static void build_some(builder *b)
+{
+    for (;;) {
+        size_t k = atomic_fetch_add(&b->next, BUILD_STEP);
+        if (k >= b->n)
+            return;
+        size_t e = k + BUILD_STEP < b->n ? k + BUILD_STEP : b->n;
+        for (; k < e; k++) {
+            b->rec[k] = NULL;
+            b->err[k] = b->pk ? avrr_pseudo_encode(b->pk, &b->id[k], &b->rec[k])
+                              : avrr_match_rec_new(&b->id[k], &b->rec[k]);
+        }
+    }
+}
+
+static void *builder_run(void *arg)
+{
+    builder *b = arg;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->quit && b->gen == seen)
+            pthread_cond_wait(&b->pub, &b->mu);
+        if (b->quit)
+            break;
+        seen = b->gen;
+        b->busy++;
+        pthread_mutex_unlock(&b->mu);
+        build_some(b);
+        pthread_mutex_lock(&b->mu);
+        if (--b->busy == 0)
+            pthread_cond_broadcast(&b->left);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+/* Builds the records of rows 0..n with the helpers; returns when all are. */
+static void build_chunk(builder *b, size_t n)
+{
+    pthread_mutex_lock(&b->mu);
+    while (b->busy > 0) /* a late helper still in the last chunk */
+        pthread_cond_wait(&b->left, &b->mu);
+    b->n = n;
+    atomic_store(&b->next, 0);
+    b->gen++;
+    pthread_cond_broadcast(&b->pub);
+    pthread_mutex_unlock(&b->mu);
+    build_some(b);
+    pthread_mutex_lock(&b->mu);
+    while (b->busy > 0)
+        pthread_cond_wait(&b->left, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Builds the pending rows of b and appends them to s; frees the rows.
+ * Returns 0, or prints the first failure and returns 1. */
+static int flush_rows(const char *cmd, const char *path, builder *b,
+                      size_t n, bool quiet, recset *s)
+{
+    int rc = 0;
+    build_chunk(b, n);
+    if (s->n + n > s->cap) {
+        size_t nc = s->cap ? s->cap : 4096;
+        while (nc < s->n + n)
+            nc *= 2;
+        avrr_match_rec **nr = avrr_realloc(s->recs, nc * sizeof *nr);
+        if (nr)
+            s->recs = nr;
+        char **ni = avrr_realloc(s->ids, nc * sizeof *ni);
+        if (ni)
+            s->ids = ni;
+        if (!nr || !ni) {
+            cli_fail(cmd, "out of memory");
+            rc = 1;
+        } else {
+            s->cap = nc;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        avrr_identity_clear(&b->id[k]);
+        if (rc == 0 && (b->err[k] != AVRR_OK || !b->rec_id[k])) {
+            cli_fail(cmd, "%s:%lu: %s", path, b->line[k],
+                     avrr_strerror(b->err[k] != AVRR_OK ? b->err[k]
+                                                        : AVRR_ENOMEM));
+            rc = 1;
+        }
+        if (rc) {
+            avrr_match_rec_free(b->rec[k]);
+            avrr_free(b->rec_id[k]);
+            continue;
+        }
+        s->recs[s->n] = b->rec[k];
+        s->ids[s->n++] = b->rec_id[k];
+        if (!quiet && s->n % 100000 == 0)
+            fprintf(stderr, "avrr %s: %s: %zu records read\n", cmd, path,
+                    s->n);
+    }
+    return rc;
+}
+
+/* Reads all identities of path into s, building their records with up to
+ * `threads` threads (0: one per CPU). Returns 0 or prints the error and
  * returns 1. Bad rows are fatal unless skip_bad. */
 static int read_file(const char *cmd, const char *path, bool skip_bad,
-                     bool quiet, const avrr_pseudo_key *pk, recset *s)
+                     bool quiet, const avrr_pseudo_key *pk, int threads,
+                     recset *s)
 {
     int rc = 1;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -59,6 +188,10 @@ static int read_file(const char *cmd, const char *path, bool skip_bad,
     avrr_err err;
     unsigned long bad = 0;
     double t0 = now();
+    builder *b = NULL;
+    pthread_t tid[64];
+    int started = 0;
+    size_t n = 0;
 
     avrr_error_clear(&e);
     if (!f)
@@ -73,11 +206,28 @@ static int read_file(const char *cmd, const char *path, bool skip_bad,
                 e.message[0] ? e.message : avrr_strerror(err));
         goto out;
     }
+    b = avrr_calloc(1, sizeof *b);
+    if (!b) {
+        cli_fail(cmd, "out of memory");
+        goto out;
+    }
+    b->pk = pk;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->pub, NULL);
+    pthread_cond_init(&b->left, NULL);
+    if (threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (int)c : 1;
+    }
+    for (int t = 1; t < threads && t < 64; t++) {
+        if (pthread_create(&tid[t], NULL, builder_run, b) != 0)
+            break;
+        started = t;
+    }
     for (;;) {
-        avrr_identity id;
         const char *rec_id = NULL;
         avrr_error_clear(&e);
-        err = avrr_identity_reader_next(r, &id, &rec_id, &e);
+        err = avrr_identity_reader_next(r, &b->id[n], &rec_id, &e);
         if (err == AVRR_ENOTFOUND)
             break;
         if (err != AVRR_OK) {
@@ -89,44 +239,42 @@ static int read_file(const char *cmd, const char *path, bool skip_bad,
             bad++;
             continue;
         }
-        if (s->n == s->cap) {
-            size_t nc = s->cap ? s->cap * 2 : 4096;
-            avrr_match_rec **nr = avrr_realloc(s->recs, nc * sizeof *nr);
-            if (nr)
-                s->recs = nr;
-            char **ni = avrr_realloc(s->ids, nc * sizeof *ni);
-            if (ni)
-                s->ids = ni;
-            if (!nr || !ni) {
-                avrr_identity_clear(&id);
-                cli_fail(cmd, "out of memory");
+        b->rec_id[n] = avrr_strdup(rec_id ? rec_id : "");
+        b->line[n] = avrr_identity_reader_line(r);
+        if (++n == READ_CHUNK) {
+            int fr = flush_rows(cmd, path, b, n, quiet, s);
+            n = 0;
+            if (fr)
                 goto out;
-            }
-            s->cap = nc;
         }
-        avrr_match_rec *mr = NULL;
-        err = pk ? avrr_pseudo_encode(pk, &id, &mr)
-                 : avrr_match_rec_new(&id, &mr);
-        avrr_identity_clear(&id);
-        char *idc = avrr_strdup(rec_id ? rec_id : "");
-        if (err != AVRR_OK || !idc) {
-            avrr_free(idc);
-            avrr_match_rec_free(mr);
-            cli_fail(cmd, "%s:%lu: %s", path, avrr_identity_reader_line(r),
-                     avrr_strerror(err != AVRR_OK ? err : AVRR_ENOMEM));
+    }
+    if (n > 0) {
+        int fr = flush_rows(cmd, path, b, n, quiet, s);
+        n = 0;
+        if (fr)
             goto out;
-        }
-        s->recs[s->n] = mr;
-        s->ids[s->n++] = idc;
-        if (!quiet && s->n % 100000 == 0)
-            fprintf(stderr, "avrr %s: %s: %zu records read\n", cmd, path,
-                    s->n);
     }
     if (!quiet)
         fprintf(stderr, "avrr %s: %s: %zu records read in %.1f s%s\n", cmd,
                 path, s->n, now() - t0, bad ? " (bad rows skipped)" : "");
     rc = 0;
 out:
+    if (b) {
+        for (size_t k = 0; k < n; k++) { /* parsed, not built */
+            avrr_identity_clear(&b->id[k]);
+            avrr_free(b->rec_id[k]);
+        }
+        pthread_mutex_lock(&b->mu);
+        b->quit = true;
+        pthread_cond_broadcast(&b->pub);
+        pthread_mutex_unlock(&b->mu);
+        for (int t = 1; t <= started; t++)
+            pthread_join(tid[t], NULL);
+        pthread_mutex_destroy(&b->mu);
+        pthread_cond_destroy(&b->pub);
+        pthread_cond_destroy(&b->left);
+        avrr_free(b);
+    }
     avrr_identity_reader_close(r);
     if (f && f != stdin)
         fclose(f);
@@ -513,17 +661,17 @@ static int run_batch(int argc, char **argv, bool link)
         }
     }
     if (link) {
-        if (read_file(cmd, o.left, o.skip_bad, o.quiet, pk, &s))
+        if (read_file(cmd, o.left, o.skip_bad, o.quiet, pk, (int)o.threads, &s))
             goto out;
         n_left = s.n;
-        if (read_file(cmd, o.right, o.skip_bad, o.quiet, pk, &s))
+        if (read_file(cmd, o.right, o.skip_bad, o.quiet, pk, (int)o.threads, &s))
             goto out;
         if (n_left == 0 || n_left == s.n) {
             rc = open_pairs(cmd, o.out, &out) ||
                  close_pairs(cmd, o.out, &out);
             goto out;
         }
-    } else if (read_file(cmd, o.in, o.skip_bad, o.quiet, pk, &s)) {
+    } else if (read_file(cmd, o.in, o.skip_bad, o.quiet, pk, (int)o.threads, &s)) {
         goto out;
     }
     out.ids = s.ids;
@@ -610,17 +758,17 @@ int avrr_cli_train(int argc, char **argv)
         goto out;
     }
     if (link) {
-        if (read_file(cmd, o.left, o.skip_bad, o.quiet, NULL, &s))
+        if (read_file(cmd, o.left, o.skip_bad, o.quiet, NULL, (int)o.threads, &s))
             goto out;
         n_left = s.n;
-        if (read_file(cmd, o.right, o.skip_bad, o.quiet, NULL, &s))
+        if (read_file(cmd, o.right, o.skip_bad, o.quiet, NULL, (int)o.threads, &s))
             goto out;
         if (n_left == 0 || n_left == s.n) {
             cli_fail(cmd, "both files need records");
             goto out;
         }
     } else {
-        if (read_file(cmd, o.in, o.skip_bad, o.quiet, NULL, &s))
+        if (read_file(cmd, o.in, o.skip_bad, o.quiet, NULL, (int)o.threads, &s))
             goto out;
         if (s.n < 2) {
             cli_fail(cmd, "%s: need at least two records", o.in);

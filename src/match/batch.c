@@ -153,6 +153,10 @@ typedef struct blocking {
     size_t n_blocks, a_blocks, n_capped, n_split;
     size_t *roff;       /* record r's block ids: rblk[roff[r] .. roff[r+1]) */
     uint32_t *rblk;
+    /* beside brec: a 64-bit filter of the blocks before this one that the
+     * entry's record is in (bit blk_bit(id) per block): two records whose
+     * filters here share no bit share no earlier block */
+    uint64_t *bpre;
 } blocking;
 
 static void blocking_free(blocking *b)
@@ -162,6 +166,7 @@ static void blocking_free(blocking *b)
     avrr_free(b->bsize);
     avrr_free(b->roff);
     avrr_free(b->rblk);
+    avrr_free(b->bpre);
     memset(b, 0, sizeof *b);
 }
 
@@ -337,33 +342,138 @@ static avrr_err drop_copies(blocking *b)
     return AVRR_OK;
 }
 
-static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
-                               size_t n_left, size_t cap, blocking *b)
+/* The filter bit of block bl (its id mixed: neighbouring ids apart). */
+static inline uint64_t blk_bit(uint32_t bl)
 {
-    avrr_err result = AVRR_OK;
-    size_t alloc = n * 8 + 16, n_ent = 0;
-    kent *ent = NULL;
-    memset(b, 0, sizeof *b);
-    ent = avrr_malloc(alloc * sizeof *ent);
-    if (!ent)
-        return AVRR_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
+    return 1ull << ((bl * 0x9e3779b9u) >> 26);
+}
+
+/* The key entries of the records lo..hi, sorted: one part of the blocking
+ * keys, made by one thread (records are independent). */
+typedef struct keys_part {
+    avrr_match_rec *const *recs;
+    size_t lo, hi;
+    kent *ent;
+    size_t n;
+    avrr_err err;
+} keys_part;
+
+static void *keys_part_run(void *arg)
+{
+    keys_part *p = arg;
+    size_t alloc = (p->hi - p->lo) * 8 + 16;
+    p->ent = avrr_malloc(alloc * sizeof *p->ent);
+    if (!p->ent) {
+        p->err = AVRR_ENOMEM;
+        return NULL;
+    }
+    for (size_t i = p->lo; i < p->hi; i++) {
         uint64_t k[AVRR__MAX_BKEYS];
-        size_t nk = avrr__match_rec_block_keys(recs[i], k, AVRR__MAX_BKEYS);
-        if (n_ent + nk > alloc) {
+        size_t nk =
+            avrr__match_rec_block_keys(p->recs[i], k, AVRR__MAX_BKEYS);
+        if (p->n + nk > alloc) {
             size_t na = alloc * 2 + nk;
-            kent *ne = avrr_realloc(ent, na * sizeof *ne);
+            kent *ne = avrr_realloc(p->ent, na * sizeof *ne);
             if (!ne) {
-                result = AVRR_ENOMEM;
-                goto out;
+                p->err = AVRR_ENOMEM;
+                return NULL;
             }
-            ent = ne;
+            p->ent = ne;
             alloc = na;
         }
         for (size_t j = 0; j < nk; j++)
-            ent[n_ent++] = (kent){k[j], (uint32_t)i, 0};
+            p->ent[p->n++] = (kent){k[j], (uint32_t)i, 0};
     }
-    qsort(ent, n_ent, sizeof *ent, kent_cmp);
+    qsort(p->ent, p->n, sizeof *p->ent, kent_cmp);
+    return NULL;
+}
+
+/* Most threads for the blocking keys (each holds its part until the merge). */
+#define KEY_THREADS 8
+
+static int threads_of(int threads)
+{
+    if (threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (int)c : 1;
+    }
+    return threads > 64 ? 64 : threads;
+}
+
+/* All key entries of the n records sorted by (key, record), made in parts
+ * by up to `threads` threads and merged: the same array as one sort of
+ * them all (the order is total: a record has each key once). */
+static avrr_err keys_sorted(avrr_match_rec *const *recs, size_t n, int threads,
+                            kent **out, size_t *n_out)
+{
+    keys_part part[KEY_THREADS];
+    pthread_t tid[KEY_THREADS];
+    bool started[KEY_THREADS] = {false};
+    avrr_err result = AVRR_OK;
+    int t_n = threads_of(threads);
+    if (t_n > KEY_THREADS)
+        t_n = KEY_THREADS;
+    if ((size_t)t_n > n / 4096 + 1) /* small inputs: one part */
+        t_n = (int)(n / 4096 + 1);
+    memset(part, 0, sizeof part);
+    for (int t = 0; t < t_n; t++)
+        part[t] = (keys_part){recs, n * (size_t)t / (size_t)t_n,
+                              n * (size_t)(t + 1) / (size_t)t_n, NULL, 0,
+                              AVRR_OK};
+    for (int t = 1; t < t_n; t++)
+        started[t] = pthread_create(&tid[t], NULL, keys_part_run, &part[t]) == 0;
+    keys_part_run(&part[0]);
+    for (int t = 1; t < t_n; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            keys_part_run(&part[t]);
+    }
+    size_t total = 0;
+    for (int t = 0; t < t_n; t++) {
+        if (part[t].err != AVRR_OK)
+            result = part[t].err;
+        total += part[t].n;
+    }
+    if (result == AVRR_OK && t_n == 1) {
+        *out = part[0].ent;
+        *n_out = part[0].n;
+        return AVRR_OK;
+    }
+    kent *ent = result == AVRR_OK ? avrr_malloc((total + 1) * sizeof *ent)
+                                  : NULL;
+    if (result == AVRR_OK && !ent)
+        result = AVRR_ENOMEM;
+    if (result == AVRR_OK) {
+        size_t pos[KEY_THREADS] = {0};
+        for (size_t k = 0; k < total; k++) {
+            int best = -1;
+            for (int t = 0; t < t_n; t++)
+                if (pos[t] < part[t].n &&
+                    (best < 0 || kent_cmp(&part[t].ent[pos[t]],
+                                          &part[best].ent[pos[best]]) < 0))
+                    best = t;
+            ent[k] = part[best].ent[pos[best]++];
+        }
+        *out = ent;
+        *n_out = total;
+    }
+    for (int t = 0; t < t_n; t++)
+        avrr_free(part[t].ent);
+    return result;
+}
+
+static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
+                               size_t n_left, size_t cap, int threads,
+                               blocking *b)
+{
+    avrr_err result = AVRR_OK;
+    size_t n_ent = 0;
+    kent *ent = NULL;
+    memset(b, 0, sizeof *b);
+    result = keys_sorted(recs, n, threads, &ent, &n_ent);
+    if (result != AVRR_OK)
+        return result;
     result = take_runs(recs, n_left, cap, ent, n_ent, 0, b);
     avrr_free(ent);
     ent = NULL;
@@ -393,6 +503,21 @@ static avrr_err blocking_build(avrr_match_rec *const *recs, size_t n,
         for (size_t q = b->bstart[bl]; q < b->bstart[bl] + b->bsize[bl]; q++)
             b->rblk[fill[b->brec[q]]++] = (uint32_t)bl;
     avrr_free(fill);
+    /* the filters of the blocks before each entry's block (blocks in
+     * ascending order: a record's filter grows as its blocks pass) */
+    uint64_t *acc = avrr_calloc(n + 1, sizeof *acc);
+    b->bpre = avrr_malloc((b->n_brec + 1) * sizeof *b->bpre);
+    if (!acc || !b->bpre) {
+        avrr_free(acc);
+        result = AVRR_ENOMEM;
+        goto out;
+    }
+    for (size_t bl = 0; bl < b->n_blocks; bl++)
+        for (size_t q = b->bstart[bl]; q < b->bstart[bl] + b->bsize[bl]; q++) {
+            b->bpre[q] = acc[b->brec[q]];
+            acc[b->brec[q]] |= blk_bit((uint32_t)bl);
+        }
+    avrr_free(acc);
 out:
     avrr_free(ent);
     if (result != AVRR_OK)
@@ -419,9 +544,11 @@ typedef struct run {
     const avrr_match_tf *tf;
     double threshold;
     const avrr_match_batch_opts *opts;
-    /* early exit (only when a threshold is set): per record the most its
-     * name tokens can add by their frequency, and the weights it needs */
-    double *tf_bound;
+    /* early exit (only when a threshold is set): per record the best name
+     * weight of its pairs (the best name level's, plus for the levels that
+     * take it the most its name tokens can add by their frequency), and the
+     * weights it needs */
+    double *name_w;
     double name_hi, name_lo; /* best name weight with / without the TF term */
     double need;             /* weight in bits a pair must reach */
     atomic_size_t next_block;
@@ -464,18 +591,27 @@ static size_t pattern_count(void)
  * margin far above rounding keeps floating-point order out of it. */
 #define BOUND_MARGIN 1e-6
 
+/* A birth place still AVRR__PL_PENDING (not byte-equal, Jaro-Winkler not
+ * yet run) counts with the better of close and different: the bound then
+ * stays at or above the one of its real level (same order of the sum). */
 static double weight_bound(const run *r, const avrr__mlevels *lv,
                            const avrr_match_rec *a, size_t i)
 {
     const avrr_match_model *m = r->model;
     double w = m->prior_w;
-    for (int f = 0; f < AVRR_MF__COUNT; f++)
-        if (f != AVRR_MF_NAME && lv->level[f] != AVRR_MATCH_LEVEL_NULL)
-            w += m->w[f][lv->level[f]];
-    if (a->n_names > 0) {
-        double hi = r->name_hi + r->tf_bound[i];
-        w += hi > r->name_lo ? hi : r->name_lo;
+    for (int f = 0; f < AVRR_MF__COUNT; f++) {
+        int l = lv->level[f];
+        if (f == AVRR_MF_NAME || l == AVRR_MATCH_LEVEL_NULL)
+            continue;
+        if (l == AVRR__PL_PENDING) {
+            double c = m->w[f][PL_CLOSE], d = m->w[f][PL_DIFF];
+            w += c > d ? c : d;
+        } else {
+            w += m->w[f][l];
+        }
     }
+    if (a->n_names > 0)
+        w += r->name_w[i];
     return w + BOUND_MARGIN;
 }
 
@@ -499,8 +635,8 @@ static avrr_err bound_setup(run *r)
         if (m->w[AVRR_MF_NAME][l] > *x)
             *x = m->w[AVRR_MF_NAME][l];
     }
-    r->tf_bound = avrr_malloc((r->n + 1) * sizeof *r->tf_bound);
-    if (!r->tf_bound)
+    r->name_w = avrr_malloc((r->n + 1) * sizeof *r->name_w);
+    if (!r->name_w)
         return AVRR_ENOMEM;
     double avg = avrr__match_tf_freq(r->tf, 0);
     for (size_t i = 0; i < r->n; i++) {
@@ -517,7 +653,9 @@ static avrr_err bound_setup(run *r)
             if (s > best)
                 best = s;
         }
-        r->tf_bound[i] = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
+        best = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
+        double hi = r->name_hi + best;
+        r->name_w[i] = hi > r->name_lo ? hi : r->name_lo;
     }
     return AVRR_OK;
 }
@@ -554,6 +692,104 @@ static bool first_shared(const blocking *b, uint32_t i, uint32_t j,
     return false;
 }
 
+/* Blocks of up to this many records find their pairs that share an earlier
+ * block all at once (dup_mark) into a bit matrix of size^2 bits (2 MB at
+ * most); larger ones (only with a raised --block-cap) test pair by pair. */
+#define DUP_MAX 4096
+
+/* A thread's scratch for dup_mark. */
+typedef struct dup_scratch {
+    uint32_t *ex, *em, *enext; /* entries: block id, member, next of same id */
+    size_t a_ent;
+    uint32_t *slot_x, *slot_h; /* hash of block ids: id and first entry */
+    size_t a_slot;
+    uint64_t *bits; /* pair (p, q), p < q: bit p * size + q */
+    size_t a_bits;
+} dup_scratch;
+
+static void dup_scratch_free(dup_scratch *d)
+{
+    avrr_free(d->ex);
+    avrr_free(d->em);
+    avrr_free(d->enext);
+    avrr_free(d->slot_x);
+    avrr_free(d->slot_h);
+    avrr_free(d->bits);
+}
+
+static bool grow_u32(uint32_t **p, size_t n)
+{
+    uint32_t *q = avrr_realloc(*p, n * sizeof *q);
+    if (!q)
+        return false;
+    *p = q;
+    return true;
+}
+
+/* Marks in d->bits every pair of members of block bl (records e[0..sz),
+ * ascending) that also share a block before bl: each member's blocks
+ * below bl go into a hash by block id, and a member meets the earlier
+ * members under the same id. Those pairs are scored in their first shared
+ * block, not here; the others here. False when out of memory. */
+static bool dup_mark(const blocking *b, uint32_t bl, const uint32_t *e,
+                     size_t sz, dup_scratch *d)
+{
+    size_t np = 0;
+    for (size_t m = 0; m < sz; m++) {
+        const uint32_t *x = b->rblk + b->roff[e[m]];
+        const uint32_t *xe = b->rblk + b->roff[e[m] + 1];
+        while (x < xe && *x < bl)
+            x++, np++;
+    }
+    size_t words = (sz * sz + 63) / 64;
+    if (words > d->a_bits) {
+        uint64_t *nb = avrr_realloc(d->bits, words * sizeof *nb);
+        if (!nb)
+            return false;
+        d->bits = nb;
+        d->a_bits = words;
+    }
+    memset(d->bits, 0, words * sizeof *d->bits);
+    if (np < 2)
+        return true;
+    if (np > d->a_ent) {
+        size_t na = np * 2;
+        if (!grow_u32(&d->ex, na) || !grow_u32(&d->em, na) ||
+            !grow_u32(&d->enext, na))
+            return false;
+        d->a_ent = na;
+    }
+    size_t ns = 16;
+    while (ns < np * 2)
+        ns *= 2;
+    if (ns > d->a_slot) {
+        if (!grow_u32(&d->slot_x, ns) || !grow_u32(&d->slot_h, ns))
+            return false;
+        d->a_slot = ns;
+    }
+    memset(d->slot_h, 0xff, ns * sizeof *d->slot_h);
+    size_t k = 0;
+    for (size_t m = 0; m < sz; m++) {
+        const uint32_t *x = b->rblk + b->roff[e[m]];
+        const uint32_t *xe = b->rblk + b->roff[e[m] + 1];
+        for (; x < xe && *x < bl; x++, k++) {
+            size_t h = ((uint32_t)(*x * 0x9e3779b9u)) & (ns - 1);
+            while (d->slot_h[h] != UINT32_MAX && d->slot_x[h] != *x)
+                h = (h + 1) & (ns - 1);
+            d->ex[k] = *x;
+            d->em[k] = (uint32_t)m;
+            d->enext[k] = d->slot_h[h];
+            for (uint32_t c = d->slot_h[h]; c != UINT32_MAX; c = d->enext[c]) {
+                size_t bit = (size_t)d->em[c] * sz + m; /* em[c] < m */
+                d->bits[bit >> 6] |= 1ull << (bit & 63);
+            }
+            d->slot_x[h] = *x;
+            d->slot_h[h] = (uint32_t)k;
+        }
+    }
+    return true;
+}
+
 static void *worker(void *arg)
 {
     run *r = arg;
@@ -562,6 +798,7 @@ static void *worker(void *arg)
     double *pat = NULL;
     size_t nbuf = 0;
     uint64_t scored = 0, bounded = 0;
+    dup_scratch dup = {0};
     if (r->patterns)
         pat = avrr_calloc(pattern_count(), sizeof *pat);
     if ((!r->patterns && !buf) || (r->patterns && !pat)) {
@@ -576,18 +813,32 @@ static void *worker(void *arg)
         if (r->stride > 1 && bl % r->stride != 0)
             continue;
         const uint32_t *e = b->brec + b->bstart[bl];
+        const uint64_t *pre = b->bpre + b->bstart[bl];
         size_t sz = b->bsize[bl];
         size_t split = 0;
         if (r->n_left) /* first right-hand entry */
             while (split < sz && e[split] < r->n_left)
                 split++;
+        bool marked = sz <= DUP_MAX;
+        if (marked && !dup_mark(b, (uint32_t)bl, e, sz, &dup)) {
+            atomic_store(&r->stop, 2);
+            break;
+        }
         for (size_t p = 0; p < sz; p++) {
             size_t q0 = r->n_left ? (p < split ? split : sz) : p + 1;
             const avrr_match_rec *a = r->recs[e[p]];
             for (size_t q = q0; q < sz; q++) {
                 uint32_t i = e[p], j = e[q];
-                if (!first_shared(b, i, j, (uint32_t)bl))
+                if (marked) {
+                    size_t bit = p * sz + q;
+                    if (dup.bits[bit >> 6] >> (bit & 63) & 1)
+                        continue; /* shares an earlier block */
+                } else if ((pre[p] & pre[q]) &&
+                           !first_shared(b, i, j, (uint32_t)bl)) {
+                    /* no common bit of the filters: no earlier shared
+                     * block (no false negatives); else the exact test */
                     continue;
+                }
                 avrr__mlevels lv;
                 scored++;
                 if (pat) {
@@ -595,8 +846,20 @@ static void *worker(void *arg)
                     pat[pattern_of(&lv)] += 1;
                     continue;
                 }
-                avrr__match_levels_other(a, r->recs[j], &lv);
-                if (r->tf_bound && weight_bound(r, &lv, a, i) < r->need) {
+                const avrr_match_rec *c = r->recs[j];
+                lv.level[AVRR_MF_BIRTH_PLACE] = AVRR_MATCH_LEVEL_NULL;
+                avrr__match_levels_other_lazy(a, c, &lv);
+                bool pending =
+                    lv.level[AVRR_MF_BIRTH_PLACE] == AVRR__PL_PENDING;
+                if (r->name_w && pending &&
+                    weight_bound(r, &lv, a, i) < r->need) {
+                    bounded++; /* below even with the better place level */
+                    continue;
+                }
+                if (pending)
+                    lv.level[AVRR_MF_BIRTH_PLACE] =
+                        (int8_t)avrr__match_place_level(a, c);
+                if (r->name_w && weight_bound(r, &lv, a, i) < r->need) {
                     bounded++;
                     continue;
                 }
@@ -619,6 +882,7 @@ static void *worker(void *arg)
     if (buf)
         flush(r, buf, &nbuf);
     avrr_free(buf);
+    dup_scratch_free(&dup);
     atomic_fetch_add(&r->scored, scored);
     atomic_fetch_add(&r->bounded, bounded);
     if (pat) {
@@ -760,7 +1024,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
         return AVRR_ETOOLARGE;
     if (opts->on_progress)
         opts->on_progress(opts->ctx, "blocking", 0, n);
-    result = blocking_build(recs, n, opts->n_left, cap, &b);
+    result = blocking_build(recs, n, opts->n_left, cap, opts->threads, &b);
     if (result != AVRR_OK)
         goto out;
     if (!opts->tf) {
@@ -811,7 +1075,7 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
     }
 out:
     if (r)
-        avrr_free(r->tf_bound);
+        avrr_free(r->name_w);
     avrr_free(r);
     avrr_match_tf_free(own_tf);
     avrr_match_model_free(est);
@@ -1028,7 +1292,7 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
     /* u from random pairs */
     sample_u(recs, n, n_left, seed, U_SAMPLES, m);
     /* m and the prior by EM over the candidate pairs */
-    result = blocking_build(recs, n, n_left, SPLIT_CAP, &b);
+    result = blocking_build(recs, n, n_left, SPLIT_CAP, 0, &b);
     if (result != AVRR_OK)
         goto out;
     r = avrr_calloc(1, sizeof *r);

@@ -271,7 +271,47 @@ done:
 
 /* ---- dates ------------------------------------------------------------------ */
 
+/* The eight digits of a date (yyyymmdd) as nibbles, the year's first;
+ * false when a value does not fit its digits (then the slow path). */
+static bool date_nibbles(const avrr_match_rec *r, uint32_t *out)
+{
+    int y = r->year, m = r->month, d = r->day;
+    if (y < 0 || y > 9999 || m < 0 || m > 99 || d < 0 || d > 99)
+        return false;
+    *out = (uint32_t)(y / 1000) << 28 | (uint32_t)(y / 100 % 10) << 24 |
+           (uint32_t)(y / 10 % 10) << 20 | (uint32_t)(y % 10) << 16 |
+           (uint32_t)(m / 10) << 12 | (uint32_t)(m % 10) << 8 |
+           (uint32_t)(d / 10) << 4 | (uint32_t)(d % 10);
+    return true;
+}
+
+static int digits_diff_slow(const avrr_match_rec *a, const avrr_match_rec *b);
+
 static int digits_diff(const avrr_match_rec *a, const avrr_match_rec *b)
+{
+    uint32_t x, y;
+    if (!date_nibbles(a, &x) || !date_nibbles(b, &y))
+        return digits_diff_slow(a, b);
+    uint32_t d = x ^ y;
+    if (d == 0)
+        return 0;
+    /* one bit per differing nibble */
+    uint32_t nz = (d | d >> 1 | d >> 2 | d >> 3) & 0x11111111u;
+    int diff = (int)((nz * 0x11111111u) >> 28); /* sum of the 8 flags */
+    if (diff == 2) {
+        int first = __builtin_clz(d) / 4; /* digit index from the left */
+        if (first < 7) {
+            int sh = 28 - 4 * first;
+            uint32_t x0 = x >> sh & 15, x1 = x >> (sh - 4) & 15;
+            uint32_t y0 = y >> sh & 15, y1 = y >> (sh - 4) & 15;
+            if (x0 == y1 && x1 == y0)
+                return 1; /* two adjacent digits transposed: one slip */
+        }
+    }
+    return diff;
+}
+
+static int digits_diff_slow(const avrr_match_rec *a, const avrr_match_rec *b)
 {
     char x[9], y[9];
     int vx[3] = {a->year, a->month, a->day}, vy[3] = {b->year, b->month, b->day};
@@ -393,13 +433,33 @@ static int nat_level(const avrr_match_rec *a, const avrr_match_rec *b)
 
 /* ---- documents -------------------------------------------------------------- */
 
+/* avrr__match_doc_canon of a stored number (already [0-9A-Z], at most
+ * AVRR_CODE_MAX long: record.c cleans it) by a table; anything else takes
+ * the general function. */
+static size_t doc_canon_fast(const char *s, size_t n, char *out)
+{
+    static const char az[] = "A8C0EF6H1JK1MN0P0R51UVWXY2";
+    if (n > AVRR_CODE_MAX)
+        return avrr__match_doc_canon(s, out, AVRR_CODE_MAX + 1);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            out[i] = az[c - 'A'];
+        else if (c >= '0' && c <= '9')
+            out[i] = c;
+        else
+            return avrr__match_doc_canon(s, out, AVRR_CODE_MAX + 1);
+    }
+    out[n] = '\0';
+    return n;
+}
+
 static int doc_pair(const char *x, size_t nx, const char *y, size_t ny)
 {
     if (nx == ny && memcmp(x, y, nx) == 0)
         return OL_EXACT;
     char cx[AVRR_CODE_MAX + 1], cy[AVRR_CODE_MAX + 1];
-    size_t lx = avrr__match_doc_canon(x, cx, sizeof cx);
-    size_t ly = avrr__match_doc_canon(y, cy, sizeof cy);
+    size_t lx = doc_canon_fast(x, nx, cx), ly = doc_canon_fast(y, ny, cy);
     if (lx == ly && memcmp(cx, cy, lx) == 0)
         return OL_OCR;
     /* one edit is a typo only when the numbers are long enough to be unlikely
@@ -491,6 +551,34 @@ void avrr__match_levels_other(const avrr_match_rec *a,
     lv->level[AVRR_MF_BIRTH_PLACE] = (int8_t)place_level(a, b);
     lv->level[AVRR_MF_DOCUMENT] = (int8_t)doc_level(a, b);
     lv->level[AVRR_MF_ADDRESS] = (int8_t)addr_level(a, b);
+}
+
+void avrr__match_levels_other_lazy(const avrr_match_rec *a,
+                                   const avrr_match_rec *b, avrr__mlevels *lv)
+{
+    if (a->pz || b->pz)
+        return;
+    lv->level[AVRR_MF_BIRTH_DATE] = (int8_t)date_level(a, b);
+    if (a->sex == AVRR_SEX_UNKNOWN || b->sex == AVRR_SEX_UNKNOWN)
+        lv->level[AVRR_MF_SEX] = AVRR_MATCH_LEVEL_NULL;
+    else
+        lv->level[AVRR_MF_SEX] = a->sex == b->sex ? SL_AGREE : SL_DIFF;
+    lv->level[AVRR_MF_NATIONALITY] = (int8_t)nat_level(a, b);
+    if (!a->place_len || !b->place_len)
+        lv->level[AVRR_MF_BIRTH_PLACE] = AVRR_MATCH_LEVEL_NULL;
+    else if (a->place_len == b->place_len &&
+             memcmp(a->buf + a->place_off, b->buf + b->place_off,
+                    a->place_len) == 0)
+        lv->level[AVRR_MF_BIRTH_PLACE] = PL_EXACT;
+    else
+        lv->level[AVRR_MF_BIRTH_PLACE] = AVRR__PL_PENDING;
+    lv->level[AVRR_MF_DOCUMENT] = (int8_t)doc_level(a, b);
+    lv->level[AVRR_MF_ADDRESS] = (int8_t)addr_level(a, b);
+}
+
+int avrr__match_place_level(const avrr_match_rec *a, const avrr_match_rec *b)
+{
+    return place_level(a, b);
 }
 
 void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,

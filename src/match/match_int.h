@@ -242,6 +242,14 @@ void avrr__match_levels_name(const avrr_match_rec *a, const avrr_match_rec *b,
                              avrr__mlevels *out);
 void avrr__match_levels_other(const avrr_match_rec *a,
                               const avrr_match_rec *b, avrr__mlevels *out);
+/* avrr__match_levels_other but for the birth place's Jaro-Winkler: two
+ * places that are not byte-equal get AVRR__PL_PENDING (close or different),
+ * to be finished by avrr__match_place_level when the pair is still wanted
+ * (a batch bounds its weight first). */
+#define AVRR__PL_PENDING (-2)
+void avrr__match_levels_other_lazy(const avrr_match_rec *a,
+                                   const avrr_match_rec *b, avrr__mlevels *out);
+int avrr__match_place_level(const avrr_match_rec *a, const avrr_match_rec *b);
 
 /* Bounds of the term-frequency adjustment in bits: a very rare name may add
  * at most 5 bits (so that a rare shared surname alone cannot make siblings

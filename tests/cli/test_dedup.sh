@@ -69,6 +69,36 @@ grep -q "cannot create" "$T/err" || fail "error text: $(cat "$T/err")"
 # --block-cap is checked
 "$AVRR" dedup --in "$T/in.csv" --out "$T/x.csv" --block-cap 1 2>/dev/null &&
     fail "--block-cap 1 accepted"
+# a file of several read chunks (records are built by all threads, a chunk
+# of rows at a time): the records keep the order of the rows (the clusters
+# file lists them in it), one thread and two give the same pairs, and a bad
+# row deep in the file is reported at its line
+head -1 "$T/in.csv" >"$T/big.csv"
+awk -F, 'NR > 1 && NF > 5 { rows[++n] = $0 }
+    END { for (k = 0; k < 850; k++) for (i = 1; i <= n; i++) {
+        r = rows[i]; sub(/^[^,]*/, "&_" k, r)
+        sub(/[12][09][0-9][0-9]-/, (1900 + k % 90) "-", r); print r } }' \
+    "$T/in.csv" >>"$T/big.csv"
+[ "$(wc -l <"$T/big.csv")" -eq 10201 ] || fail "big.csv: $(wc -l <"$T/big.csv") lines"
+run dedup --in "$T/big.csv" --out "$T/big2.csv" --quiet --threads 2 \
+    --clusters "$T/bigcl2.csv"
+run dedup --in "$T/big.csv" --out "$T/big1.csv" --quiet --threads 1
+rows "$T/big2.csv" >"$T/bg2"
+rows "$T/big1.csv" >"$T/bg1"
+[ -s "$T/bg2" ] || fail "no pairs in big.csv"
+cmp -s "$T/bg1" "$T/bg2" || fail "big.csv: one thread differs from two"
+tail -n +2 "$T/big.csv" | cut -d, -f1 >"$T/order_in"
+tail -n +2 "$T/bigcl2.csv" | cut -d, -f1 >"$T/order_cl"
+cmp -s "$T/order_in" "$T/order_cl" || fail "records out of the rows' order"
+awk 'NR == 9001 { sub(/-[01][0-9]-/, "-13-") } { print }' \
+    "$T/big.csv" >"$T/bad.csv"
+"$AVRR" dedup --in "$T/bad.csv" --out "$T/x.csv" --quiet 2>"$T/err" &&
+    fail "bad row accepted"
+grep -q "bad.csv:9001:.*month 13" "$T/err" || fail "bad row: $(cat "$T/err")"
+run dedup --in "$T/bad.csv" --out "$T/x.csv" --skip-bad \
+    --clusters "$T/xcl.csv"
+[ "$(wc -l <"$T/xcl.csv")" -eq 10200 ] || fail "--skip-bad keeps the other rows"
+grep -q "10199 records read" "$T/err" || fail "--skip-bad: $(cat "$T/err")"
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
 echo "ok"

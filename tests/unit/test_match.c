@@ -278,6 +278,10 @@ static void test_date_levels(void **state)
     assert_int_equal(date_level("1990-03-04", "1990-04-03"), 2); /* swap */
     assert_int_equal(date_level("1990-03-14", "1990-03-15"), 2); /* digit */
     assert_int_equal(date_level("1990-03-14", "1909-03-14"), 2); /* transp. */
+    assert_int_equal(date_level("1989-03-14", "1998-03-14"), 2); /* transp. */
+    assert_int_equal(date_level("1990-03-14", "1993-03-14"), 2); /* digit */
+    assert_int_equal(date_level("1990-03-14", "1990-04-13"), 5); /* 2 apart */
+    assert_int_equal(date_level("1989-03-14", "1999-03-18"), 6); /* 2, far */
     assert_int_equal(date_level("1990-01-01", "1990-07-23"), 3); /* ph */
     assert_int_equal(date_level("1990", "1990-07-23"), 3);
     assert_int_equal(date_level("1990-00-00", "1990-07-23"), 3);
@@ -307,6 +311,9 @@ static void test_documents_ocr(void **state)
     assert_int_equal(doc_level("AB1234567", "AB1234576"), 2); /* transp. */
     assert_int_equal(doc_level("AB1234567", "AB123456"), 2);  /* dropped */
     assert_int_equal(doc_level("AB1234567", "XY9876543"), 3);
+    assert_int_equal(doc_level("SZGQT1", "52601T"), 1); /* S5 Z2 G6 Q0 T1 */
+    assert_int_equal(doc_level("SZGQT1", "52601X"), 2); /* one more */
+    assert_int_equal(doc_level("SZGQT1", "X2601X"), 3);
     assert_int_equal(doc_level(NULL, "XY9876543"), AVRR_MATCH_LEVEL_NULL);
 }
 
@@ -581,6 +588,8 @@ static crowd *crowd_new(void)
         p->doc = (b >> 29) % 2 ? c->buf[i][1] : NULL;
         if (base != i && (r >> 18) % 4 == 0)
             p->given = "Mohamed"; /* respelt */
+        if (base != i && (r >> 20) % 2 == 0 && p->place == place[2])
+            p->place = "Khartum"; /* a close place, not an equal one */
         c->recs[i] = rec_of(p);
     }
     return c;
