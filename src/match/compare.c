@@ -537,22 +537,6 @@ void avrr__match_levels_name(const avrr_match_rec *a, const avrr_match_rec *b,
     avrr__match_name_level(a, b, plain_fill, lv);
 }
 
-void avrr__match_levels_other(const avrr_match_rec *a,
-                              const avrr_match_rec *b, avrr__mlevels *lv)
-{
-    if (a->pz || b->pz)
-        return; /* set with the names by avrr__pseudo_levels */
-    lv->level[AVRR_MF_BIRTH_DATE] = (int8_t)date_level(a, b);
-    if (a->sex == AVRR_SEX_UNKNOWN || b->sex == AVRR_SEX_UNKNOWN)
-        lv->level[AVRR_MF_SEX] = AVRR_MATCH_LEVEL_NULL;
-    else
-        lv->level[AVRR_MF_SEX] = a->sex == b->sex ? SL_AGREE : SL_DIFF;
-    lv->level[AVRR_MF_NATIONALITY] = (int8_t)nat_level(a, b);
-    lv->level[AVRR_MF_BIRTH_PLACE] = (int8_t)place_level(a, b);
-    lv->level[AVRR_MF_DOCUMENT] = (int8_t)doc_level(a, b);
-    lv->level[AVRR_MF_ADDRESS] = (int8_t)addr_level(a, b);
-}
-
 void avrr__match_levels_other_lazy(const avrr_match_rec *a,
                                    const avrr_match_rec *b, avrr__mlevels *lv)
 {
@@ -579,6 +563,15 @@ void avrr__match_levels_other_lazy(const avrr_match_rec *a,
 int avrr__match_place_level(const avrr_match_rec *a, const avrr_match_rec *b)
 {
     return place_level(a, b);
+}
+
+void avrr__match_levels_other(const avrr_match_rec *a,
+                              const avrr_match_rec *b, avrr__mlevels *lv)
+{
+    avrr__match_levels_other_lazy(a, b, lv);
+    if (!a->pz && !b->pz &&
+        lv->level[AVRR_MF_BIRTH_PLACE] == AVRR__PL_PENDING)
+        lv->level[AVRR_MF_BIRTH_PLACE] = (int8_t)place_level(a, b);
 }
 
 void avrr__match_levels(const avrr_match_rec *a, const avrr_match_rec *b,
