@@ -19,13 +19,15 @@
  *
  * usage: check_bench --db FILE --known CSV --new CSV [--tenant CODE]
  *                    [--checks N] [--warmup N] [--threads 1,2]
- *                    [--phases]
+ *                    [--phases] [--no-bg-checkpoints]
  *        check_bench --match-only CSV[,CSV...] --known CSV --new CSV [--checks N]
  *                    [--verify N]
  *
  * --phases also prints, per phase of a check (service/check_phases.h), its
  * wall and CPU time (mean, p50, p99) and its mean over the slowest 1 % of
  * the checks and over the middle ones: which phase makes the tail.
+ * --no-bg-checkpoints: SQLite checkpoints inside commits, as before `avrr
+ * serve` moved them to a thread of their own (the default here, as there).
  *
  * --match-only also prints, per query, the postings read, the distinct
  * candidates and how many of them were compared in full (the rest rejected
@@ -235,6 +237,7 @@ static double pct(const double *v, size_t n, double p)
 }
 
 static bool want_phases;
+static bool bg_checkpoints = true;
 
 /* --phases: per phase, the mean, p50 and p99 of its wall and CPU time over
  * all checks, and its mean over the slowest 1 % of checks (by wall time) and
@@ -540,6 +543,7 @@ int main(int argc, char **argv)
         {"checks", required_argument, 0, 'c'}, {"warmup", required_argument, 0, 'w'},
         {"threads", required_argument, 0, 'T'}, {"match-only", required_argument, 0, 'm'},
         {"verify", required_argument, 0, 'v'}, {"phases", no_argument, 0, 'P'},
+        {"no-bg-checkpoints", no_argument, 0, 'B'},
         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -554,6 +558,7 @@ int main(int argc, char **argv)
         case 'm': match_files = optarg; break;
         case 'v': verify = strtol(optarg, NULL, 10); break;
         case 'P': want_phases = true; break;
+        case 'B': bg_checkpoints = false; break;
         default:
             fprintf(stderr, "usage: check_bench --db FILE --known CSV --new CSV [--tenant CODE]"
                             " [--checks N] [--warmup N] [--threads 1,2]\n");
@@ -591,6 +596,11 @@ int main(int argc, char **argv)
         return 1;
     }
     double load = now_s() - t0;
+    /* as `avrr serve` runs: WAL checkpoints on a thread of their own */
+    if (bg_checkpoints && avrr_service_background_checkpoints(svc, 200, &e) != AVRR_OK) {
+        fprintf(stderr, "check_bench: %s\n", e.message);
+        return 1;
+    }
     rss_mib(&rss1, &hwm1);
     int64_t n_ids = 0;
     (void)avrr_service_count(svc, "identities", &n_ids, &e);
