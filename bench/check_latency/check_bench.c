@@ -434,6 +434,7 @@ static int match_only(const char *files, const probes *pr, size_t checks, size_t
         }
         free(reg.v);
     }
+    avrr__match_index_trim(idx); /* as avrr_service_index_load does */
     double load = now_s() - t0;
     rss_mib(&rss, &hwm);
     printf("match_load identities=%zu build_s=%.3f rss_after_mib=%.1f\n",

@@ -39,6 +39,13 @@ typedef struct plist {
 
 #define LIST_SPLIT 0x80000000u
 #define DEPTHS (AVRR__SPLIT_DEPTH + 1)
+/* At the last depth the bit means "counted only": a list that reached the
+ * cap there can only ever be skipped while it stays over it (no further
+ * split), so it keeps its count and drops its members (a third of all the
+ * postings at 1M). Should removals bring it back within the cap, a query
+ * takes its members from the list one depth up (gather). */
+#define LIST_COUNTED LIST_SPLIT
+#define LAST (DEPTHS - 1)
 
 /* u64 -> u32 open addressing; key 0 is empty (keys are hashed / ids > 0) */
 typedef struct map {
@@ -234,6 +241,10 @@ static avrr_err list_add(avrr_match_index *idx, int d, uint64_t key, uint32_t s,
         idx->lists[idx->n_lists++] = (plist){0};
     }
     plist *l = &idx->lists[*li];
+    if (d == LAST && (l->cap & LIST_COUNTED)) {
+        l->n++;
+        return AVRR_OK;
+    }
     uint32_t cap = l->cap & ~LIST_SPLIT;
     if (l->n == cap) {
         uint32_t nc = cap ? cap * 2 : 4;
@@ -246,17 +257,26 @@ static avrr_err list_add(avrr_match_index *idx, int d, uint64_t key, uint32_t s,
         l->cap = nc | (l->cap & LIST_SPLIT);
     }
     l->v[l->n++] = s;
+    if (d == LAST && l->n >= idx->block_cap) {
+        avrr_free(l->v);
+        l->v = NULL;
+        l->cap = LIST_COUNTED;
+    }
     return AVRR_OK;
 }
 
-/* Removes slot s from the list of key at depth d (if there); returns the
- * list or NULL. */
+/* Removes slot s from the list of key at depth d (where it must be: a
+ * counted list only counts); returns the list or NULL. */
 static plist *list_remove(avrr_match_index *idx, int d, uint64_t key, uint32_t s)
 {
     uint32_t li;
     if (!map_get(&idx->keys[d], key, &li))
         return NULL;
     plist *l = &idx->lists[li];
+    if (d == LAST && (l->cap & LIST_COUNTED)) {
+        l->n -= l->n > 0;
+        return l;
+    }
     for (uint32_t i = 0; i < l->n; i++)
         if (l->v[i] == s) {
             l->v[i] = l->v[--l->n];
@@ -283,6 +303,8 @@ static size_t sub_keys_of(const avrr_match_rec *r, uint64_t *k)
     return u;
 }
 
+/* Takes slot s (second keys sk) out of the list of key at depth d and
+ * out of the sub-lists of that key. */
 static void unpost(avrr_match_index *idx, int d, uint64_t key, uint32_t s, const uint64_t *sk,
                    size_t nsk)
 {
@@ -290,6 +312,15 @@ static void unpost(avrr_match_index *idx, int d, uint64_t key, uint32_t s, const
     if (l && (l->cap & LIST_SPLIT) && d + 1 < DEPTHS)
         for (size_t j = 0; j < nsk; j++)
             unpost(idx, d + 1, avrr__match_sub_mix(key, sk[j]), s, sk, nsk);
+}
+
+/* Takes slot s out of the sub-lists of key at depth d+1 for its first nj
+ * second keys (an addition that failed there). */
+static void unpost_subs(avrr_match_index *idx, int d, uint64_t key, uint32_t s,
+                        const uint64_t *sk, size_t nsk, size_t nj)
+{
+    for (size_t j = 0; j < nj; j++)
+        unpost(idx, d + 1, avrr__match_sub_mix(key, sk[j]), s, sk, nsk);
 }
 
 /* Posts slot s (second keys sk) under key at depth d, and under the
@@ -304,10 +335,16 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
     if (r != AVRR_OK || d + 1 >= DEPTHS)
         return r;
     if (idx->lists[li].cap & LIST_SPLIT) {
-        for (size_t j = 0; j < nsk && r == AVRR_OK; j++)
+        size_t j = 0;
+        for (; j < nsk; j++) {
             r = post(idx, d + 1, avrr__match_sub_mix(key, sk[j]), s, sk, nsk);
-        if (r != AVRR_OK)
-            unpost(idx, d, key, s, sk, nsk);
+            if (r != AVRR_OK)
+                break;
+        }
+        if (r != AVRR_OK) { /* the failed post left nothing under sk[j] */
+            unpost_subs(idx, d, key, s, sk, nsk, j);
+            list_remove(idx, d, key, s);
+        }
         return r;
     }
     if (idx->lists[li].n < idx->block_cap)
@@ -316,27 +353,31 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
      * does not move while its sub-lists grow; idx->lists may) */
     uint32_t n = idx->lists[li].n;
     const uint32_t *v = idx->lists[li].v;
-    uint32_t done = 0;
-    for (; done < n && r == AVRR_OK; done++) {
+    uint32_t q = 0;
+    size_t j = 0;
+    for (; q < n; q++) {
         uint64_t mk[AVRR__MAX_SUBKEYS];
-        const avrr_match_rec *mr = idx->slots[v[done]].rec;
-        size_t nm = v[done] == s ? 0 : sub_keys_of(mr, mk);
-        const uint64_t *k = v[done] == s ? sk : mk;
-        if (v[done] == s)
-            nm = nsk;
-        for (size_t j = 0; j < nm && r == AVRR_OK; j++)
-            r = post(idx, d + 1, avrr__match_sub_mix(key, k[j]), v[done], k, nm);
+        const uint64_t *k = v[q] == s ? sk : mk;
+        size_t nm = v[q] == s ? nsk : sub_keys_of(idx->slots[v[q]].rec, mk);
+        for (j = 0; j < nm; j++) {
+            r = post(idx, d + 1, avrr__match_sub_mix(key, k[j]), v[q], k, nm);
+            if (r != AVRR_OK)
+                break;
+        }
+        if (r != AVRR_OK) { /* undo: the sub-lists as they were */
+            unpost_subs(idx, d, key, v[q], k, nm, j);
+            break;
+        }
     }
     if (r == AVRR_OK) {
         idx->lists[li].cap |= LIST_SPLIT;
         return AVRR_OK;
     }
-    for (uint32_t q = 0; q < n; q++) { /* undo: the sub-lists as they were */
+    for (uint32_t p = 0; p < q; p++) {
         uint64_t mk[AVRR__MAX_SUBKEYS];
-        const uint64_t *k = v[q] == s ? sk : mk;
-        size_t nm = v[q] == s ? nsk : sub_keys_of(idx->slots[v[q]].rec, mk);
-        for (size_t j = 0; j < nm; j++)
-            unpost(idx, d + 1, avrr__match_sub_mix(key, k[j]), v[q], k, nm);
+        const uint64_t *k = v[p] == s ? sk : mk;
+        size_t nm = v[p] == s ? nsk : sub_keys_of(idx->slots[v[p]].rec, mk);
+        unpost_subs(idx, d, key, v[p], k, nm, nm);
     }
     list_remove(idx, d, key, s);
     return r;
@@ -522,14 +563,59 @@ static double keep_best(double *h, size_t *n, size_t k, double w)
 typedef struct blocks {
     const plist **v;
     size_t n, cap, total; /* total: postings */
+    plist **own;          /* members gathered for counted lists (freed) */
+    size_t n_own;
 } blocks;
+
+static void blocks_free(blocks *b)
+{
+    for (size_t i = 0; i < b->n_own; i++) {
+        avrr_free(b->own[i]->v);
+        avrr_free(b->own[i]);
+    }
+    avrr_free(b->own);
+    avrr_free(b->v);
+}
+
+/* The members of a counted list that removals brought back within the cap:
+ * the members of the list one depth up (up) that have its second key k. */
+static avrr_err members_from_up(const avrr_match_index *idx, const plist *up, uint64_t k,
+                                blocks *b, const plist **out)
+{
+    plist *m = avrr_calloc(1, sizeof *m);
+    plist **no = avrr_realloc(b->own, (b->n_own + 1) * sizeof *no);
+    if (!m || !no) {
+        avrr_free(m);
+        if (no)
+            b->own = no;
+        return AVRR_ENOMEM;
+    }
+    b->own = no;
+    b->own[b->n_own++] = m;
+    m->v = avrr_malloc((up->n ? up->n : 1) * sizeof *m->v);
+    if (!m->v)
+        return AVRR_ENOMEM;
+    for (uint32_t i = 0; i < up->n; i++) {
+        const avrr_match_rec *r = idx->slots[up->v[i]].rec;
+        uint64_t sk[AVRR__MAX_SUBKEYS];
+        size_t ns = r ? sub_keys_of(r, sk) : 0;
+        for (size_t j = 0; j < ns; j++)
+            if (sk[j] == k) {
+                m->v[m->n++] = up->v[i];
+                break;
+            }
+    }
+    *out = m;
+    return AVRR_OK;
+}
 
 /* The block of key at depth d with the probe counted (parent: the size of
  * the block it was split from, probe counted; 0 at depth 0), as the batch
  * would take it (avrr__block_fate): whole, split by the probe's second keys
  * psk, or not at all. */
 static avrr_err gather(const avrr_match_index *idx, int d, uint64_t key, size_t parent,
-                       const uint64_t *psk, size_t npsk, blocks *b)
+                       const plist *up, uint64_t k, const uint64_t *psk, size_t npsk,
+                       blocks *b)
 {
     uint32_t li;
     if (!map_get(&idx->keys[d], key, &li))
@@ -538,6 +624,11 @@ static avrr_err gather(const avrr_match_index *idx, int d, uint64_t key, size_t 
     size_t size = (size_t)l->n + 1;
     switch (avrr__block_fate(size, parent, d, idx->block_cap)) {
     case AVRR__BLK_TAKE:
+        if (d == LAST && (l->cap & LIST_COUNTED)) {
+            avrr_err r = members_from_up(idx, up, k, b, &l);
+            if (r != AVRR_OK)
+                return r;
+        }
         if (b->n == b->cap) {
             size_t nc = b->cap ? b->cap * 2 : 64;
             const plist **nv = avrr_realloc(b->v, nc * sizeof *nv);
@@ -554,7 +645,8 @@ static avrr_err gather(const avrr_match_index *idx, int d, uint64_t key, size_t 
         if (!(l->cap & LIST_SPLIT) || d + 1 >= DEPTHS)
             return AVRR_EINTERNAL;
         for (size_t j = 0; j < npsk; j++) {
-            avrr_err r = gather(idx, d + 1, avrr__match_sub_mix(key, psk[j]), size, psk, npsk, b);
+            avrr_err r = gather(idx, d + 1, avrr__match_sub_mix(key, psk[j]), size, l, psk[j],
+                                psk, npsk, b);
             if (r != AVRR_OK)
                 return r;
         }
@@ -600,7 +692,7 @@ static avrr_err query_rec(const avrr_match_index *idx,
     size_t nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     size_t npsk = sub_keys_of(rec, psk);
     for (size_t k = 0; k < nk && result == AVRR_OK; k++)
-        result = gather(idx, 0, keys[k], 0, psk, npsk, &bl);
+        result = gather(idx, 0, keys[k], 0, NULL, 0, psk, npsk, &bl);
     if (result != AVRR_OK)
         goto out;
     total = bl.total;
@@ -699,7 +791,7 @@ out:
     avrr_free(out);
     avrr_free(ss.v);
     avrr_free(cand);
-    avrr_free(bl.v);
+    blocks_free(&bl);
     avrr_free(best);
     avrr__match_bound_clear(&bound);
     return result;
@@ -742,6 +834,27 @@ avrr_err avrr_match_index_query_encoded(const avrr_match_index *idx,
         avrr_pseudo_rec_key_id(probe) != avrr_pseudo_key_id(idx->pk))
         return AVRR_EINVALID;
     return query_rec(idx, probe, threshold, max_hits, hits, n_hits, NULL);
+}
+
+void avrr__match_index_trim(avrr_match_index *idx)
+{
+    for (size_t i = 0; i < idx->n_lists; i++) {
+        plist *l = &idx->lists[i];
+        uint32_t cap = l->cap & ~LIST_SPLIT;
+        if (!l->v || cap <= l->n)
+            continue;
+        if (l->n == 0) {
+            avrr_free(l->v);
+            l->v = NULL;
+            l->cap &= LIST_SPLIT;
+            continue;
+        }
+        uint32_t *nv = avrr_realloc(l->v, l->n * sizeof *nv);
+        if (nv) {
+            l->v = nv;
+            l->cap = l->n | (l->cap & LIST_SPLIT);
+        }
+    }
 }
 
 /* Every live identity, for tests that compare a query with a full scan. */

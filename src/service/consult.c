@@ -217,6 +217,7 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e)
         avrr_match_index_free(idx);
         return result;
     }
+    avrr__match_index_trim(idx);
     pthread_rwlock_wrlock(&svc->index_lock);
     if (svc->index) { /* another thread won the race */
         pthread_rwlock_unlock(&svc->index_lock);
