@@ -711,8 +711,6 @@ static int name_level_upper(const avrr__mbound *p, int k, const avrr__mname *b,
     return NL_NONE;
 }
 
-static double max_w(const avrr_match_model *m, int f, int n);
-
 void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *tf,
                                const avrr_match_rec *a, double threshold,
                                avrr__mbound *out)
@@ -747,91 +745,11 @@ void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *t
     for (int l = 0; l < OL__N; l++)
         best = m->w[AVRR_MF_DOCUMENT][l] > best ? m->w[AVRR_MF_DOCUMENT][l] : best;
     out->doc_w_max = best;
-    avrr__match_pack(a, &out->pk);
-    out->pre_addr = max_w(m, AVRR_MF_ADDRESS, AL__N);
-    out->pre_place = max_w(m, AVRR_MF_BIRTH_PLACE, PL__N);
-    out->pre_name = fmax(out->name_w[NL_EXACT] + TF_ADJ_MAX, out->name_w_rest);
     /* probability >= threshold needs weight >= log2(t / (1 - t)) */
     if (threshold > 0 && threshold < 1)
         out->need = log2(threshold / (1.0 - threshold)) - BOUND_EPS;
     else
         out->need = threshold >= 1 ? INFINITY : -INFINITY;
-}
-
-void avrr__match_pack(const avrr_match_rec *r, avrr__mpack *out)
-{
-    memset(out, 0, sizeof *out);
-    out->year = r->year;
-    out->month = r->month;
-    out->day = r->day;
-    out->precision = r->precision;
-    out->placeholder = r->placeholder;
-    out->sex = r->sex;
-    out->region = r->region;
-    memcpy(out->nat, r->nat, 3);
-    out->flags = (uint8_t)((r->n_names ? AVRR__MP_NAMES : 0) | (r->doc_len ? AVRR__MP_DOC : 0) |
-                           (r->place_len ? AVRR__MP_PLACE : 0) |
-                           (r->n_addr ? AVRR__MP_ADDR : 0));
-}
-
-/* plain_one_digit on two packed records */
-static bool pack_one_digit(const void *ctx)
-{
-    const avrr__mpack *const *p = ctx;
-    avrr_match_rec x, y;
-    x.year = p[0]->year;
-    x.month = p[0]->month;
-    x.day = p[0]->day;
-    y.year = p[1]->year;
-    y.month = p[1]->month;
-    y.day = p[1]->day;
-    return digits_diff(&x, &y) == 1;
-}
-
-static double max_w(const avrr_match_model *m, int f, int n)
-{
-    double best = -INFINITY;
-    for (int l = 0; l < n; l++)
-        best = m->w[f][l] > best ? m->w[f][l] : best;
-    return best;
-}
-
-double avrr__match_bound_pre(const avrr__mbound *p, const avrr__mpack *b)
-{
-    const avrr_match_model *m = p->model;
-    const avrr__mpack pa = p->pk;
-    double w = m->prior_w;
-    if (pa.precision != AVRR_DATE_UNKNOWN && b->precision != AVRR_DATE_UNKNOWN) {
-        int dy = abs(pa.year - b->year);
-        avrr__date_facts f = {
-            .prec_a = pa.precision,
-            .prec_b = b->precision,
-            .ph = pa.placeholder || b->placeholder,
-            .dy = dy,
-            .full_eq = dy == 0 && pa.month == b->month && pa.day == b->day,
-            .swap_eq = dy == 0 && pa.month == b->day && pa.day == b->month,
-            .md_eq = pa.month == b->month && pa.day == b->day,
-            .month_eq = pa.month == b->month,
-        };
-        const avrr__mpack *pair[2] = {&pa, b};
-        w += m->w[AVRR_MF_BIRTH_DATE][avrr__match_date_level(&f, pack_one_digit, pair)];
-    }
-    if (pa.sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
-        w += m->w[AVRR_MF_SEX][pa.sex == b->sex ? SL_AGREE : SL_DIFF];
-    if (pa.nat[0] && b->nat[0])
-        w += m->w[AVRR_MF_NATIONALITY][memcmp(pa.nat, b->nat, 3) == 0 ? CL_SAME
-                                       : pa.region >= 0 && pa.region == b->region
-                                           ? CL_NEIGHBOUR
-                                           : CL_DIFF];
-    if ((pa.flags & b->flags & AVRR__MP_ADDR))
-        w += p->pre_addr;
-    if ((pa.flags & b->flags & AVRR__MP_PLACE))
-        w += p->pre_place;
-    if ((pa.flags & b->flags & AVRR__MP_DOC))
-        w += p->doc_w_max;
-    if ((pa.flags & b->flags & AVRR__MP_NAMES))
-        w += p->pre_name;
-    return w + BOUND_EPS;
 }
 
 void avrr__match_bound_clear(avrr__mbound *p)

@@ -59,7 +59,6 @@ struct avrr_match_index {
     avrr_match_model *model;
     avrr_match_tf *tf;
     slot *slots;
-    avrr__mpack *pack; /* per slot: what the pre-bound reads (cap_slots) */
     size_t n_slots, cap_slots, live;
     uint32_t *free_slots;
     size_t n_free, cap_free;
@@ -197,7 +196,6 @@ void avrr_match_index_free(avrr_match_index *idx)
         avrr_free(idx->lists[i].v);
     avrr_free(idx->lists);
     avrr_free(idx->slots);
-    avrr_free(idx->pack);
     avrr_free(idx->free_slots);
     avrr_free(idx->ids.k);
     avrr_free(idx->ids.v);
@@ -413,12 +411,6 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
                 goto out;
             }
             idx->slots = ns;
-            avrr__mpack *np = avrr_realloc(idx->pack, nc * sizeof *np);
-            if (!np) {
-                result = AVRR_ENOMEM;
-                goto out;
-            }
-            idx->pack = np;
             idx->cap_slots = nc;
         }
         if (idx->n_slots >= GONE - 1) {
@@ -435,7 +427,6 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
     sl->person_id = person_id;
     memcpy(sl->tenant, tenant, strlen(tenant) + 1);
     sl->rec = rec;
-    avrr__match_pack(rec, &idx->pack[s]);
     nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     nsk = sub_keys_of(rec, sk);
     for (; added < nk; added++) {
@@ -509,7 +500,6 @@ static int hit_cmp(const void *a, const void *b)
 #define PF_SLOT 12
 #define PF_REC 6
 #define PF_BUF 3
-#define PF_PACK 16
 
 /* Up to this weight (bits) two weights 1e-6 apart still give probabilities
  * many ulps apart (p(1 - p) > 2^-26), so the order by probability, with its
@@ -741,21 +731,6 @@ static avrr_err query_rec(const avrr_match_index *idx,
             if (slot_set_insert(&ss, l->v[i]))
                 cand[nc++] = l->v[i];
     }
-    /* Every candidate in the lists is live (removals take a slot out of
-     * them). The pre-bound reads a candidate's 16 packed bytes only: most
-     * candidates of a name key are another year, sex or nationality and end
-     * here, without a miss on their slot, record and strings. */
-    st->candidates = nc;
-    if (!exhaustive) {
-        size_t kept = 0;
-        for (size_t k = 0; k < nc; k++) {
-            if (k + PF_PACK < nc)
-                __builtin_prefetch(&idx->pack[cand[k + PF_PACK]]);
-            if (avrr__match_bound_pre(&bound, &idx->pack[cand[k]]) >= bound.need)
-                cand[kept++] = cand[k];
-        }
-        nc = kept;
-    }
     /* Candidates are scattered over the index: each costs cache misses on
      * its slot, its record and the record's strings, one after the other.
      * Prefetching a few candidates ahead lets those overlap. */
@@ -776,6 +751,7 @@ static avrr_err query_rec(const avrr_match_index *idx,
         const slot *sl = &idx->slots[cand[k]];
         if (!sl->rec)
             continue;
+        st->candidates++;
         double ub = exhaustive ? INFINITY : avrr__match_bound(&bound, sl->rec);
         if (ub < bound.need || (nk_best == max_hits && max_hits && ub < kth_need))
             continue;

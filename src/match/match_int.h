@@ -232,25 +232,6 @@ void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
  * the query runs (the records must stay alive and unchanged until
  * avrr__match_bound_clear); one thread at a time. It never fails: without
  * memory to remember, it computes again. */
-/* What the first test of the bound reads of a candidate, packed into 16
- * bytes that the index keeps in an array of their own: a candidate that
- * fails avrr__match_bound_pre is rejected without touching its record (one
- * cache line instead of the record and its strings). */
-typedef struct avrr__mpack {
-    int16_t year;
-    int8_t month, day;
-    uint8_t precision;
-    uint8_t placeholder;
-    uint8_t sex;
-    int8_t region;
-    char nat[3];
-    uint8_t flags; /* AVRR__MP_* */
-    uint8_t pad[2];
-} avrr__mpack;
-#define AVRR__MP_NAMES 1u
-#define AVRR__MP_DOC 2u
-#define AVRR__MP_PLACE 4u
-#define AVRR__MP_ADDR 8u
 typedef struct avrr__mmemo avrr__mmemo;
 typedef struct avrr__mbound {
     const avrr_match_model *model;
@@ -264,15 +245,7 @@ typedef struct avrr__mbound {
                                            the probe */
     avrr__mmemo *memo;
     size_t memo_mask, memo_n;
-    avrr__mpack pk;         /* the probe, packed */
-    double pre_addr, pre_place, pre_name; /* best weights for the pre-bound */
 } avrr__mbound;
-
-void avrr__match_pack(const avrr_match_rec *r, avrr__mpack *out);
-/* An upper bound of avrr__match_bound(p, b) for the record b packed into
- * *pk: date, sex and nationality at their levels, address, place, document
- * and names at their best weights. */
-double avrr__match_bound_pre(const avrr__mbound *p, const avrr__mpack *pk);
 
 void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *tf,
                                const avrr_match_rec *probe, double threshold,
