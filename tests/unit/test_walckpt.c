@@ -72,7 +72,12 @@ static long register_rounds(avrr_service *svc, const avrr_actor *a, const char *
             assert_int_equal(rc[i], AVRR_OK);
         long w = file_size(wal);
         largest = w > largest ? w : largest;
-        nap_ms(60);
+        /* let the thread run twice more (however busy the machine): then a
+         * checkpoint began after this round's commit and copied it all */
+        unsigned long runs = avrr_service_checkpoint_runs(svc);
+        for (int t = 0; t < 1000 && avrr_service_checkpoint_runs(svc) < runs + 2; t++)
+            nap_ms(10);
+        assert_true(avrr_service_checkpoint_runs(svc) >= runs + 2);
     }
     return largest;
 }
