@@ -44,7 +44,7 @@ static void nap_ms(long ms)
     nanosleep(&t, NULL);
 }
 
-enum { ROUNDS = 12, PER_ROUND = 150 };
+enum { ROUNDS = 30, PER_ROUND = 100 };
 
 /* Registers ROUNDS x PER_ROUND persons, a round at a time, pausing between
  * rounds; returns the largest size the log reached. */
