@@ -19,8 +19,15 @@
  *
  * usage: check_bench --db FILE --known CSV --new CSV [--tenant CODE]
  *                    [--checks N] [--warmup N] [--threads 1,2]
+ *                    [--phases] [--no-bg-checkpoints]
  *        check_bench --match-only CSV[,CSV...] --known CSV --new CSV [--checks N]
  *                    [--verify N]
+ *
+ * --phases also prints, per phase of a check (service/check_phases.h), its
+ * wall and CPU time (mean, p50, p99) and its mean over the slowest 1 % of
+ * the checks and over the middle ones: which phase makes the tail.
+ * --no-bg-checkpoints: SQLite checkpoints inside commits, as before `avrr
+ * serve` moved them to a thread of their own (the default here, as there).
  *
  * --match-only also prints, per query, the postings read, the distinct
  * candidates and how many of them were compared in full (the rest rejected
@@ -40,6 +47,7 @@
 #include "avrr/match.h"
 #include "avrr/service.h"
 #include "match/match_int.h"
+#include "service/check_phases.h"
 
 typedef struct probe {
     avrr_identity id;
@@ -58,6 +66,7 @@ typedef struct worker {
     size_t first, count, stride; /* probe i = (first + k * stride) % n */
     double *lat_ms;              /* count entries */
     double *cpu_ms;              /* CPU time of the same checks */
+    avrr__check_phases *ph;      /* --phases: per check, else NULL */
     size_t hits_known, hits_new, n_known, n_new, hits_total, failed;
     char error[300];
 } worker;
@@ -178,9 +187,14 @@ static void *run_worker(void *arg)
         avrr_check_request req = {.purpose = AVRR_PURPOSE_ASSISTANCE_DECISION,
                                   .identities = &id,
                                   .n_identities = 1};
+        if (w->ph) {
+            memset(&w->ph[k], 0, sizeof w->ph[k]);
+            avrr__check_phases_record(&w->ph[k]);
+        }
         double t0 = now_s(), c0 = cpu_s();
         avrr_err rc = avrr_service_check(w->svc, &actor, &req, &res, &e);
         double t1 = now_s(), c1 = cpu_s();
+        avrr__check_phases_record(NULL);
         avrr_identity_clear(&id);
         if (w->lat_ms)
             w->lat_ms[k] = (t1 - t0) * 1e3;
@@ -222,6 +236,97 @@ static double pct(const double *v, size_t n, double p)
     return v[r - 1];
 }
 
+static bool want_phases;
+static bool bg_checkpoints = true;
+
+/* --phases: per phase, the mean, p50 and p99 of its wall and CPU time over
+ * all checks, and its mean over the slowest 1 % of checks (by wall time) and
+ * over the middle ones (45th to 55th percentile): which phase makes the
+ * tail. One line per phase ("phase ..."), then the candidates and persons of
+ * the two groups ("phase_groups ..."). */
+static void print_phases(const avrr__check_phases *ph, const double *lat_unsorted, size_t n,
+                         int nthreads)
+{
+    size_t *ord = calloc(n, sizeof *ord);
+    double *v = calloc(n, sizeof *v);
+    if (!ord || !v || n == 0) {
+        free(ord);
+        free(v);
+        return;
+    }
+    /* check indexes by wall time (a wall time then its index: sorted as
+     * pairs of doubles by the first) */
+    double (*kv)[2] = calloc(n, sizeof *kv);
+    if (!kv) {
+        free(ord);
+        free(v);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kv[i][0] = lat_unsorted[i];
+        kv[i][1] = (double)i;
+    }
+    qsort(kv, n, sizeof *kv, cmp_double);
+    for (size_t i = 0; i < n; i++)
+        ord[i] = (size_t)kv[i][1];
+    free(kv);
+    size_t tail0 = n - (n + 99) / 100, mid0 = n * 45 / 100, mid1 = n * 55 / 100;
+    for (int p = 0; p < AVRR__CP__N; p++) {
+        double sw = 0, sc = 0, tw = 0, mw = 0, tc = 0, mc = 0;
+        for (size_t i = 0; i < n; i++) {
+            sw += ph[i].wall_us[p];
+            sc += ph[i].cpu_us[p];
+        }
+        for (size_t i = tail0; i < n; i++) {
+            tw += ph[ord[i]].wall_us[p];
+            tc += ph[ord[i]].cpu_us[p];
+        }
+        for (size_t i = mid0; i < mid1; i++) {
+            mw += ph[ord[i]].wall_us[p];
+            mc += ph[ord[i]].cpu_us[p];
+        }
+        for (size_t i = 0; i < n; i++)
+            v[i] = ph[i].wall_us[p];
+        qsort(v, n, sizeof *v, cmp_double);
+        double wp50 = pct(v, n, 50), wp99 = pct(v, n, 99), wmax = v[n - 1];
+        for (size_t i = 0; i < n; i++)
+            v[i] = ph[i].cpu_us[p];
+        qsort(v, n, sizeof *v, cmp_double);
+        printf("phase threads=%d name=%s wall_mean_us=%.1f wall_p50_us=%.1f wall_p99_us=%.1f "
+               "wall_max_us=%.1f cpu_mean_us=%.1f cpu_p50_us=%.1f cpu_p99_us=%.1f "
+               "mid_wall_us=%.1f mid_cpu_us=%.1f tail_wall_us=%.1f tail_cpu_us=%.1f\n",
+               nthreads, avrr__cp_names[p], sw / (double)n, wp50, wp99, wmax, sc / (double)n,
+               pct(v, n, 50), pct(v, n, 99), mid1 > mid0 ? mw / (double)(mid1 - mid0) : 0,
+               mid1 > mid0 ? mc / (double)(mid1 - mid0) : 0, tw / (double)(n - tail0),
+               tc / (double)(n - tail0));
+    }
+    double tcand = 0, mcand = 0, tcomp = 0, mcomp = 0, tpers = 0, mpers = 0, acand = 0;
+    for (size_t i = tail0; i < n; i++) {
+        tcand += (double)ph[ord[i]].candidates;
+        tcomp += (double)ph[ord[i]].compared;
+        tpers += (double)ph[ord[i]].persons;
+    }
+    for (size_t i = mid0; i < mid1; i++) {
+        mcand += (double)ph[ord[i]].candidates;
+        mcomp += (double)ph[ord[i]].compared;
+        mpers += (double)ph[ord[i]].persons;
+    }
+    for (size_t i = 0; i < n; i++)
+        acand += (double)ph[i].candidates;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)ph[i].candidates;
+    qsort(v, n, sizeof *v, cmp_double);
+    size_t nt = n - tail0, nm = mid1 > mid0 ? mid1 - mid0 : 1;
+    printf("phase_groups threads=%d candidates_mean=%.1f candidates_p50=%.0f candidates_p99=%.0f "
+           "candidates_max=%.0f mid_candidates=%.1f mid_compared=%.1f mid_persons=%.1f "
+           "tail_checks=%zu tail_candidates=%.1f tail_compared=%.1f tail_persons=%.1f\n",
+           nthreads, acand / (double)n, pct(v, n, 50), pct(v, n, 99), v[n - 1],
+           mcand / (double)nm, mcomp / (double)nm, mpers / (double)nm, nt, tcand / (double)nt,
+           tcomp / (double)nt, tpers / (double)nt);
+    free(ord);
+    free(v);
+}
+
 /* Runs `total` checks over `nthreads` threads, each on its own share of the
  * probe order, and prints the results line. */
 static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t total,
@@ -231,10 +336,13 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
     pthread_t th[64];
     double *lat = calloc(total ? total : 1, sizeof *lat);
     double *cpu = calloc(total ? total : 1, sizeof *cpu);
+    avrr__check_phases *ph =
+        want_phases && label ? calloc(total ? total : 1, sizeof *ph) : NULL;
     size_t per = total / (size_t)nthreads;
-    if (!lat || !cpu) {
+    if (!lat || !cpu || (want_phases && label && !ph)) {
         free(lat);
         free(cpu);
+        free(ph);
         return -1;
     }
     memset(ws, 0, sizeof ws);
@@ -246,7 +354,8 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
                          .stride = (size_t)nthreads,
                          .count = per,
                          .lat_ms = lat + (size_t)t * per,
-                         .cpu_ms = cpu + (size_t)t * per};
+                         .cpu_ms = cpu + (size_t)t * per,
+                         .ph = ph ? ph + (size_t)t * per : NULL};
     }
     double t0 = now_s();
     for (int t = 0; t < nthreads; t++)
@@ -265,6 +374,9 @@ static int run(avrr_service *svc, const char *tenant, const probes *pr, size_t t
         nn += ws[t].n_new;
         ht += ws[t].hits_total;
     }
+    if (ph)
+        print_phases(ph, lat, n, nthreads);
+    free(ph);
     qsort(lat, n, sizeof *lat, cmp_double);
     qsort(cpu, n, sizeof *cpu, cmp_double);
     double sum = 0, csum = 0;
@@ -322,6 +434,7 @@ static int match_only(const char *files, const probes *pr, size_t checks, size_t
         }
         free(reg.v);
     }
+    avrr__match_index_trim(idx); /* as avrr_service_index_load does */
     double load = now_s() - t0;
     rss_mib(&rss, &hwm);
     printf("match_load identities=%zu build_s=%.3f rss_after_mib=%.1f\n",
@@ -430,7 +543,9 @@ int main(int argc, char **argv)
         {"new", required_argument, 0, 'n'},    {"tenant", required_argument, 0, 't'},
         {"checks", required_argument, 0, 'c'}, {"warmup", required_argument, 0, 'w'},
         {"threads", required_argument, 0, 'T'}, {"match-only", required_argument, 0, 'm'},
-        {"verify", required_argument, 0, 'v'}, {0, 0, 0, 0}};
+        {"verify", required_argument, 0, 'v'}, {"phases", no_argument, 0, 'P'},
+        {"no-bg-checkpoints", no_argument, 0, 'B'},
+        {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -443,6 +558,8 @@ int main(int argc, char **argv)
         case 'T': threads = optarg; break;
         case 'm': match_files = optarg; break;
         case 'v': verify = strtol(optarg, NULL, 10); break;
+        case 'P': want_phases = true; break;
+        case 'B': bg_checkpoints = false; break;
         default:
             fprintf(stderr, "usage: check_bench --db FILE --known CSV --new CSV [--tenant CODE]"
                             " [--checks N] [--warmup N] [--threads 1,2]\n");
@@ -480,6 +597,11 @@ int main(int argc, char **argv)
         return 1;
     }
     double load = now_s() - t0;
+    /* as `avrr serve` runs: WAL checkpoints on a thread of their own */
+    if (bg_checkpoints && avrr_service_background_checkpoints(svc, 200, &e) != AVRR_OK) {
+        fprintf(stderr, "check_bench: %s\n", e.message);
+        return 1;
+    }
     rss_mib(&rss1, &hwm1);
     int64_t n_ids = 0;
     (void)avrr_service_count(svc, "identities", &n_ids, &e);

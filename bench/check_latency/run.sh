@@ -38,7 +38,7 @@ CACHE=${CACHE:-/tmp/avrr-bench/check_latency}
 TENANTS="NL BE DE FR"
 BUILD=$ROOT/build-bench
 DATA=$CACHE/$N
-WORK=$CACHE/work
+WORK=${WORK:-$CACHE/work}
 command -v wrk >/dev/null || { echo "run.sh: wrk missing (apt-get install -y wrk)" >&2; exit 1; }
 
 SERVER_PID=

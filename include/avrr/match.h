@@ -196,15 +196,6 @@ typedef struct avrr_match_batch_opts {
     void *ctx;
 } avrr_match_batch_opts;
 
-/* Largest block the match index (avrr_match_index_*) scans for a probe; the
- * batch splits blocks above its own smaller cap instead. A block of 2,000 records costs 2 million
- * comparisons (about a second of one core); a key shared by more records
- * than that is a common name in a common year ("MHMD" born 1990) and tells
- * little, while the other rules (two name keys, name keys with year, document,
- * full date with nationality) still bring the true pairs of such people
- * together. Measured effect in docs/BENCHMARKS.md. */
-#define AVRR_MATCH_BLOCK_CAP 2000
-
 /* Blocks recs with the union of rules, scores every distinct candidate pair
  * once and reports pairs at or above the threshold. recs stay owned by the
  * caller. Returns AVRR_ENOMEM, AVRR_EINTERNAL (thread creation), or
@@ -233,7 +224,9 @@ avrr_err avrr_match_cluster(size_t n, const uint32_t *pairs, size_t n_pairs,
 
 /* All identities of the store, blocked by name keys (with and without birth
  * year), document numbers and full birth date with nationality, each with its
- * comparison record. Built at server start, updated on every write.
+ * comparison record. Blocks as the batch does with its default cap: a block
+ * over 500 records (the probe counted) is split by a second key, so a query
+ * offers a probe the candidates `avrr link` would pair it with. Built at server start, updated on every write.
  * Thread-safety: queries may run concurrently with each other; add and
  * remove must exclude queries (caller's read/write lock). */
 typedef struct avrr_match_index avrr_match_index;

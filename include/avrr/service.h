@@ -94,6 +94,20 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e);
 #define AVRR_INDEX_SYNC_WINDOW 256
 avrr_err avrr_service_index_sync(avrr_service *svc, avrr_error *e);
 
+/* SQLite: checkpoints of the write-ahead log on a thread of their own, a
+ * PASSIVE one every interval_ms (1 to 60,000), instead of inside the commit
+ * of whichever request takes the log past 1,000 pages (which then waits for
+ * the copy and two fsyncs). Durability is unchanged in kind
+ * (synchronous=NORMAL: a committed transaction survives a crash of the
+ * process; a power loss may lose those since the log was last synced, now
+ * at most about one interval); src/service/walckpt.c. The server runs it
+ * with 200 ms. A no-op on PostgreSQL, in memory, or when already running;
+ * avrr_service_close stops it. */
+avrr_err avrr_service_background_checkpoints(avrr_service *svc, unsigned interval_ms,
+                                             avrr_error *e);
+/* Checkpoints the thread has run (0 when it is off): for tests. */
+unsigned long avrr_service_checkpoint_runs(avrr_service *svc);
+
 /* ---- operator functions (the CLI, run by whoever holds the database) ---- */
 
 avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,

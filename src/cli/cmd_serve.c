@@ -321,8 +321,10 @@ int avrr_cli_serve(int argc, char **argv)
         avrr_service_close(svc);
         return 1;
     }
+    /* WAL checkpoints off the request path (walckpt.c) */
     if (avrr_service_configure(svc, &cfg.options, &e) != AVRR_OK ||
-        avrr_service_index_load(svc, &e) != AVRR_OK) {
+        avrr_service_index_load(svc, &e) != AVRR_OK ||
+        avrr_service_background_checkpoints(svc, 200, &e) != AVRR_OK) {
         cli_error("serve", &e);
         avrr_service_close(svc);
         return 1;

@@ -114,22 +114,11 @@ size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
 
 /* ---- candidate pairs ---------------------------------------------------------- */
 
-/* Blocks larger than this are not scored whole but split by a second key
- * (sub-blocks): a common name key with a birth year (Mohammed, 1990) holds
- * thousands of records in a million, and scoring all their pairs costs
- * quadratic time for a handful of true pairs that share more than the one
- * key. 500 keeps every block of the returnee generator's 40,000 records and
- * of historical_50k whole but for a few dozen (blocking recall unchanged to
- * 0.1 point, docs/BENCHMARKS.md) and bounds the pairs a record meets at a
- * million records. */
-#define SPLIT_CAP 500
-/* Rounds of splitting: a block, then a sub-block of it, then one more. What
- * is still larger than the cap after that is skipped, as blocks over the cap
- * were before sub-blocks existed. */
-#define SPLIT_DEPTH 2
-/* Second keys per record: name keys (two representations of up to six
- * tokens, each with its alternative) and two years. */
-#define MAX_SUBKEYS (4 * AVRR__MT_MAXTOK + 2)
+/* Blocks over the cap are split by a second key (sub-blocks): the cap, the
+ * rounds, the second keys and the fate of a run are shared with the match
+ * index (match_int.h, subblock.c). */
+#define SPLIT_CAP AVRR__SPLIT_CAP
+#define MAX_SUBKEYS AVRR__MAX_SUBKEYS
 
 typedef struct kent {
     uint64_t key;
@@ -168,39 +157,6 @@ static void blocking_free(blocking *b)
     avrr_free(b->rblk);
     avrr_free(b->bpre);
     memset(b, 0, sizeof *b);
-}
-
-/* The second keys of a record, by which a block too large to score whole is
- * split: each name key (a pair then shares two name keys, the sub-block of
- * "both name keys") and the birth year and the next one (name key and year;
- * years one apart meet). May repeat a key; take_runs drops the repeats after
- * sorting. Returns the number written. */
-static size_t sub_keys(const avrr_match_rec *r, uint64_t *keys)
-{
-    size_t n = 0;
-    for (int k = 0; k < r->n_names; k++)
-        for (int i = 0; i < r->name[k].n; i++) {
-            const avrr__mtok *t = &r->name[k].t[i];
-            if (t->key)
-                keys[n++] = (1ull << 32) | t->key;
-            if (t->alt_key && t->alt_key != t->key)
-                keys[n++] = (1ull << 32) | t->alt_key;
-        }
-    if (r->precision != AVRR_DATE_UNKNOWN) {
-        keys[n++] = (2ull << 32) | (uint16_t)r->year;
-        keys[n++] = (2ull << 32) | (uint16_t)(r->year + 1);
-    }
-    return n;
-}
-
-/* The key of a sub-block: its parent's key and a second key, mixed
- * (splitmix64's finaliser; cheaper than hashing the bytes). */
-static uint64_t sub_mix(uint64_t parent, uint64_t k)
-{
-    uint64_t z = parent ^ (k * 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
 }
 
 static avrr_err add_block(blocking *b, const kent *e, size_t sz)
@@ -248,14 +204,15 @@ static avrr_err take_runs(avrr_match_rec *const *recs, size_t n_left,
         while (t < n && e[t].key == e[s].key)
             t++;
         size_t sz = t - s;
-        bool useful = sz >= 2 && sz != e[s].parent;
-        if (useful && n_left > 0) /* link: both sides present */
-            useful = e[s].rec < n_left && e[t - 1].rec >= n_left;
-        if (useful && sz <= cap) {
+        avrr__blk_fate fate = avrr__block_fate(sz, e[s].parent, depth, cap);
+        if (fate != AVRR__BLK_NONE && n_left > 0 && /* link: both sides present */
+            !(e[s].rec < n_left && e[t - 1].rec >= n_left))
+            fate = AVRR__BLK_NONE;
+        if (fate == AVRR__BLK_TAKE) {
             result = add_block(b, e + s, sz);
-        } else if (useful && depth >= SPLIT_DEPTH) {
+        } else if (fate == AVRR__BLK_CAPPED) {
             b->n_capped++;
-        } else if (useful) {
+        } else if (fate == AVRR__BLK_SPLIT) {
             kent *sub = avrr_malloc(sz * MAX_SUBKEYS * sizeof *sub);
             size_t ns = 0;
             if (!sub)
@@ -263,10 +220,10 @@ static avrr_err take_runs(avrr_match_rec *const *recs, size_t n_left,
             b->n_split++;
             for (size_t q = s; q < t; q++) {
                 uint64_t k[MAX_SUBKEYS];
-                size_t nk = sub_keys(recs[e[q].rec], k);
+                size_t nk = avrr__match_sub_keys(recs[e[q].rec], k);
                 for (size_t j = 0; j < nk; j++)
-                    sub[ns++] = (kent){sub_mix(e[s].key, k[j]), e[q].rec,
-                                       (uint32_t)sz};
+                    sub[ns++] = (kent){avrr__match_sub_mix(e[s].key, k[j]),
+                                       e[q].rec, (uint32_t)sz};
             }
             qsort(sub, ns, sizeof *sub, kent_cmp);
             /* a record's repeated second keys: once */

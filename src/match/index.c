@@ -6,6 +6,13 @@
  * own name frequencies, and returns the hits above the threshold with their
  * explanations. Updated on every write (add / remove). Not locked inside:
  * queries only read, so they may run together; writers need exclusivity.
+ *
+ * Blocks as the batch does (match_int.h, subblock.c): a key whose block,
+ * the probe counted, is over the cap (500) is split by a second key of its
+ * records (name key, birth year), and a sub-block still over it once more;
+ * so a probe meets exactly the candidates `avrr link` would pair it with.
+ * For that, a list that reaches the cap keeps its sub-lists (one per second
+ * key of its members, in the map of the next depth) from then on.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,8 +34,18 @@ typedef struct slot {
 
 typedef struct plist {
     uint32_t *v;
-    uint32_t n, cap;
+    uint32_t n, cap; /* cap's top bit: the list is split (keeps sub-lists) */
 } plist;
+
+#define LIST_SPLIT 0x80000000u
+#define DEPTHS (AVRR__SPLIT_DEPTH + 1)
+/* At the last depth the bit means "counted only": a list that reached the
+ * cap there can only ever be skipped while it stays over it (no further
+ * split), so it keeps its count and drops its members (a third of all the
+ * postings at 1M). Should removals bring it back within the cap, a query
+ * takes its members from the list one depth up (gather). */
+#define LIST_COUNTED LIST_SPLIT
+#define LAST (DEPTHS - 1)
 
 /* u64 -> u32 open addressing; key 0 is empty (keys are hashed / ids > 0) */
 typedef struct map {
@@ -46,9 +63,11 @@ struct avrr_match_index {
     uint32_t *free_slots;
     size_t n_free, cap_free;
     map ids;     /* identity id -> slot, GONE when removed */
-    map keys;    /* blocking key -> index into lists */
+    map keys[DEPTHS]; /* blocking key (depth 0), sub-block key (1, 2) ->
+                         index into lists */
     plist *lists;
     size_t n_lists, cap_lists;
+    size_t block_cap; /* AVRR__SPLIT_CAP unless a test sets it */
     const avrr_pseudo_key *pk; /* pseudonymised mode: borrowed key */
 };
 
@@ -167,8 +186,9 @@ avrr_err avrr_match_index_new(const avrr_match_model *model,
         result = avrr_match_tf_new(&idx->tf);
     if (result == AVRR_OK)
         result = map_grow(&idx->ids);
-    if (result == AVRR_OK)
-        result = map_grow(&idx->keys);
+    for (int d = 0; d < DEPTHS && result == AVRR_OK; d++)
+        result = map_grow(&idx->keys[d]);
+    idx->block_cap = AVRR__SPLIT_CAP;
     if (result != AVRR_OK) {
         avrr_match_index_free(idx);
         return result;
@@ -190,8 +210,10 @@ void avrr_match_index_free(avrr_match_index *idx)
     avrr_free(idx->free_slots);
     avrr_free(idx->ids.k);
     avrr_free(idx->ids.v);
-    avrr_free(idx->keys.k);
-    avrr_free(idx->keys.v);
+    for (int d = 0; d < DEPTHS; d++) {
+        avrr_free(idx->keys[d].k);
+        avrr_free(idx->keys[d].v);
+    }
     avrr_match_tf_free(idx->tf);
     avrr_match_model_free(idx->model);
     idx->magic = 0;
@@ -203,10 +225,18 @@ size_t avrr_match_index_size(const avrr_match_index *idx)
     return idx->live;
 }
 
-static avrr_err list_add(avrr_match_index *idx, uint64_t key, uint32_t s)
+avrr_err avrr__match_index_set_block_cap(avrr_match_index *idx, size_t cap)
 {
-    uint32_t li;
-    if (!map_get(&idx->keys, key, &li)) {
+    if (cap < 2 || cap >= LIST_SPLIT || idx->n_slots > 0)
+        return AVRR_EINVALID;
+    idx->block_cap = cap;
+    return AVRR_OK;
+}
+
+/* Adds slot s to the list of key at depth d; *li gets the list. */
+static avrr_err list_add(avrr_match_index *idx, int d, uint64_t key, uint32_t s, uint32_t *li)
+{
+    if (!map_get(&idx->keys[d], key, li)) {
         if (idx->n_lists == idx->cap_lists) {
             size_t nc = idx->cap_lists ? idx->cap_lists * 2 : 1024;
             plist *nl = avrr_realloc(idx->lists, nc * sizeof *nl);
@@ -215,36 +245,153 @@ static avrr_err list_add(avrr_match_index *idx, uint64_t key, uint32_t s)
             idx->lists = nl;
             idx->cap_lists = nc;
         }
-        li = (uint32_t)idx->n_lists;
-        avrr_err r = map_put(&idx->keys, key, li);
+        *li = (uint32_t)idx->n_lists;
+        avrr_err r = map_put(&idx->keys[d], key, *li);
         if (r != AVRR_OK)
             return r;
         idx->lists[idx->n_lists++] = (plist){0};
     }
-    plist *l = &idx->lists[li];
-    if (l->n == l->cap) {
-        uint32_t nc = l->cap ? l->cap * 2 : 4;
+    plist *l = &idx->lists[*li];
+    if (d == LAST && (l->cap & LIST_COUNTED)) {
+        l->n++;
+        return AVRR_OK;
+    }
+    uint32_t cap = l->cap & ~LIST_SPLIT;
+    if (l->n == cap) {
+        uint32_t nc = cap ? cap * 2 : 4;
         uint32_t *nv = avrr_realloc(l->v, nc * sizeof *nv);
-        if (!nv)
+        if (!nv || nc >= LIST_SPLIT) {
+            avrr_free(nv == l->v ? NULL : nv);
             return AVRR_ENOMEM;
+        }
         l->v = nv;
-        l->cap = nc;
+        l->cap = nc | (l->cap & LIST_SPLIT);
     }
     l->v[l->n++] = s;
+    if (d == LAST && l->n >= idx->block_cap) {
+        avrr_free(l->v);
+        l->v = NULL;
+        l->cap = LIST_COUNTED;
+    }
     return AVRR_OK;
 }
 
-static void list_remove(avrr_match_index *idx, uint64_t key, uint32_t s)
+/* Removes slot s from the list of key at depth d (where it must be: a
+ * counted list only counts); returns the list or NULL. */
+static plist *list_remove(avrr_match_index *idx, int d, uint64_t key, uint32_t s)
 {
     uint32_t li;
-    if (!map_get(&idx->keys, key, &li))
-        return;
+    if (!map_get(&idx->keys[d], key, &li))
+        return NULL;
     plist *l = &idx->lists[li];
+    if (d == LAST && (l->cap & LIST_COUNTED)) {
+        l->n -= l->n > 0;
+        return l;
+    }
     for (uint32_t i = 0; i < l->n; i++)
         if (l->v[i] == s) {
             l->v[i] = l->v[--l->n];
-            return;
+            break;
         }
+    return l;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The distinct second keys of a record (avrr__match_sub_keys without its
+ * repeats), at most AVRR__MAX_SUBKEYS. */
+static size_t sub_keys_of(const avrr_match_rec *r, uint64_t *k)
+{
+    size_t n = avrr__match_sub_keys(r, k), u = 0;
+    qsort(k, n, sizeof *k, u64_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || k[i] != k[u - 1])
+            k[u++] = k[i];
+    return u;
+}
+
+/* Takes slot s (second keys sk) out of the list of key at depth d and
+ * out of the sub-lists of that key. */
+static void unpost(avrr_match_index *idx, int d, uint64_t key, uint32_t s, const uint64_t *sk,
+                   size_t nsk)
+{
+    plist *l = list_remove(idx, d, key, s);
+    if (l && (l->cap & LIST_SPLIT) && d + 1 < DEPTHS)
+        for (size_t j = 0; j < nsk; j++)
+            unpost(idx, d + 1, avrr__match_sub_mix(key, sk[j]), s, sk, nsk);
+}
+
+/* Takes slot s out of the sub-lists of key at depth d+1 for its first nj
+ * second keys (an addition that failed there). */
+static void unpost_subs(avrr_match_index *idx, int d, uint64_t key, uint32_t s,
+                        const uint64_t *sk, size_t nsk, size_t nj)
+{
+    for (size_t j = 0; j < nj; j++)
+        unpost(idx, d + 1, avrr__match_sub_mix(key, sk[j]), s, sk, nsk);
+}
+
+/* Posts slot s (second keys sk) under key at depth d, and under the
+ * sub-blocks of that key when its list keeps them; a list that reaches the
+ * cap starts keeping them, for all its members. On failure, s is in no list
+ * of this key or under it, and the list is as it was. */
+static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, const uint64_t *sk,
+                     size_t nsk)
+{
+    uint32_t li;
+    avrr_err r = list_add(idx, d, key, s, &li);
+    if (r != AVRR_OK || d + 1 >= DEPTHS)
+        return r;
+    if (idx->lists[li].cap & LIST_SPLIT) {
+        size_t j = 0;
+        for (; j < nsk; j++) {
+            r = post(idx, d + 1, avrr__match_sub_mix(key, sk[j]), s, sk, nsk);
+            if (r != AVRR_OK)
+                break;
+        }
+        if (r != AVRR_OK) { /* the failed post left nothing under sk[j] */
+            unpost_subs(idx, d, key, s, sk, nsk, j);
+            list_remove(idx, d, key, s);
+        }
+        return r;
+    }
+    if (idx->lists[li].n < idx->block_cap)
+        return AVRR_OK;
+    /* reached the cap: every member into its sub-blocks (the list itself
+     * does not move while its sub-lists grow; idx->lists may) */
+    uint32_t n = idx->lists[li].n;
+    const uint32_t *v = idx->lists[li].v;
+    uint32_t q = 0;
+    size_t j = 0;
+    for (; q < n; q++) {
+        uint64_t mk[AVRR__MAX_SUBKEYS];
+        const uint64_t *k = v[q] == s ? sk : mk;
+        size_t nm = v[q] == s ? nsk : sub_keys_of(idx->slots[v[q]].rec, mk);
+        for (j = 0; j < nm; j++) {
+            r = post(idx, d + 1, avrr__match_sub_mix(key, k[j]), v[q], k, nm);
+            if (r != AVRR_OK)
+                break;
+        }
+        if (r != AVRR_OK) { /* undo: the sub-lists as they were */
+            unpost_subs(idx, d, key, v[q], k, nm, j);
+            break;
+        }
+    }
+    if (r == AVRR_OK) {
+        idx->lists[li].cap |= LIST_SPLIT;
+        return AVRR_OK;
+    }
+    for (uint32_t p = 0; p < q; p++) {
+        uint64_t mk[AVRR__MAX_SUBKEYS];
+        const uint64_t *k = v[p] == s ? sk : mk;
+        size_t nm = v[p] == s ? nsk : sub_keys_of(idx->slots[v[p]].rec, mk);
+        unpost_subs(idx, d, key, v[p], k, nm, nm);
+    }
+    list_remove(idx, d, key, s);
+    return r;
 }
 
 avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
@@ -254,8 +401,8 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
     avrr_err result = AVRR_OK;
     avrr_match_rec *rec = NULL;
     uint32_t s, old;
-    uint64_t keys[AVRR__MAX_BKEYS];
-    size_t nk, added = 0;
+    uint64_t keys[AVRR__MAX_BKEYS], sk[AVRR__MAX_SUBKEYS];
+    size_t nk, nsk, added = 0;
 
     if (identity_id <= 0 || !tenant || strlen(tenant) > 16)
         return AVRR_EINVALID;
@@ -284,9 +431,17 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
         s = (uint32_t)idx->n_slots++;
         memset(&idx->slots[s], 0, sizeof idx->slots[s]);
     }
+    /* the slot first: a list that reaches the cap reads its members'
+     * records, this one's too */
+    slot *sl = &idx->slots[s];
+    sl->identity_id = identity_id;
+    sl->person_id = person_id;
+    memcpy(sl->tenant, tenant, strlen(tenant) + 1);
+    sl->rec = rec;
     nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    nsk = sub_keys_of(rec, sk);
     for (; added < nk; added++) {
-        result = list_add(idx, keys[added], s);
+        result = post(idx, 0, keys[added], s, sk, nsk);
         if (result != AVRR_OK)
             break;
     }
@@ -296,18 +451,14 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
         result = avrr_match_tf_add(idx->tf, rec);
     if (result != AVRR_OK) {
         for (size_t k = 0; k < added; k++)
-            list_remove(idx, keys[k], s);
+            unpost(idx, 0, keys[k], s, sk, nsk);
+        memset(sl, 0, sizeof *sl);
         if (s + 1 == idx->n_slots)
             idx->n_slots--;
         else if (idx->n_free < idx->cap_free)
             idx->free_slots[idx->n_free++] = s;
         goto out;
     }
-    slot *sl = &idx->slots[s];
-    sl->identity_id = identity_id;
-    sl->person_id = person_id;
-    memcpy(sl->tenant, tenant, strlen(tenant) + 1);
-    sl->rec = rec;
     rec = NULL;
     idx->live++;
     population_changed(idx);
@@ -330,10 +481,11 @@ avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
         idx->cap_free = nc;
     }
     slot *sl = &idx->slots[s];
-    uint64_t keys[AVRR__MAX_BKEYS];
+    uint64_t keys[AVRR__MAX_BKEYS], sk[AVRR__MAX_SUBKEYS];
     size_t nk = avrr__match_rec_block_keys(sl->rec, keys, AVRR__MAX_BKEYS);
+    size_t nsk = sub_keys_of(sl->rec, sk);
     for (size_t k = 0; k < nk; k++)
-        list_remove(idx, keys[k], s);
+        unpost(idx, 0, keys[k], s, sk, nsk);
     avrr_match_tf_remove(idx->tf, sl->rec);
     avrr_match_rec_free(sl->rec);
     memset(sl, 0, sizeof *sl);
@@ -420,6 +572,103 @@ static double keep_best(double *h, size_t *n, size_t k, double w)
     return h[0] - 1e-6;
 }
 
+/* The blocks a probe is in: the lists a query reads. */
+typedef struct blocks {
+    const plist **v;
+    size_t n, cap, total; /* total: postings */
+    plist **own;          /* members gathered for counted lists (freed) */
+    size_t n_own;
+} blocks;
+
+static void blocks_free(blocks *b)
+{
+    for (size_t i = 0; i < b->n_own; i++) {
+        avrr_free(b->own[i]->v);
+        avrr_free(b->own[i]);
+    }
+    avrr_free(b->own);
+    avrr_free(b->v);
+}
+
+/* The members of a counted list that removals brought back within the cap:
+ * the members of the list one depth up (up) that have its second key k. */
+static avrr_err members_from_up(const avrr_match_index *idx, const plist *up, uint64_t k,
+                                blocks *b, const plist **out)
+{
+    plist *m = avrr_calloc(1, sizeof *m);
+    plist **no = avrr_realloc(b->own, (b->n_own + 1) * sizeof *no);
+    if (!m || !no) {
+        avrr_free(m);
+        if (no)
+            b->own = no;
+        return AVRR_ENOMEM;
+    }
+    b->own = no;
+    b->own[b->n_own++] = m;
+    m->v = avrr_malloc((up->n ? up->n : 1) * sizeof *m->v);
+    if (!m->v)
+        return AVRR_ENOMEM;
+    for (uint32_t i = 0; i < up->n; i++) {
+        const avrr_match_rec *r = idx->slots[up->v[i]].rec;
+        uint64_t sk[AVRR__MAX_SUBKEYS];
+        size_t ns = r ? sub_keys_of(r, sk) : 0;
+        for (size_t j = 0; j < ns; j++)
+            if (sk[j] == k) {
+                m->v[m->n++] = up->v[i];
+                break;
+            }
+    }
+    *out = m;
+    return AVRR_OK;
+}
+
+/* The block of key at depth d with the probe counted (parent: the size of
+ * the block it was split from, probe counted; 0 at depth 0), as the batch
+ * would take it (avrr__block_fate): whole, split by the probe's second keys
+ * psk, or not at all. */
+static avrr_err gather(const avrr_match_index *idx, int d, uint64_t key, size_t parent,
+                       const plist *up, uint64_t k, const uint64_t *psk, size_t npsk,
+                       blocks *b)
+{
+    uint32_t li;
+    if (!map_get(&idx->keys[d], key, &li))
+        return AVRR_OK;
+    const plist *l = &idx->lists[li];
+    size_t size = (size_t)l->n + 1;
+    switch (avrr__block_fate(size, parent, d, idx->block_cap)) {
+    case AVRR__BLK_TAKE:
+        if (d == LAST && (l->cap & LIST_COUNTED)) {
+            avrr_err r = members_from_up(idx, up, k, b, &l);
+            if (r != AVRR_OK)
+                return r;
+        }
+        if (b->n == b->cap) {
+            size_t nc = b->cap ? b->cap * 2 : 64;
+            const plist **nv = avrr_realloc(b->v, nc * sizeof *nv);
+            if (!nv)
+                return AVRR_ENOMEM;
+            b->v = nv;
+            b->cap = nc;
+        }
+        b->v[b->n++] = l;
+        b->total += l->n;
+        return AVRR_OK;
+    case AVRR__BLK_SPLIT:
+        /* a list over the cap keeps its sub-lists (post) */
+        if (!(l->cap & LIST_SPLIT) || d + 1 >= DEPTHS)
+            return AVRR_EINTERNAL;
+        for (size_t j = 0; j < npsk; j++) {
+            avrr_err r = gather(idx, d + 1, avrr__match_sub_mix(key, psk[j]), size, l, psk[j],
+                                psk, npsk, b);
+            if (r != AVRR_OK)
+                return r;
+        }
+        return AVRR_OK;
+    default:
+        return AVRR_OK; /* no pair, nothing new, or still over the cap */
+    }
+}
+
 /* The query of a record made by rec_of (or a pre-encoded probe): rec stays
  * the caller's. */
 static avrr_err query_rec(const avrr_match_index *idx,
@@ -437,8 +686,8 @@ static avrr_err query_rec(const avrr_match_index *idx,
      * are that many, a candidate whose bound is below the least of them
      * cannot be among the hits returned */
     double *best = NULL, kth_need = -INFINITY;
-    uint64_t keys[AVRR__MAX_BKEYS];
-    const plist *lists[AVRR__MAX_BKEYS];
+    uint64_t keys[AVRR__MAX_BKEYS], psk[AVRR__MAX_SUBKEYS];
+    blocks bl = {0};
     avrr__mqstats local = {0};
 
     if (!st)
@@ -453,17 +702,13 @@ static avrr_err query_rec(const avrr_match_index *idx,
         exhaustive = true;
     *hits = NULL;
     *n_hits = 0;
-    size_t nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS), nl = 0;
-    for (size_t k = 0; k < nk; k++) {
-        uint32_t li;
-        if (!map_get(&idx->keys, keys[k], &li))
-            continue;
-        const plist *l = &idx->lists[li];
-        if (l->n == 0 || l->n > AVRR_MATCH_BLOCK_CAP)
-            continue; /* emptied by removals, or too common to tell anything */
-        lists[nl++] = l;
-        total += l->n;
-    }
+    size_t nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
+    size_t npsk = sub_keys_of(rec, psk);
+    for (size_t k = 0; k < nk && result == AVRR_OK; k++)
+        result = gather(idx, 0, keys[k], 0, NULL, 0, psk, npsk, &bl);
+    if (result != AVRR_OK)
+        goto out;
+    total = bl.total;
     st->postings = total;
     if (total == 0)
         goto out;
@@ -493,8 +738,8 @@ static avrr_err query_rec(const avrr_match_index *idx,
      * every member would (tests/unit/test_match.c, check_bench --verify). */
     if (!exhaustive)
         avrr__match_bound_prepare(idx->model, idx->tf, rec, threshold, &bound);
-    for (size_t k = 0; k < nl; k++) {
-        const plist *l = lists[k];
+    for (size_t k = 0; k < bl.n; k++) {
+        const plist *l = bl.v[k];
         for (uint32_t i = 0; i < l->n; i++)
             if (slot_set_insert(&ss, l->v[i]))
                 cand[nc++] = l->v[i];
@@ -559,6 +804,7 @@ out:
     avrr_free(out);
     avrr_free(ss.v);
     avrr_free(cand);
+    blocks_free(&bl);
     avrr_free(best);
     avrr__match_bound_clear(&bound);
     return result;
@@ -601,6 +847,27 @@ avrr_err avrr_match_index_query_encoded(const avrr_match_index *idx,
         avrr_pseudo_rec_key_id(probe) != avrr_pseudo_key_id(idx->pk))
         return AVRR_EINVALID;
     return query_rec(idx, probe, threshold, max_hits, hits, n_hits, NULL);
+}
+
+void avrr__match_index_trim(avrr_match_index *idx)
+{
+    for (size_t i = 0; i < idx->n_lists; i++) {
+        plist *l = &idx->lists[i];
+        uint32_t cap = l->cap & ~LIST_SPLIT;
+        if (!l->v || cap <= l->n)
+            continue;
+        if (l->n == 0) {
+            avrr_free(l->v);
+            l->v = NULL;
+            l->cap &= LIST_SPLIT;
+            continue;
+        }
+        uint32_t *nv = avrr_realloc(l->v, l->n * sizeof *nv);
+        if (nv) {
+            l->v = nv;
+            l->cap = l->n | (l->cap & LIST_SPLIT);
+        }
+    }
 }
 
 /* Every live identity, for tests that compare a query with a full scan. */

@@ -321,6 +321,60 @@ size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
                               size_t cap);
 #define AVRR__MAX_BKEYS 160
 
+/* ---- sub-blocks (subblock.c): shared by the batch and the index ------------ */
+
+/* Blocks larger than this are not scored whole but split by a second key
+ * (sub-blocks): a common name key with a birth year (Mohammed, 1990) holds
+ * thousands of records in a million, and scoring all their pairs costs
+ * quadratic time for a handful of true pairs that share more than the one
+ * key. 500 keeps every block of the returnee generator's 40,000 records and
+ * of historical_50k whole but for a few dozen (blocking recall unchanged to
+ * 0.1 point, docs/BENCHMARKS.md) and bounds the pairs a record meets at a
+ * million records. The batch's default (`avrr dedup/link --block-cap`) and
+ * the match index's cap: a check offers a probe the candidates `avrr link`
+ * offers it. */
+#define AVRR__SPLIT_CAP 500
+/* Rounds of splitting: a block, then a sub-block of it, then one more. What
+ * is still larger than the cap after that is skipped, as blocks over the cap
+ * were before sub-blocks existed. */
+#define AVRR__SPLIT_DEPTH 2
+/* Second keys per record: name keys (two representations of up to six
+ * tokens, each with its alternative) and two years. */
+#define AVRR__MAX_SUBKEYS (4 * AVRR__MT_MAXTOK + 2)
+
+/* The second keys of a record, by which a block too large to score whole is
+ * split: each name key (a pair then shares two name keys, the sub-block of
+ * "both name keys") and the birth year and the next one (name key and year;
+ * years one apart meet). May repeat a key (callers drop the repeats).
+ * Writes at most AVRR__MAX_SUBKEYS; returns the number written. */
+size_t avrr__match_sub_keys(const avrr_match_rec *r, uint64_t *keys);
+
+/* The key of a sub-block: its parent's key and a second key, mixed
+ * (splitmix64's finaliser; cheaper than hashing the bytes). */
+static inline uint64_t avrr__match_sub_mix(uint64_t parent, uint64_t k)
+{
+    uint64_t z = parent ^ (k * 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* What becomes of the records sharing a key (or a sub-block's keys) at a
+ * round of splitting (depth 0: a blocking key): fewer than two, or as many
+ * as the block it was split from (it says nothing new), is no block; within
+ * the cap, a block whose pairs are candidates; larger, split again by the
+ * second keys, or after the last round, skipped. size and parent count every
+ * record of the batch, both sides of a link (parent 0 at depth 0). */
+typedef enum { AVRR__BLK_NONE, AVRR__BLK_TAKE, AVRR__BLK_SPLIT, AVRR__BLK_CAPPED } avrr__blk_fate;
+static inline avrr__blk_fate avrr__block_fate(size_t size, size_t parent, int depth, size_t cap)
+{
+    if (size < 2 || size == parent)
+        return AVRR__BLK_NONE;
+    if (size <= cap)
+        return AVRR__BLK_TAKE;
+    return depth >= AVRR__SPLIT_DEPTH ? AVRR__BLK_CAPPED : AVRR__BLK_SPLIT;
+}
+
 /* Canonical document number for OCR-tolerant comparison: upper case
  * alphanumerics only, with O->0, I/L->1, S->5, B->8, Z->2, G->6. */
 size_t avrr__match_doc_canon(const char *s, char *out, size_t cap);
@@ -346,6 +400,14 @@ size_t avrr__match_index_records(const avrr_match_index *idx,
                                  const avrr_match_rec **recs, int64_t *ids,
                                  size_t cap);
 const avrr_match_model *avrr__match_index_model(const avrr_match_index *idx);
+/* Gives back the room the lists grew into (they double as they grow): at
+ * 1M identities about a third of the postings' memory. For after a bulk
+ * load; later additions grow the lists again. */
+void avrr__match_index_trim(avrr_match_index *idx);
+/* For tests: the block cap of an empty index (default AVRR__SPLIT_CAP, the
+ * batch's default), so that a small population has split blocks.
+ * AVRR_EINVALID once it holds records or for a cap below 2. */
+avrr_err avrr__match_index_set_block_cap(avrr_match_index *idx, size_t cap);
 const avrr_match_tf *avrr__match_index_tf(const avrr_match_index *idx);
 
 #endif

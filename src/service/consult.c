@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "match/match_int.h" /* avrr__match_index_query_stats, for the phases */
+#include "service/check_phases.h"
 #include "service/codec.h"
 #include "service/service_int.h"
 
@@ -214,6 +217,7 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e)
         avrr_match_index_free(idx);
         return result;
     }
+    avrr__match_index_trim(idx);
     pthread_rwlock_wrlock(&svc->index_lock);
     if (svc->index) { /* another thread won the race */
         pthread_rwlock_unlock(&svc->index_lock);
@@ -277,6 +281,46 @@ avrr_err avrr_service_index_sync(avrr_service *svc, avrr_error *e)
     return result;
 }
 
+/* ---- phases of a check (check_phases.h) ------------------------------------------------- */
+
+const char *const avrr__cp_names[AVRR__CP__N] = {
+    "validate", "match", "lock", "views", "json", "row", "links", "audit", "commit", "after"};
+
+static _Thread_local avrr__check_phases *tl_ph;
+static _Thread_local double tl_wall, tl_cpu;
+
+void avrr__check_phases_record(avrr__check_phases *p)
+{
+    tl_ph = p;
+}
+
+static double clock_us(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static void ph_start(void)
+{
+    if (!tl_ph)
+        return;
+    tl_wall = clock_us(CLOCK_MONOTONIC);
+    tl_cpu = clock_us(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* The time since the last mark goes to phase ph. */
+static void ph_mark(int ph)
+{
+    if (!tl_ph)
+        return;
+    double w = clock_us(CLOCK_MONOTONIC), c = clock_us(CLOCK_THREAD_CPUTIME_ID);
+    tl_ph->wall_us[ph] += w - tl_wall;
+    tl_ph->cpu_us[ph] += c - tl_cpu;
+    tl_wall = w;
+    tl_cpu = c;
+}
+
 /* ---- finding persons -------------------------------------------------------------- */
 
 /* The best hit per person, over all identities of a probe. */
@@ -316,7 +360,14 @@ static avrr_err find_persons(avrr_service *svc, const avrr_identity *ids, size_t
             result = avrr_match_index_query_encoded(svc->index, enc, threshold,
                                                     max_hits * QUERY_HITS_PER_PERSON, &hits,
                                                     &nh);
-        else
+        else if (tl_ph) {
+            avrr__mqstats st = {.exhaustive = false};
+            result = avrr__match_index_query_stats(svc->index, &ids[i], threshold,
+                                                   max_hits * QUERY_HITS_PER_PERSON, &hits,
+                                                   &nh, &st);
+            tl_ph->candidates += st.candidates;
+            tl_ph->compared += st.compared;
+        } else
             result = avrr_match_index_query(svc->index, &ids[i], threshold,
                                             max_hits * QUERY_HITS_PER_PERSON, &hits, &nh);
         for (size_t k = 0; result == AVRR_OK && k < nh; k++) {
@@ -624,6 +675,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     avrr_match_rec *probe = NULL; /* a pre-encoded identity, decoded */
 
     memset(out, 0, sizeof *out);
+    ph_start();
     if (result != AVRR_OK)
         return result;
     if ((unsigned)req->purpose >= AVRR_PURPOSE__COUNT)
@@ -666,10 +718,14 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
             goto out;
     }
     result = avrr_service_index_load(svc, e);
+    ph_mark(AVRR__CP_VALIDATE);
     if (result == AVRR_OK)
         result = find_persons(svc, req->identities, req->n_identities, probe,
                               req->person_id, svc->options.possible_threshold,
                               svc->options.max_hits, &found, &n_found, e);
+    ph_mark(AVRR__CP_MATCH);
+    if (tl_ph)
+        tl_ph->persons += n_found;
     if (result != AVRR_OK)
         goto out;
 
@@ -683,6 +739,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     lock(svc);
     bool began = svc->txn_depth == 0 && svc->store->ops->begin(svc->store, e) == AVRR_OK;
     svc->txn_depth++;
+    ph_mark(AVRR__CP_LOCK);
     result = hit_facts(svc, a, found, n_found, &facts, e);
     for (size_t i = 0; i < n_found && result == AVRR_OK; i++) {
         const avrr_link *l = req->person_id ? pair_link(own_links, n_own_links, req->person_id,
@@ -711,6 +768,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     rec.purpose = req->purpose;
     rec.person_id = req->person_id;
     rec.request_json = (char *)req->request_json;
+    ph_mark(AVRR__CP_VIEWS);
     if (result == AVRR_OK) {
         resp = avrr_codec_check_result_to_json(out);
         rec.response_json = resp ? (char *)json_object_to_json_string_ext(
@@ -719,16 +777,20 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
         if (!resp)
             result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
     }
+    ph_mark(AVRR__CP_JSON);
     if (result == AVRR_OK)
         result = svc->store->ops->check_insert(svc->store, &rec, e);
     out->check_id = rec.id;
+    ph_mark(AVRR__CP_ROW);
     /* Strong hits on other tenants open yellow links for both to verify;
      * possible hits are shown to the caseworker but would flood the work
      * queues of every namesake's owner. */
     if (result == AVRR_OK)
         result = open_check_links(svc, a, req->person_id, rec.id, out, e);
+    ph_mark(AVRR__CP_LINKS);
     if (result == AVRR_OK)
         result = avrr__audit_event(svc, a, "check.create", "check", rec.id, AVRR_OK, e);
+    ph_mark(AVRR__CP_AUDIT);
     svc->txn_depth--;
     if (began) {
         if (result == AVRR_OK)
@@ -736,6 +798,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
         if (result != AVRR_OK)
             svc->store->ops->rollback(svc->store);
     }
+    ph_mark(AVRR__CP_COMMIT);
     unlock(svc);
 out:
     rec.request_json = NULL; /* borrowed */
@@ -748,6 +811,7 @@ out:
     avrr_match_rec_free(probe);
     if (result != AVRR_OK)
         avrr_check_result_clear(out);
+    ph_mark(AVRR__CP_AFTER);
     return result;
 }
 

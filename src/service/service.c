@@ -65,6 +65,7 @@ void avrr_service_close(avrr_service *svc)
         return;
     if (svc->magic != SERVICE_MAGIC)
         return;
+    avrr__walckpt_stop(svc);
     avrr__consult_close(svc);
     avrr_store_close(svc->store);
     pthread_rwlock_destroy(&svc->index_lock);

@@ -32,7 +32,18 @@ struct avrr_service {
                                    a key file outside the database; NULL in
                                    plaintext mode */
     int txn_depth;             /* open audit scopes (under lock) */
+    /* background WAL checkpoints (walckpt.c); ckpt_db NULL when off */
+    void *ckpt_db;             /* sqlite3 *: the checkpointer's connection */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    bool ckpt_stop;
+    unsigned ckpt_interval_ms;
+    _Atomic unsigned long ckpt_runs;
 };
+
+/* Stops the checkpoint thread, if any (avrr_service_close). */
+void avrr__walckpt_stop(avrr_service *svc);
 
 /* An audited use case: audit_begin takes the store lock and opens a
  * transaction (or joins the one open); audit_end appends the event in that

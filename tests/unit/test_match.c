@@ -1048,33 +1048,291 @@ static void test_index_bound_exact(void **state)
     avrr_match_model_free(m);
 }
 
+/* ---- the index blocks as `avrr link` does ------------------------------------------------ */
+
+typedef struct right_set {
+    uint32_t *j;
+    size_t n, cap;
+} right_set;
+
+static int on_right(void *ctx, size_t i, size_t j, const avrr_match_explanation *x)
+{
+    right_set *r = ctx;
+    (void)x;
+    assert_int_equal(i, 0); /* the probe is the only record on the left */
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 256;
+        r->j = realloc(r->j, r->cap * sizeof *r->j);
+        assert_non_null(r->j);
+    }
+    r->j[r->n++] = (uint32_t)j;
+    return 0;
+}
+
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A query's candidates are the records `avrr link` pairs the probe with:
+ * link of a file of the probe alone against the records of the index, at
+ * the same block cap, threshold 0 (every candidate pair reported), against
+ * an exhaustive query at threshold 0 (every candidate a hit). With a cap
+ * small enough that blocks are split once, twice and still skipped; on an
+ * index built one record at a time (lists reach the cap and split while it
+ * grows), then after removals and more additions. */
+static void check_blocks_as_link(size_t cap, bool *split_seen, bool *capped_seen,
+                                 size_t *fewer)
+{
+    enum { N = 900, MORE = 150, PROBES = 40 };
+    static gen_person pop[N + MORE];
+    static avrr_match_rec *recs[N + MORE + 1];
+    static int64_t rid[N + MORE + 1];
+    bool live[N + MORE] = {false};
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr__match_index_set_block_cap(idx, cap), AVRR_OK);
+    for (int round = 0; round < 2; round++) {
+        size_t from = round == 0 ? 0 : N, to = round == 0 ? N : N + MORE;
+        for (size_t i = from; i < to; i++) {
+            if (i > 0 && rnd(3) == 0)
+                gen_variant(&pop[rnd((unsigned)i)], &pop[i]);
+            else
+                gen_new(&pop[i]);
+            avrr_identity id;
+            gen_identity(&id, &pop[i]);
+            assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, (int64_t)i + 1,
+                                                  i % 2 ? "NL" : "BE", &id),
+                             AVRR_OK);
+            live[i] = true;
+        }
+        if (round == 0)
+            avrr__match_index_trim(idx); /* as after a load; round 1 grows it */
+        if (round == 1) { /* a tenth removed, some of them added again */
+            for (size_t i = 0; i < N + MORE; i += 10) {
+                assert_int_equal(avrr_match_index_remove(idx, (int64_t)i + 1), AVRR_OK);
+                live[i] = false;
+            }
+            for (size_t i = 0; i < N + MORE; i += 30) {
+                avrr_identity id;
+                gen_identity(&id, &pop[i]);
+                assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, (int64_t)i + 1,
+                                                      "FR", &id),
+                                 AVRR_OK);
+                live[i] = true;
+            }
+        }
+        /* the batch's records: the probe, then every live record */
+        size_t n = 1;
+        for (size_t i = 0; i < N + MORE; i++)
+            if (live[i]) {
+                avrr_identity id;
+                gen_identity(&id, &pop[i]);
+                assert_int_equal(avrr_match_rec_new(&id, &recs[n]), AVRR_OK);
+                rid[n++] = (int64_t)i + 1;
+            }
+        assert_int_equal(avrr_match_index_size(idx), n - 1);
+        for (size_t k = 0; k < PROBES; k++) {
+            gen_person g;
+            if (k % 4 == 3)
+                gen_new(&g);
+            else
+                gen_variant(&pop[rnd((unsigned)(round == 0 ? N : N + MORE))], &g);
+            avrr_identity id;
+            gen_identity(&id, &g);
+            assert_int_equal(avrr_match_rec_new(&id, &recs[0]), AVRR_OK);
+            right_set r = {0};
+            avrr_match_batch_stats st;
+            avrr_match_batch_opts o = {.threshold = 0, .n_left = 1, .threads = 1,
+                                       .block_cap = cap, .on_pair = on_right, .ctx = &r};
+            assert_int_equal(avrr_match_batch(recs, n, &o, &st), AVRR_OK);
+            *split_seen |= st.blocks_split > 0;
+            *capped_seen |= st.blocks_capped > 0;
+            int64_t *want = calloc(r.n + 1, sizeof *want);
+            assert_non_null(want);
+            for (size_t q = 0; q < r.n; q++)
+                want[q] = rid[r.j[q]];
+            qsort(want, r.n, sizeof *want, i64_cmp);
+
+            avrr_match_hit *h = NULL;
+            size_t nh = 0;
+            avrr__mqstats sx = {.exhaustive = true};
+            assert_int_equal(avrr__match_index_query_stats(idx, &id, 0, 0, &h, &nh, &sx),
+                             AVRR_OK);
+            assert_int_equal(sx.candidates, nh); /* threshold 0: every candidate */
+            int64_t *got = calloc(nh + 1, sizeof *got);
+            assert_non_null(got);
+            for (size_t q = 0; q < nh; q++)
+                got[q] = h[q].identity_id;
+            qsort(got, nh, sizeof *got, i64_cmp);
+            if (nh != r.n)
+                fail_msg("cap %zu round %d probe %zu: query %zu candidates, link %zu", cap,
+                         round, k, nh, r.n);
+            for (size_t q = 0; q < nh; q++)
+                assert_true(got[q] == want[q]);
+            /* the blocks over the cap cost candidates against whole blocks */
+            avrr_match_batch_opts ow = o;
+            right_set rw = {0};
+            ow.block_cap = 100000;
+            ow.ctx = &rw;
+            assert_int_equal(avrr_match_batch(recs, n, &ow, NULL), AVRR_OK);
+            assert_true(rw.n >= r.n);
+            *fewer += rw.n - r.n;
+            free(rw.j);
+            free(got);
+            free(want);
+            free(r.j);
+            avrr_free(h);
+            avrr_match_rec_free(recs[0]);
+        }
+        for (size_t i = 1; i < n; i++)
+            avrr_match_rec_free(recs[i]);
+    }
+    avrr_match_index_free(idx);
+}
+
+static void test_index_blocks_as_link(void **state)
+{
+    (void)state;
+    bool split = false, capped = false;
+    size_t fewer = 0;
+    check_blocks_as_link(6, &split, &capped, &fewer);
+    assert_true(split && capped); /* split twice, and still over the cap */
+    assert_true(fewer > 0);
+    split = capped = false;
+    fewer = 0;
+    check_blocks_as_link(40, &split, &capped, &fewer);
+    assert_true(split && fewer > 0);
+    /* the default: the population's blocks are all within it */
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr__match_index_set_block_cap(idx, 1), AVRR_EINVALID);
+    avrr_identity id;
+    make(&id, &population[0]);
+    assert_int_equal(avrr_match_index_add(idx, 1, 1, "NL", &id), AVRR_OK);
+    assert_int_equal(avrr__match_index_set_block_cap(idx, 10), AVRR_EINVALID);
+    avrr_match_index_free(idx);
+}
+
 /* Out of memory is returned, never a crash, at every allocation in turn. */
+/* The candidates of an exhaustive query at threshold 0, sorted, and after
+ * them the postings it read. */
+static size_t candidates_of(const avrr_match_index *idx, const avrr_identity *id,
+                            int64_t *out, size_t cap)
+{
+    avrr_match_hit *h = NULL;
+    size_t nh = 0;
+    avrr__mqstats st = {.exhaustive = true};
+    assert_int_equal(avrr__match_index_query_stats(idx, id, 0, 0, &h, &nh, &st), AVRR_OK);
+    assert_true(nh <= cap);
+    assert_true(nh < cap);
+    for (size_t i = 0; i < nh; i++)
+        out[i] = h[i].identity_id;
+    qsort(out, nh, sizeof *out, i64_cmp);
+    out[nh] = (int64_t)st.postings;
+    avrr_free(h);
+    return nh + 1;
+}
+
+/* Namesakes: lists that reach a small cap and keep growing after they split
+ * (and their sub-lists too). */
+static const person oom_pop[] = {
+    {"Mohammed", "Ali", NULL, "m", "1990-01-01", "MAR", "Nador", NULL},
+    {"Mohamed", "Ali", NULL, "m", "1990-05-02", "MAR", NULL, NULL},
+    {"Mohammed", "Ali", NULL, "f", "1991-03-04", "SYR", NULL, "N1234567"},
+    {"Ahmed", "Ali", NULL, "m", "1990-07-08", "MAR", "Nador", NULL},
+    {"Mohammed", "Hassan", NULL, "m", "1990-01-01", "DZA", NULL, NULL},
+    {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", "Aleppo", NULL},
+    {"Ali", "Mohammed", NULL, "m", "1990-02-02", "MAR", NULL, NULL},
+    {"Mohammed Ali", "Hassan", NULL, "m", "1990", "IRQ", NULL, NULL},
+};
+
+/* Out of memory is returned, never a crash, at every allocation in turn;
+ * an addition that fails leaves the index as it was (its queries offer the
+ * candidates of an index that never saw the record). */
 static void test_out_of_memory(void **state)
 {
     (void)state;
-    for (long k = 1; k < 200; k++) {
+    /* with the default cap, and with one so small that lists split (and
+     * their sub-lists too) as records arrive */
+    enum { NREC = sizeof oom_pop / sizeof oom_pop[0] };
+    bool done[2] = {false, false};
+    for (long k = 1; k < 20000 && !(done[0] && done[1]); k++) {
+        int small = (int)(k % 2);
+        size_t cap = small ? 2 : AVRR__SPLIT_CAP;
         avrr_match_index *idx = NULL;
-        avrr_alloc_fail_after(k);
+        size_t added = 0;
+        avrr_alloc_fail_after(k / 2 + 1);
         avrr_err r = avrr_match_index_new(NULL, &idx);
-        for (size_t i = 0; r == AVRR_OK && i < 7; i++) {
+        if (r == AVRR_OK)
+            assert_int_equal(avrr__match_index_set_block_cap(idx, cap), AVRR_OK);
+        for (; r == AVRR_OK && added < NREC; added++) {
             avrr_identity id;
-            make(&id, &population[i]);
-            r = avrr_match_index_add(idx, (int64_t)i + 1, 1, "NL", &id);
+            make(&id, &oom_pop[added]);
+            r = avrr_match_index_add(idx, (int64_t)added + 1, 1, "NL", &id);
+            if (r != AVRR_OK)
+                break;
         }
         avrr_match_hit *hits = NULL;
         size_t nh = 0;
         if (r == AVRR_OK) {
             avrr_identity id;
-            make(&id, &population[1]);
+            make(&id, &oom_pop[1]);
             r = avrr_match_index_query(idx, &id, 0.5, 10, &hits, &nh);
         }
         avrr_alloc_fail_after(0);
         assert_true(r == AVRR_OK || r == AVRR_ENOMEM);
         avrr_free(hits);
+        if (r == AVRR_ENOMEM && idx && added < NREC) {
+            /* the failed addition left no trace: as an index of the
+             * records before it */
+            avrr_match_index *ref = NULL;
+            assert_int_equal(avrr_match_index_new(NULL, &ref), AVRR_OK);
+            assert_int_equal(avrr__match_index_set_block_cap(ref, cap), AVRR_OK);
+            for (size_t i = 0; i < added; i++) {
+                avrr_identity id;
+                make(&id, &oom_pop[i]);
+                assert_int_equal(avrr_match_index_add(ref, (int64_t)i + 1, 1, "NL", &id),
+                                 AVRR_OK);
+            }
+            assert_int_equal(avrr_match_index_size(idx), added);
+            for (size_t p = 0; p < NREC; p++) {
+                avrr_identity id;
+                int64_t a[NREC + 1], b[NREC + 1];
+                make(&id, &oom_pop[p]);
+                size_t na = candidates_of(idx, &id, a, NREC + 1);
+                size_t nb = candidates_of(ref, &id, b, NREC + 1);
+                assert_int_equal(na, nb);
+                assert_memory_equal(a, b, na * sizeof *a);
+            }
+            /* and it goes on: the record can be added now, and the rest,
+             * with the candidates of an index that never failed */
+            for (size_t i = added; i < NREC; i++) {
+                avrr_identity id;
+                make(&id, &oom_pop[i]);
+                assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, 1, "NL", &id),
+                                 AVRR_OK);
+                make(&id, &oom_pop[i]);
+                assert_int_equal(avrr_match_index_add(ref, (int64_t)i + 1, 1, "NL", &id),
+                                 AVRR_OK);
+            }
+            for (size_t p = 0; p < NREC; p++) {
+                avrr_identity id;
+                int64_t a[NREC + 1], b[NREC + 1];
+                make(&id, &oom_pop[p]);
+                size_t na = candidates_of(idx, &id, a, NREC + 1);
+                size_t nb = candidates_of(ref, &id, b, NREC + 1);
+                assert_int_equal(na, nb);
+                assert_memory_equal(a, b, na * sizeof *a);
+            }
+            avrr_match_index_free(ref);
+        }
         avrr_match_index_free(idx);
         if (r == AVRR_OK)
-            break;
+            done[small] = true;
     }
+    assert_true(done[0] && done[1]);
 }
 
 int main(void)
@@ -1100,6 +1358,7 @@ int main(void)
         cmocka_unit_test(test_jw_bound),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_index_bound_exact),
+        cmocka_unit_test(test_index_blocks_as_link),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,142 @@
+/* test_walckpt.c: SQLite checkpoints on a thread of their own
+ * (avrr_service_background_checkpoints, src/service/walckpt.c): the
+ * registry's connection no longer checkpoints inside commits, the thread
+ * keeps the write-ahead log from growing, and what was committed is in the
+ * registry after a reopen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "avrr/service.h"
+#include "service/service_int.h"
+
+static long autocheckpoint_of(avrr_service *svc)
+{
+    sqlite3 *db = avrr__sqlite_db(svc->store);
+    sqlite3_stmt *st = NULL;
+    assert_non_null(db);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA wal_autocheckpoint", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long v = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+enum { ROUNDS = 30, PER_ROUND = 100 };
+
+/* Registers ROUNDS x PER_ROUND persons, a round at a time, pausing between
+ * rounds; returns the largest size the log reached. */
+static long register_rounds(avrr_service *svc, const avrr_actor *a, const char *wal)
+{
+    static char names[PER_ROUND][32];
+    long largest = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        avrr_person ps[PER_ROUND];
+        avrr_identity ids[PER_ROUND];
+        avrr_err rc[PER_ROUND];
+        avrr_error re[PER_ROUND], e;
+        memset(ps, 0, sizeof ps);
+        memset(ids, 0, sizeof ids);
+        for (int i = 0; i < PER_ROUND; i++) {
+            snprintf(names[i], sizeof names[i], "Person%05d", r * PER_ROUND + i);
+            ids[i].given_names = names[i];
+            ids[i].surname = "Amrani";
+            ps[i].identities = &ids[i];
+            ps[i].n_identities = 1;
+        }
+        assert_int_equal(avrr_service_person_register_many(svc, a, ps, PER_ROUND, rc, re, &e),
+                         AVRR_OK);
+        for (int i = 0; i < PER_ROUND; i++)
+            assert_int_equal(rc[i], AVRR_OK);
+        long w = file_size(wal);
+        largest = w > largest ? w : largest;
+        /* let the thread run twice more (however busy the machine): then a
+         * checkpoint began after this round's commit and copied it all */
+        unsigned long runs = avrr_service_checkpoint_runs(svc);
+        for (int t = 0; t < 1000 && avrr_service_checkpoint_runs(svc) < runs + 2; t++)
+            nap_ms(10);
+        assert_true(avrr_service_checkpoint_runs(svc) >= runs + 2);
+    }
+    return largest;
+}
+
+static void test_background_checkpoints(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/avrr-walckpt-XXXXXX", db[128], wal[140];
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/registry.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    avrr_service *svc = NULL;
+    avrr_error e;
+    avrr_actor a;
+    assert_int_equal(avrr_service_open(db, true, &svc, &e), AVRR_OK);
+    assert_int_equal(avrr_service_tenant_add(svc, "NL", "Netherlands", &e), AVRR_OK);
+    assert_int_equal(avrr_service_local_actor(svc, "NL", AVRR_ROLE_CASEWORKER, &a, &e), AVRR_OK);
+    assert_int_equal(avrr_service_background_checkpoints(svc, 0, &e), AVRR_EINVALID);
+    assert_int_not_equal(autocheckpoint_of(svc), 0); /* SQLite's default: in commits */
+    assert_int_equal(avrr_service_checkpoint_runs(svc), 0);
+
+    assert_int_equal(avrr_service_background_checkpoints(svc, 20, &e), AVRR_OK);
+    assert_int_equal(avrr_service_background_checkpoints(svc, 20, &e), AVRR_OK); /* once */
+    assert_int_equal(autocheckpoint_of(svc), 0); /* commits no longer checkpoint */
+    long largest = register_rounds(svc, &a, wal);
+    nap_ms(100);
+    assert_true(avrr_service_checkpoint_runs(svc) > 0);
+    /* The thread copied the log into the database while the rounds went
+     * on, so the log started again from its beginning: it never held much
+     * more than a round or two of writes, against the whole registry
+     * without a checkpoint. */
+    long dbsize = file_size(db);
+    assert_true(dbsize > 0);
+    if (largest * 2 >= dbsize)
+        fail_msg("log reached %ld bytes, database %ld", largest, dbsize);
+    int64_t n = 0;
+    assert_int_equal(avrr_service_count(svc, "persons", &n, &e), AVRR_OK);
+    assert_int_equal(n, ROUNDS * PER_ROUND);
+    avrr_service_close(svc);
+
+    /* reopened: everything committed is there, and the new connection
+     * checkpoints in its commits again until asked otherwise */
+    assert_int_equal(avrr_service_open(db, false, &svc, &e), AVRR_OK);
+    assert_int_equal(avrr_service_count(svc, "persons", &n, &e), AVRR_OK);
+    assert_int_equal(n, ROUNDS * PER_ROUND);
+    assert_int_not_equal(autocheckpoint_of(svc), 0);
+    avrr_service_close(svc);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", db);
+    unlink(wal);
+    unlink(db);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    unsetenv("AVRR_DATA_KEY");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_background_checkpoints),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
