@@ -551,6 +551,17 @@ static const char help_text[] =
     "encodings, as the pseudonymised index does.\n"
     "Progress and a summary go to stderr unless --quiet.\n";
 
+static const char train_help[] =
+    "\nEstimates a matching model from the identity CSV file(s) themselves\n"
+    "(columns as for avrr dedup): u of every field from random pairs, m by\n"
+    "expectation-maximisation over the blocked candidate pairs (names from\n"
+    "pairs that agree on a date or document, other fields from pairs that\n"
+    "share a document number where there are enough), nationality and birth\n"
+    "place among namesakes. The prior stays the start model's (--model\n"
+    "START, else the shipped defaults), with its population. Writes JSON\n"
+    "for --model of avrr dedup and avrr link.\n"
+    "Progress goes to stderr unless --quiet.\n";
+
 /* Default threshold: 0.9, a pair nine times more likely the same person
  * than not; the benchmarks (docs/BENCHMARKS.md) put best F1 near it. */
 #define DEFAULT_THRESHOLD 0.9
@@ -613,7 +624,7 @@ static int parse(int argc, char **argv, const char *usage, opts *o)
         }
         case 'h':
             fputs(usage, stdout);
-            fputs(help_text, stdout);
+            fputs(usage == train_usage ? train_help : help_text, stdout);
             return 1;
         default:
             return cli_usage(argv[0], usage);
