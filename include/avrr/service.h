@@ -74,6 +74,13 @@ avrr_err avrr_service_configure(avrr_service *svc, const avrr_service_options *o
 avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
                                         avrr_error *e);
 
+/* Scores the match index with the model in the file at path (written by
+ * avrr train) instead of the shipped defaults. Call before the index is
+ * loaded: AVRR_EEXISTS after. Errors of avrr_match_model_load, with
+ * e->field "match_model". */
+avrr_err avrr_service_set_match_model(avrr_service *svc, const char *path,
+                                      avrr_error *e);
+
 /* The index's mode and counts, for /metrics and the tests: records held and
  * how many of them are plaintext (0 in pseudonymised mode). All 0 / false
  * before the index is loaded. */

@@ -34,6 +34,7 @@ typedef struct serve_config {
     long auth_fail_limit;
     long pseudonymised_index;    /* 1: the index holds only keyed encodings */
     char pseudonym_key_file[1024];
+    char match_model[1024];      /* a model file of avrr train; "" defaults */
     avrr_service_options options;
 } serve_config;
 
@@ -116,6 +117,8 @@ static int read_config(const char *path, serve_config *cfg)
             else
                 rc = cli_fail("serve", "%s:%u: pseudonymised_index wants true or false", path,
                               lineno);
+        } else if (strcmp(key, "match_model") == 0) {
+            snprintf(cfg->match_model, sizeof cfg->match_model, "%s", val);
         } else if (strcmp(key, "pseudonym_key_file") == 0) {
             snprintf(cfg->pseudonym_key_file, sizeof cfg->pseudonym_key_file, "%s", val);
         } else if (strcmp(key, "data_key") == 0) {
@@ -245,7 +248,8 @@ int avrr_cli_serve(int argc, char **argv)
                    "                     (730), pseudonymised_index (true: the match index\n"
                    "                     holds only keyed encodings; checks may send\n"
                    "                     encoded_identity) with pseudonym_key_file (made by\n"
-                   "                     avrr encode key),\n"
+                   "                     avrr encode key), match_model (a model file of\n"
+                   "                     avrr train; default: the shipped model),\n"
                    "                     audit_key (Ed25519 key file for signed\n"
                    "                     checkpoints, see avrr audit key), data_key (key\n"
                    "                     file of an encrypted registry; default\n"
@@ -317,6 +321,12 @@ int avrr_cli_serve(int argc, char **argv)
     }
     if (cfg.pseudonymised_index &&
         avrr_service_set_pseudonymised(svc, cfg.pseudonym_key_file, &e) != AVRR_OK) {
+        cli_error("serve", &e);
+        avrr_service_close(svc);
+        return 1;
+    }
+    if (cfg.match_model[0] &&
+        avrr_service_set_match_model(svc, cfg.match_model, &e) != AVRR_OK) {
         cli_error("serve", &e);
         avrr_service_close(svc);
         return 1;

@@ -90,6 +90,8 @@ void avrr__consult_close(avrr_service *svc)
     svc->index = NULL;
     avrr_pseudo_key_free(svc->index_key);
     svc->index_key = NULL;
+    avrr_match_model_free(svc->index_model);
+    svc->index_model = NULL;
     sodium_memzero(svc->pseudonym_key, sizeof svc->pseudonym_key);
 }
 
@@ -203,7 +205,7 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e)
 
     avrr_match_index *idx = NULL;
     int64_t last = 0;
-    avrr_err result = avrr_match_index_new(NULL, &idx);
+    avrr_err result = avrr_match_index_new(svc->index_model, &idx);
     if (result != AVRR_OK)
         return avrr_error_set(e, result, NULL, "cannot create the match index");
     if (svc->index_key)
@@ -251,6 +253,27 @@ avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
     }
     avrr_pseudo_key_free(svc->index_key);
     svc->index_key = k;
+    return AVRR_OK;
+}
+
+avrr_err avrr_service_set_match_model(avrr_service *svc, const char *path,
+                                      avrr_error *e)
+{
+    avrr_match_model *m = NULL;
+    pthread_rwlock_rdlock(&svc->index_lock);
+    bool loaded = svc->index != NULL;
+    pthread_rwlock_unlock(&svc->index_lock);
+    if (loaded)
+        return avrr_error_set(e, AVRR_EEXISTS, "match_model",
+                              "the match index is already loaded");
+    avrr_err result = avrr_match_model_load(path, &m, e);
+    if (result != AVRR_OK) {
+        if (e)
+            snprintf(e->field, sizeof e->field, "match_model");
+        return result;
+    }
+    avrr_match_model_free(svc->index_model);
+    svc->index_model = m;
     return AVRR_OK;
 }
 

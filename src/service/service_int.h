@@ -31,6 +31,8 @@ struct avrr_service {
     avrr_pseudo_key *index_key; /* pseudonymised index mode: its secret, from
                                    a key file outside the database; NULL in
                                    plaintext mode */
+    avrr_match_model *index_model; /* the match index's model (match_model
+                                      in the serve config); NULL: defaults */
     int txn_depth;             /* open audit scopes (under lock) */
     /* background WAL checkpoints (walckpt.c); ckpt_db NULL when off */
     void *ckpt_db;             /* sqlite3 *: the checkpointer's connection */

@@ -100,5 +100,18 @@ run dedup --in "$T/bad.csv" --out "$T/x.csv" --skip-bad \
 [ "$(wc -l <"$T/xcl.csv")" -eq 10200 ] || fail "--skip-bad keeps the other rows"
 grep -q "10199 records read" "$T/err" || fail "--skip-bad: $(cat "$T/err")"
 
+# avrr train writes a model that dedup reads; the server refuses a model
+# file that is not one, naming the setting
+run train --in "$T/big.csv" --out "$T/model.json" --quiet
+grep -q '"population"' "$T/model.json" || fail "model without its population"
+run dedup --in "$T/in.csv" --out "$T/tr.csv" --quiet --model "$T/model.json"
+"$AVRR" init --db "$T/reg.db" >/dev/null 2>"$T/err" || fail "init: $(cat "$T/err")"
+printf '{"format":"avrr-match-model","prior":2}\n' >"$T/bad.json"
+printf 'match_model = %s\n' "$T/bad.json" >"$T/serve.conf"
+"$AVRR" serve --db "$T/reg.db" --listen 127.0.0.1:0 --config "$T/serve.conf" \
+    >/dev/null 2>"$T/err" && fail "serve took a bad model"
+grep -q "match_model" "$T/err" && grep -q "prior" "$T/err" ||
+    fail "bad model: $(cat "$T/err")"
+
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
 echo "ok"
