@@ -234,17 +234,28 @@ avrr_err avrr_service_index_load(avrr_service *svc, avrr_error *e)
     return avrr_service_index_sync(svc, e);
 }
 
-avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
-                                        avrr_error *e)
+/* The settings of the index's mode and model take effect when it is built:
+ * AVRR_EEXISTS naming the setting once it is. */
+static avrr_err index_not_loaded(avrr_service *svc, const char *field,
+                                 avrr_error *e)
 {
-    avrr_pseudo_key *k = NULL;
     pthread_rwlock_rdlock(&svc->index_lock);
     bool loaded = svc->index != NULL;
     pthread_rwlock_unlock(&svc->index_lock);
     if (loaded)
-        return avrr_error_set(e, AVRR_EEXISTS, "pseudonym_key_file",
+        return avrr_error_set(e, AVRR_EEXISTS, field,
                               "the match index is already loaded");
-    avrr_err result = avrr_pseudo_key_load(key_file, &k, e);
+    return AVRR_OK;
+}
+
+avrr_err avrr_service_set_pseudonymised(avrr_service *svc, const char *key_file,
+                                        avrr_error *e)
+{
+    avrr_pseudo_key *k = NULL;
+    avrr_err result = index_not_loaded(svc, "pseudonym_key_file", e);
+    if (result != AVRR_OK)
+        return result;
+    result = avrr_pseudo_key_load(key_file, &k, e);
     if (result != AVRR_OK) {
         /* The setting the operator has to fix. */
         if (e)
@@ -260,13 +271,10 @@ avrr_err avrr_service_set_match_model(avrr_service *svc, const char *path,
                                       avrr_error *e)
 {
     avrr_match_model *m = NULL;
-    pthread_rwlock_rdlock(&svc->index_lock);
-    bool loaded = svc->index != NULL;
-    pthread_rwlock_unlock(&svc->index_lock);
-    if (loaded)
-        return avrr_error_set(e, AVRR_EEXISTS, "match_model",
-                              "the match index is already loaded");
-    avrr_err result = avrr_match_model_load(path, &m, e);
+    avrr_err result = index_not_loaded(svc, "match_model", e);
+    if (result != AVRR_OK)
+        return result;
+    result = avrr_match_model_load(path, &m, e);
     if (result != AVRR_OK) {
         if (e)
             snprintf(e->field, sizeof e->field, "match_model");
