@@ -2189,6 +2189,91 @@ static void assert_event_equal(const avrr_audit_event *a,
     assert_memory_equal(a->hash, b->hash, 32);
 }
 
+/* Two handles (two servers) appending to one log, in transactions: an
+ * append may be sent on the head its handle last saw (PostgreSQL), which
+ * the other handle's events have made stale; the stored chain is whole
+ * all the same: the event is chained again before the commit, and before
+ * any statement the transaction sends after it. */
+static void tx_append(avrr_store *s, avrr_audit_event *ev)
+{
+    avrr_error e = {0};
+    assert_int_equal(s->ops->audit_append(s, ev, fake_chain, &e), AVRR_OK);
+}
+
+static void test_audit_two_writers(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s, *b = NULL;
+    static const char *const want[] = {"a0", "b1", "c2", "d3",
+                                       "f5", "g6", "h7"};
+    avrr_audit_event ev, *list = NULL;
+    avrr_error e = {0};
+    char *v = NULL;
+    size_t n = 0;
+
+    assert_int_equal(avrr_store_open(f->path, false, &b, &e), AVRR_OK);
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    ev = make_event("NL", "a0", 1000);
+    tx_append(s, &ev);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    ev = make_event("BE", "b1", 1001);
+    tx_append(b, &ev); /* outside a transaction */
+    /* s's head (1) is stale: the commit chains its event on 2 */
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    ev = make_event("NL", "c2", 1002);
+    tx_append(s, &ev);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    /* b's head (2) is stale, and a write follows the event */
+    assert_int_equal(b->ops->begin(b, &e), AVRR_OK);
+    ev = make_event("BE", "d3", 1003);
+    tx_append(b, &ev);
+    assert_int_equal(b->ops->meta_set(b, "two_writers", "b", &e), AVRR_OK);
+    assert_int_equal(b->ops->commit(b, &e), AVRR_OK);
+    /* a stale event rolled back stores nothing */
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    ev = make_event("NL", "e4", 1004);
+    tx_append(s, &ev);
+    s->ops->rollback(s);
+    /* two events in one transaction */
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    ev = make_event("NL", "f5", 1005);
+    tx_append(s, &ev);
+    ev = make_event("NL", "g6", 1006);
+    tx_append(s, &ev);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    /* b's head (4) is stale, and the transaction reads the log after its
+     * event: it sees the event where it is stored */
+    assert_int_equal(b->ops->begin(b, &e), AVRR_OK);
+    ev = make_event("BE", "h7", 1007);
+    tx_append(b, &ev);
+    assert_int_equal(b->ops->audit_list(b, "BE", 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[2].action, "h7");
+    assert_int_equal(list[2].seq, 7);
+    avrr_free(list);
+    list = NULL;
+    assert_int_equal(b->ops->commit(b, &e), AVRR_OK);
+    assert_int_equal(s->ops->meta_get(s, "two_writers", &v, &e), AVRR_OK);
+    assert_string_equal(v, "b");
+    avrr_free(v);
+    avrr_store_close(b);
+
+    assert_int_equal(s->ops->audit_list(s, NULL, 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 7);
+    for (size_t i = 0; i < n; i++) {
+        avrr_audit_event again = list[i];
+        assert_int_equal(list[i].seq, (int64_t)i + 1);
+        assert_string_equal(list[i].action, want[i]);
+        if (i > 0)
+            assert_memory_equal(list[i].prev_hash, list[i - 1].hash, 32);
+        fake_chain(&again);
+        assert_memory_equal(again.hash, list[i].hash, 32);
+    }
+    avrr_free(list);
+}
+
 typedef struct audit_log {
     int64_t seqs[600];
     size_t n;
@@ -2920,6 +3005,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_two_writers, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_audit_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup,
                                         teardown),
