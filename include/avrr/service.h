@@ -223,6 +223,10 @@ typedef struct avrr_check_result {
     avrr_purpose purpose;
     avrr_hit_view *hits;      /* strongest first */
     size_t n_hits;
+    /* The answer as JSON text (avrr_codec_check_result_to_json of this
+     * result, serialised plainly), made once by the check for its stored
+     * copy and for the caller; NULL if not made. */
+    char *response_json;
 } avrr_check_result;
 void avrr_check_result_clear(avrr_check_result *r);
 

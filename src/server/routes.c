@@ -457,7 +457,14 @@ static void h_check_create(avrr_http_request *req, const int64_t *params,
     avrr_err err = avrr_codec_check_request_from_json(body, &cr, &e);
     if (err == AVRR_OK)
         err = avrr_service_check(req->srv_svc, &req->actor, &cr, &result, &e);
-    if (err == AVRR_OK)
+    if (err == AVRR_OK && result.response_json) {
+        /* the answer the check encoded (once, with its stored copy) */
+        resp->status = MHD_HTTP_CREATED;
+        resp->text_len = strlen(result.response_json);
+        resp->text = result.response_json;
+        resp->text_json = true;
+        result.response_json = NULL;
+    } else if (err == AVRR_OK)
         ok(resp, MHD_HTTP_CREATED, avrr_codec_check_result_to_json(&result));
     else
         fail(resp, err, &e);

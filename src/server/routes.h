@@ -54,6 +54,7 @@ typedef struct avrr_http_response {
     char *text;               /* a non-JSON body (metrics) */
     size_t text_len;
     const char *content_type; /* for text */
+    bool text_json;           /* text is a JSON body (sent as json is) */
     const char *route;        /* the matched pattern, NULL when none */
     int route_index;          /* index into metrics, AVRR_MAX_ROUTES if none */
     unsigned retry_after;     /* seconds for a Retry-After header; 0: none */

@@ -112,14 +112,17 @@ static bool body_append(avrr_server *srv, request *r, const char *data, size_t n
     return true;
 }
 
+/* Sends a JSON body: body, or when given the text of one (json_text). */
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
-                                 json_object *body, const char *request_id,
-                                 unsigned retry_after)
+                                 json_object *body, const char *json_text,
+                                 const char *request_id, unsigned retry_after)
 {
     const char *text = "{\"error\":{\"code\":\"out_of_memory\",\"field\":null,"
                        "\"message\":\"out of memory\"}}";
     size_t len;
-    if (body) {
+    if (json_text) {
+        text = json_text;
+    } else if (body) {
         text = json_object_to_json_string_length(
             body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     } else {
@@ -275,7 +278,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 avrr_error_set(&e, AVRR_ETOOLARGE, "body", "request body over %zu bytes",
                                srv->body_max);
                 json_object *o = avrr_codec_error_to_json(&e);
-                enum MHD_Result ret = send_json(conn, MHD_HTTP_CONTENT_TOO_LARGE, o, NULL, 0);
+                enum MHD_Result ret = send_json(conn, MHD_HTTP_CONTENT_TOO_LARGE, o, NULL, NULL, 0);
                 json_object_put(o);
                 return ret;
             }
@@ -311,10 +314,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     avrr_route_dispatch(&hr, &resp);
 
     enum MHD_Result ret;
-    if (resp.text)
+    if (resp.text && resp.text_json)
+        ret = send_json(conn, resp.status, NULL, resp.text, request_id, resp.retry_after);
+    else if (resp.text)
         ret = send_text(conn, resp.status, resp.content_type, resp.text, resp.text_len);
     else
-        ret = send_json(conn, resp.status, resp.json, request_id, resp.retry_after);
+        ret = send_json(conn, resp.status, resp.json, NULL, request_id, resp.retry_after);
     double secs = elapsed_s(&r->start);
     avrr_metrics_observe(&srv->metrics, resp.route_index, resp.status, secs);
     log_request(srv, method, url, resp.route, resp.status, secs, request_id,

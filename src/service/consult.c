@@ -518,6 +518,56 @@ static avrr_err open_check_links(avrr_service *svc, const avrr_actor *a, int64_t
     return result;
 }
 
+/* The answer as the caller gets it (out->response_json): the stored copy
+ * (stored, the text of resp) was made before the check had its id and
+ * before the links it opened; the answer has both, as
+ * avrr_codec_check_result_to_json(out) would give them. resp is the tree of
+ * the stored copy and is changed. */
+static avrr_err final_response(json_object *resp, const char *stored, avrr_check_result *out,
+                               avrr_error *e)
+{
+    static const char zero_id[] = "{\"id\":0,";
+    json_object *hits = NULL;
+    bool patched = false;
+    json_object_object_get_ex(resp, "hits", &hits);
+    for (size_t i = 0; i < out->n_hits; i++) {
+        const avrr_hit_view *v = &out->hits[i];
+        json_object *h = hits ? json_object_array_get_idx(hits, i) : NULL, *l = NULL;
+        if (v->restricted || !v->link_id || !h || !json_object_object_get_ex(h, "link", &l) ||
+            l)
+            continue; /* shown without a link, or with the one it had */
+        l = json_object_new_object();
+        if (!l || json_object_object_add(l, "id", json_object_new_int64(v->link_id)) != 0 ||
+            json_object_object_add(
+                l, "status", json_object_new_string(avrr_link_status_name(v->link_status))) !=
+                0 ||
+            json_object_object_add(h, "link", l) != 0) {
+            json_object_put(l);
+            return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+        }
+        patched = true;
+    }
+    size_t z = sizeof zero_id - 1;
+    if (!patched && stored && strncmp(stored, zero_id, z) == 0) {
+        /* the common case: only the id differs */
+        char head[40];
+        int hn = snprintf(head, sizeof head, "{\"id\":%lld,", (long long)out->check_id);
+        size_t rest = strlen(stored + z);
+        out->response_json = avrr_malloc((size_t)hn + rest + 1);
+        if (out->response_json) {
+            memcpy(out->response_json, head, (size_t)hn);
+            memcpy(out->response_json + hn, stored + z, rest + 1);
+        }
+    } else {
+        const char *t = NULL;
+        if (json_object_object_add(resp, "id", json_object_new_int64(out->check_id)) == 0)
+            t = json_object_to_json_string_ext(
+                resp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        out->response_json = t ? avrr_strdup(t) : NULL;
+    }
+    return out->response_json ? AVRR_OK : avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+}
+
 /* Fills a hit view for person hit h as the actor may see it; AVRR_ENOTFOUND
  * when the person is gone or erased (skip it). f: the person's facts from
  * person_facts_many (its assistance moves into the view), or NULL to read
@@ -609,6 +659,7 @@ void avrr_check_result_clear(avrr_check_result *r)
     for (size_t i = 0; i < r->n_hits; i++)
         avrr_store_free_assistance(r->hits[i].assistance, r->hits[i].n_assistance);
     avrr_free(r->hits);
+    avrr_free(r->response_json);
     memset(r, 0, sizeof *r);
 }
 
@@ -801,11 +852,16 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     rec.request_json = (char *)req->request_json;
     ph_mark(AVRR__CP_VIEWS);
     if (result == AVRR_OK) {
+        /* Encoded once: this tree gives the stored copy (without the id and
+         * the links the check opens: it is written first) and, changed by
+         * final_response, the answer. The stored text is a copy of its own
+         * (owned by rec): the tree's buffer is reused for the answer. */
         resp = avrr_codec_check_result_to_json(out);
-        rec.response_json = resp ? (char *)json_object_to_json_string_ext(
-                                       resp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                                 : NULL;
-        if (!resp)
+        const char *t = resp ? json_object_to_json_string_ext(
+                                   resp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                             : NULL;
+        rec.response_json = t ? avrr_strdup(t) : NULL;
+        if (!rec.response_json)
             result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
     }
     ph_mark(AVRR__CP_JSON);
@@ -818,6 +874,8 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
      * queues of every namesake's owner. */
     if (result == AVRR_OK)
         result = open_check_links(svc, a, req->person_id, rec.id, out, e);
+    if (result == AVRR_OK)
+        result = final_response(resp, rec.response_json, out, e);
     ph_mark(AVRR__CP_LINKS);
     if (result == AVRR_OK)
         result = avrr__audit_event(svc, a, "check.create", "check", rec.id, AVRR_OK, e);
@@ -833,7 +891,6 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     unlock(svc);
 out:
     rec.request_json = NULL; /* borrowed */
-    rec.response_json = NULL; /* owned by resp */
     avrr_check_clear(&rec);
     json_object_put(resp);
     avrr_store_free_links(own_links, n_own_links);

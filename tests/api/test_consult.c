@@ -168,6 +168,68 @@ static void test_namesakes_are_not_strong_hits(void **state)
     http_reply_free(&r);
 }
 
+/* The answer to a check is encoded once, with the copy the check records:
+ * it is that copy with the check's id and the links the check opened
+ * (GET /v1/checks/{id} shows the copy as recorded, with its time). Three
+ * kinds: a strong hit on another tenant (a link opened), possible hits only,
+ * no hit; each several times, so that ids grow. */
+static void test_check_answer_as_recorded(void **state)
+{
+    (void)state;
+    const char *bodies[] = {
+        CHECK_JOESSEF,
+        "{\"purpose\":\"assistance_decision\",\"identity\":{\"given_names\":\"Amadou\","
+        "\"surname\":\"Kouyate\",\"sex\":\"m\",\"birth_date\":\"1987-06-21\"}}",
+        "{\"purpose\":\"case_review\",\"identity\":{\"given_names\":\"Xaverius\","
+        "\"surname\":\"Quoppelmann\",\"sex\":\"m\",\"birth_date\":\"1931-12-30\"}}",
+    };
+    /* Belgium's own person: a hit that opens no link */
+    create("/v1/persons", H.key_be,
+           "{\"identities\":[{\"given_names\":\"Amadou\",\"surname\":\"Kouyate\","
+           "\"sex\":\"m\",\"birth_date\":\"1987-06-21\",\"nationality\":\"GIN\"}]}");
+    int opened = 0, without_hits = 0, own = 0;
+    for (int round = 0; round < 12; round++) {
+        http_reply r;
+        http(&H, "POST", "/v1/checks", H.key_be, bodies[round % 3], -1, &r);
+        assert_int_equal(r.status, 201);
+        int64_t id = jint(r.json, "id");
+        assert_true(id > 0);
+        char path[64];
+        snprintf(path, sizeof path, "/v1/checks/%lld", (long long)id);
+        json_object *rec = get_ok(path, H.key_be);
+        assert_int_equal(jint(rec, "id"), id);
+        assert_true(jint(rec, "created_at") > 0);
+        json_object_object_del(rec, "created_at");
+        json_object *ah = json_object_object_get(r.json, "hits");
+        json_object *rh = json_object_object_get(rec, "hits");
+        assert_int_equal(json_object_array_length(ah), json_object_array_length(rh));
+        without_hits += json_object_array_length(ah) == 0;
+        for (size_t i = 0; i < json_object_array_length(ah); i++) {
+            json_object *a = json_object_array_get_idx(ah, i);
+            json_object *l = json_object_object_get(a, "link");
+            json_object *was = json_object_object_get(json_object_array_get_idx(rh, i), "link");
+            own += json_object_object_get(a, "person_id") != NULL;
+            if (!l || was)
+                continue;
+            /* opened by this check: a link of Belgium's, from this check */
+            char lp[64];
+            snprintf(lp, sizeof lp, "/v1/links/%lld", (long long)jint(l, "id"));
+            json_object *lo = get_ok(lp, H.key_be);
+            assert_int_equal(jint(lo, "check_id"), id);
+            assert_string_equal(jstr(lo, "status"), jstr(l, "status"));
+            json_object_put(lo);
+            json_object_object_add(a, "link", NULL);
+            opened++;
+        }
+        assert_true(json_object_equal(r.json, rec));
+        json_object_put(rec);
+        http_reply_free(&r);
+    }
+    assert_true(opened >= 4);
+    assert_int_equal(without_hits, 4);
+    assert_true(own >= 4);
+}
+
 /* A person registered on the server is found by the very next check. */
 static void test_freshness(void **state)
 {
@@ -434,6 +496,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_finds_variant_without_details),
         cmocka_unit_test(test_namesakes_are_not_strong_hits),
+        cmocka_unit_test(test_check_answer_as_recorded),
         cmocka_unit_test(test_freshness),
         cmocka_unit_test(test_links),
         cmocka_unit_test(test_disclosure),
