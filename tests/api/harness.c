@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,10 @@ int harness_avrr(const char *const *argv, char *last_line, size_t cap)
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test program that dies (a failed assertion, a crash, a teardown
+         * that returns early) takes its servers with it: none is left
+         * running after the suite (one was, under valgrind). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
@@ -201,6 +206,10 @@ void harness_serve(harness *h, const char *const *extra)
         exit(1);
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test program that dies (a failed assertion, a crash, a teardown
+         * that returns early) takes its servers with it: none is left
+         * running after the suite (one was, under valgrind). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
