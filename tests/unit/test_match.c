@@ -921,6 +921,21 @@ static void gen_identity(avrr_identity *id, const gen_person *g)
     make(id, &p);
 }
 
+/* Person i of a generated population (a third are variants of an earlier
+ * one), added to the index as identity and person i + 1. */
+static void add_generated(avrr_match_index *idx, gen_person *pop, size_t i)
+{
+    if (i > 0 && rnd(3) == 0)
+        gen_variant(&pop[rnd((unsigned)i)], &pop[i]);
+    else
+        gen_new(&pop[i]);
+    avrr_identity id;
+    gen_identity(&id, &pop[i]);
+    assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, (int64_t)i + 1,
+                                          i % 2 ? "NL" : "BE", &id),
+                     AVRR_OK);
+}
+
 /* The bound is never below the real weight, under the default model and
  * under one whose name weights do not fall with the level (as a trained
  * model's may not); and a query returns exactly what comparing every
@@ -931,17 +946,8 @@ static void check_bound(const avrr_match_model *model)
     static gen_person pop[N];
     avrr_match_index *idx = NULL;
     assert_int_equal(avrr_match_index_new(model, &idx), AVRR_OK);
-    for (size_t i = 0; i < N; i++) {
-        if (i > 0 && rnd(3) == 0)
-            gen_variant(&pop[rnd((unsigned)i)], &pop[i]);
-        else
-            gen_new(&pop[i]);
-        avrr_identity id;
-        gen_identity(&id, &pop[i]);
-        assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, (int64_t)i + 1,
-                                              i % 2 ? "NL" : "BE", &id),
-                         AVRR_OK);
-    }
+    for (size_t i = 0; i < N; i++)
+        add_generated(idx, pop, i);
     static const avrr_match_rec *recs[N];
     static int64_t ids[N];
     assert_int_equal(avrr__match_index_records(idx, recs, ids, N), N);
@@ -1096,15 +1102,7 @@ static void check_blocks_as_link(size_t cap, bool *split_seen, bool *capped_seen
     for (int round = 0; round < 2; round++) {
         size_t from = round == 0 ? 0 : N, to = round == 0 ? N : N + MORE;
         for (size_t i = from; i < to; i++) {
-            if (i > 0 && rnd(3) == 0)
-                gen_variant(&pop[rnd((unsigned)i)], &pop[i]);
-            else
-                gen_new(&pop[i]);
-            avrr_identity id;
-            gen_identity(&id, &pop[i]);
-            assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, (int64_t)i + 1,
-                                                  i % 2 ? "NL" : "BE", &id),
-                             AVRR_OK);
+            add_generated(idx, pop, i);
             live[i] = true;
         }
         if (round == 0)
