@@ -42,6 +42,46 @@ static uint64_t mix3(uint64_t tag, uint64_t a, uint64_t b)
     return avrr__hash64(v, sizeof v, 0x9e3779b97f4a7c15ull);
 }
 
+/* Address tokens combined with pairs of initials (rule 11): the first
+ * three (number and street, or a postcode's two halves); more would make
+ * a long name with a long address run out of keys. */
+#define ADDR_INI_KEYS 3
+
+/* Distinct pairs of initials kept per record (rules 10 and 11). */
+#define INI_PAIRS 16
+
+/* The first letter of a name token (of its spelling-normalised form, so
+ * that Joussef and Youssef begin alike). */
+static char tok_initial(const avrr_match_rec *r, const avrr__mtok *t)
+{
+    return t->sp_len ? r->buf[t->sp_off] : r->buf[t->off];
+}
+
+/* The unordered pairs of initials of two tokens of one name representation
+ * (Jean Vickers: "jv"; W J Hooker: "hj", "hw", "jw"), at most cap,
+ * distinct; 0 for a name of one token. */
+static size_t name_initial_pairs(const avrr_match_rec *r, uint64_t *out,
+                                 size_t cap)
+{
+    size_t n = 0;
+    for (int k = 0; k < r->n_names; k++) {
+        const avrr__mname *nm = &r->name[k];
+        for (int i = 0; i < nm->n; i++)
+            for (int j = i + 1; j < nm->n; j++) {
+                unsigned char a = (unsigned char)tok_initial(r, &nm->t[i]);
+                unsigned char b = (unsigned char)tok_initial(r, &nm->t[j]);
+                uint64_t v = a < b ? ((uint64_t)a << 8 | b)
+                                   : ((uint64_t)b << 8 | a);
+                bool seen = false;
+                for (size_t q = 0; q < n; q++)
+                    seen = seen || out[q] == v;
+                if (!seen && n < cap)
+                    out[n++] = v;
+            }
+    }
+    return n;
+}
+
 size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
                               size_t cap)
 {
@@ -80,8 +120,7 @@ size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
                     add_key(keys, &n, cap, mix3(2, lo, hi));
                     /* rule 8: a name key and the initial of another name
                      * (a typo or a short form in that other name) */
-                    const avrr__mtok *o = &nm->t[j];
-                    char ini = o->sp_len ? r->buf[o->sp_off] : r->buf[o->off];
+                    char ini = tok_initial(r, &nm->t[j]);
                     add_key(keys, &n, cap, mix3(8, ki[a], (uint64_t)ini));
                 }
                 /* rule 3: a single-name person without a date */
@@ -109,6 +148,31 @@ size_t avrr__match_block_keys(const avrr_match_rec *r, uint64_t *keys,
         memcpy(&nat, r->nat, 3);
         add_key(keys, &n, cap, mix3(5, d, nat));
     }
+    /* rule 9: a full birth date, also a placeholder (then: the year), and
+     * the birth place (the names written too differently for any name key
+     * to meet) */
+    if (r->precision == AVRR_DATE_DAY && place) {
+        uint64_t d = (uint64_t)r->year * 10000 + (uint64_t)r->month * 100 +
+                     (uint64_t)r->day;
+        add_key(keys, &n, cap, mix3(9, d, place));
+    }
+    /* rules 10 and 11: the initials of two names of one representation
+     * (unordered) with the birth place, and with an address token: a
+     * person registered once as "W. J. Hooker" and once as "William
+     * Jackson Hooker", or with typos in every name, born in one place or
+     * living at one address */
+    uint64_t ini2[INI_PAIRS];
+    size_t n_ini2 = name_initial_pairs(r, ini2, INI_PAIRS);
+    for (size_t i = 0; i < n_ini2; i++) {
+        if (place)
+            add_key(keys, &n, cap, mix3(10, ini2[i], place));
+        for (int t = 0; t < r->n_addr && t < ADDR_INI_KEYS; t++)
+            add_key(keys, &n, cap, mix3(11, ini2[i], r->addr[t]));
+    }
+    /* rule 12: the birth place and an address token, any name */
+    if (place)
+        for (int t = 0; t < r->n_addr && t < ADDR_KEYS; t++)
+            add_key(keys, &n, cap, mix3(12, place, r->addr[t]));
     return n;
 }
 

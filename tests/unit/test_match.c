@@ -544,6 +544,77 @@ static void test_nicknames(void **state)
     avrr_match_rec_free(recs[1]);
 }
 
+/* ---- blocking rules without a shared name key ------------------------------------ */
+
+/* Whether the batch and the index make a and b candidates (threshold 0:
+ * every scored candidate is reported); both must agree. */
+static avrr_match_rec *rec_at(const person *p, const char *address)
+{
+    avrr_identity id;
+    avrr_match_rec *r = NULL;
+    make(&id, p);
+    id.address = (char *)address;
+    assert_int_equal(avrr_match_rec_new(&id, &r), AVRR_OK);
+    return r;
+}
+
+static bool candidates(const person *a, const char *addr_a, const person *b,
+                       const char *addr_b)
+{
+    avrr_match_rec *recs[2] = {rec_at(a, addr_a), rec_at(b, addr_b)};
+    collect c = {.n = 0};
+    avrr_match_batch_opts o = {.threshold = 0, .on_pair = on_pair, .ctx = &c,
+                               .threads = 1, .tf = avrr_match_tf_builtin()};
+    assert_int_equal(avrr_match_batch(recs, 2, &o, NULL), AVRR_OK);
+    avrr_match_rec_free(recs[0]);
+    avrr_match_rec_free(recs[1]);
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    avrr_identity id;
+    make(&id, a);
+    id.address = (char *)addr_a;
+    assert_int_equal(avrr_match_index_add(idx, 1, 1, "NL", &id), AVRR_OK);
+    make(&id, b);
+    id.address = (char *)addr_b;
+    avrr_match_hit *h = NULL;
+    size_t nh = 0;
+    avrr__mqstats st = {.exhaustive = true};
+    assert_int_equal(avrr__match_index_query_stats(idx, &id, 0, 0, &h, &nh, &st), AVRR_OK);
+    avrr_free(h);
+    avrr_match_index_free(idx);
+    assert_int_equal(nh, c.n);
+    return c.n == 1;
+}
+
+/* Names written so differently that no name key meets (Gerald Burn,
+ * Gerard Burm: every key differs; Nessie for Agnes) still become candidates
+ * through what else they share: the initials of two names with the birth
+ * place (rule 10) or an address token (rule 11), the full birth date with
+ * the birth place (rule 9, a placeholder date too), the birth place with an
+ * address token (rule 12). Each alone is not enough. */
+static void test_block_rules_without_name_key(void **state)
+{
+    (void)state;
+    person gb = {"Gerald", "Burn", NULL, "m", NULL, NULL, "Westminster", NULL};
+    person gm = {"Gerard", "Burm", NULL, "m", NULL, NULL, "Westminster", NULL};
+    assert_true(candidates(&gb, NULL, &gm, NULL));             /* rule 10 */
+    gm.place = "Lambeth";
+    assert_false(candidates(&gb, NULL, &gm, NULL));            /* initials alone */
+    assert_true(candidates(&gb, "SW1A 2BJ", &gm, "sw1a 2bj")); /* rule 11 */
+    gm.given = "Rupert";
+    assert_false(candidates(&gb, "SW1A 2BJ", &gm, "sw1a 2bj")); /* address alone */
+
+    person ne = {"Nessie", NULL, NULL, "f", "1862-01-01", NULL, "Edworth", NULL};
+    person ab = {"Agnes", "Beaumont", NULL, "f", "1862-01-01", NULL, "Edworth", NULL};
+    assert_true(candidates(&ne, NULL, &ab, NULL));             /* rule 9 */
+    ab.dob = "1862-03-01";
+    assert_false(candidates(&ne, NULL, &ab, NULL));            /* place alone */
+    ab.dob = NULL;
+    assert_true(candidates(&ne, "SG18 9TB", &ab, "sg18 9tb")); /* rule 12 */
+    ab.place = "Biggleswade";
+    assert_false(candidates(&ne, "SG18 9TB", &ab, "sg18 9tb")); /* address alone */
+}
+
 /* ---- batch speed-ups: sub-blocks, early exit, the kernel's filter --------------------- */
 
 /* A crowd from small pools: many records share a name key and a year, so
@@ -1348,6 +1419,7 @@ int main(void)
         cmocka_unit_test(test_names_order_free),
         cmocka_unit_test(test_name_slips_and_spellings),
         cmocka_unit_test(test_nicknames),
+        cmocka_unit_test(test_block_rules_without_name_key),
         cmocka_unit_test(test_model_population),
         cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_batch_dedup),
