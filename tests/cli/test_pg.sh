@@ -189,6 +189,28 @@ expect 0 "$AVRR" audit verify --db "$DB"
 head -n 1001 "$T/bulk.csv" | sed 's/^be-/be2-/' >"$T/small.csv"
 expect 0 "$AVRR" import --db "$DB" --tenant BE --quiet "$T/small.csv"
 [ "$(schema)" = "3 4" ] || fail "after a small import: $(schema)"
+# three batches read ahead by the reader thread while the first ones are
+# copied: a bad row and a broken line late in the file store nothing, name
+# their line, and leave the schema as it was (bulk way: 30,000 rows into 13,000)
+before=$(count persons)
+awk 'BEGIN { print "rec_id,given_names,surname,sex,birth_date,nationality";
+             for (i = 1; i <= 30000; i++)
+                 printf "bg-%d,Given%d,Surname%d,%s,19%02d-%02d-%02d,BEL\n", i, i, i,
+                        (i % 2 ? "f" : "m"), 50 + i % 50, 1 + i % 12, 1 + i % 28 }' >"$T/big.csv"
+sed '29001s/,BEL$/,Belgium/' "$T/big.csv" >"$T/big_bad.csv"
+expect 1 "$AVRR" import --db "$DB" --tenant BE --quiet "$T/big_bad.csv"
+contains "$T/err" "big_bad.csv:29001:"
+contains "$T/err" "1 bad row(s) in $T/big_bad.csv: nothing was imported"
+{ cat "$T/big.csv"; printf 'bg-x,"unterminated\n'; } >"$T/big_broken.csv"
+expect 1 "$AVRR" import --db "$DB" --tenant BE --quiet "$T/big_broken.csv"
+contains "$T/err" "big_broken.csv:30002:"
+[ "$(count persons)" -eq "$before" ] || fail "bad rows late in a big file store nothing"
+[ "$(schema)" = "3 4" ] || fail "after failed big imports: $(schema)"
+expect 0 "$AVRR" import --db "$DB" --tenant BE --quiet "$T/big.csv"
+[ "$(count persons)" -eq $((before + 30000)) ] || fail "30000 more persons"
+[ "$(sql "SELECT count(*) FROM identities i JOIN persons p ON p.id = i.person_id
+          WHERE p.tenant = 'BE' AND i.national_ref LIKE 'bg-%'")" -eq 30000 ] || fail "their identities"
+expect 0 "$AVRR" audit verify --db "$DB"
 
 # refusals: another application's database, a newer schema
 admin "CREATE DATABASE $OTHER"
