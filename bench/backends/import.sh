@@ -6,7 +6,8 @@
 # Markdown row per import: wall, identities/s, avrr's CPU (user + system,
 # /usr/bin/time), the PostgreSQL server's CPU (the postmaster's cutime +
 # cstime: a backend's CPU is counted when its connection ends), the
-# server's CPU per file, and the load average before and after.
+# server's CPU per file, the WAL the imports wrote, and the load average
+# before and after.
 #
 # usage: bench/backends/import.sh PGDIR URI DATA LABEL=AVRR [LABEL=AVRR ...]
 #   PGDIR  the directory of a running scripts/pg-test-cluster.sh cluster
@@ -36,8 +37,8 @@ for t in $TENANTS; do
     rows=$((rows + $(wc -l <"$DATA/$t.csv") - 1))
 done
 
-echo "| build | time UTC | wall s | identities/s | avrr CPU s | server CPU s | server CPU per file s | load before / after |"
-echo "|---|---|---:|---:|---:|---:|---|---|"
+echo "| build | time UTC | wall s | identities/s | avrr CPU s | server CPU s | server CPU per file s | WAL MB | load before / after |"
+echo "|---|---|---:|---:|---:|---:|---|---:|---|"
 r=0
 while [ $r -lt "$ROUNDS" ]; do
     r=$((r + 1))
@@ -57,6 +58,7 @@ while [ $r -lt "$ROUNDS" ]; do
         per=""
         l0=$(load1)
         hhmm=$(date -u +%H:%M)
+        w0=$(psql "$ADMIN" -Atc "SELECT pg_current_wal_lsn()")
         c0=$(pg_cpu)
         t0=$(now)
         for t in $TENANTS; do
@@ -69,13 +71,14 @@ while [ $r -lt "$ROUNDS" ]; do
         t1=$(now)
         c1=$(pg_cpu)
         l1=$(load1)
+        wal=$(psql "$ADMIN" -Atc "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / 1048576")
         wall=$(echo "$t1 - $t0 - 0.8" | bc) # less the four sleeps
         ids=$(echo "$rows / $wall" | bc)
         acpu=$(awk '{s += $1 + $2} END {printf "%.2f", s}' "$OUT/cpu")
         n=$(psql "$u" -Atc "SELECT count(*) FROM identities")
         [ "$n" -eq "$rows" ] || { echo "import.sh: $label stored $n of $rows identities" >&2; exit 1; }
-        printf '| %s | %s | %.1f | %s | %s | %.2f |%s | %s / %s |\n' "$label" "$hhmm" "$wall" "$ids" \
-            "$acpu" "$(echo "$c1 - $c0" | bc)" "$per" "$l0" "$l1"
+        printf '| %s | %s | %.1f | %s | %s | %.2f |%s | %.0f | %s / %s |\n' "$label" "$hhmm" "$wall" \
+            "$ids" "$acpu" "$(echo "$c1 - $c0" | bc)" "$per" "$wal" "$l0" "$l1"
         psql "$ADMIN" -qc "DROP DATABASE $db" >/dev/null
     done
 done
