@@ -11,6 +11,8 @@
  * export writes a tenant's persons, with their cases and assistance, as
  * JSON lines. */
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,8 @@ typedef struct import_job {
     bool jsonl;
     bool progress;
     long long size;
-    unsigned long rows, stored, bad;
+    unsigned long rows, stored; /* rows: the reader thread's until it ends */
+    _Atomic unsigned long bad;  /* the main thread's; progress reads it */
 } import_job;
 
 static void progress(import_job *job, bool done)
@@ -52,7 +55,8 @@ static void progress(import_job *job, bool done)
     memset(bar, '#', (size_t)fill);
     memset(bar + fill, '.', (size_t)(40 - fill));
     bar[40] = '\0';
-    fprintf(stderr, "\r[%s] %3d%%  %lu rows  %lu bad", bar, pct, job->rows, job->bad);
+    fprintf(stderr, "\r[%s] %3d%%  %lu rows  %lu bad", bar, pct, job->rows,
+            atomic_load(&job->bad));
     if (done)
         fputc('\n', stderr);
     fflush(stderr);
@@ -184,20 +188,70 @@ static avrr_err batch_flush(import_job *job, batch *b, avrr_error *e)
     return result;
 }
 
-/* Appends a row to the batch: person (moved in, may be NULL for a row the
- * reader refused with msg), flushing first when the batch is full. */
-static avrr_err batch_add(import_job *job, batch *b, unsigned long line, avrr_person *person,
-                          const char *msg, char *reject, avrr_error *e)
+/* ---- the reader thread ----------------------------------------------------- */
+
+/* The file is read, parsed and checked by a thread of its own, a batch
+ * ahead of the main thread, which stores the batches in file order in the
+ * import's transaction. On PostgreSQL the server's work on a batch (its
+ * COPYs) and the reading of the next one then overlap instead of taking
+ * turns. Batches go round between the two threads: FEED_BATCHES of them,
+ * one being filled, one being stored, one ready, so that neither waits for
+ * the other when their speeds vary from batch to batch. */
+#define FEED_BATCHES 3
+
+typedef struct feed {
+    import_job *job;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch *all[FEED_BATCHES];
+    batch *full[FEED_BATCHES]; /* filled, in file order from full_head */
+    size_t full_head, n_full;
+    batch *spare[FEED_BATCHES]; /* stored and cleared, for the reader */
+    size_t n_spare;
+    batch *cur;  /* the reader's batch being filled */
+    bool done;   /* the reader has ended: result, err */
+    bool cancel; /* the main thread has given up: the reader stops */
+    avrr_err result;
+    avrr_error err;
+    avrr_err (*read)(struct feed *f, avrr_error *e);
+} feed;
+
+/* The reader's next empty batch; NULL when the import was given up. */
+static batch *feed_spare(feed *f)
 {
-    if (b->n_rows == BATCH_ROWS) {
-        avrr_err result = batch_flush(job, b, e);
-        if (result != AVRR_OK) {
-            avrr_free(reject);
-            if (person)
-                avrr_person_clear(person);
-            return result;
-        }
+    batch *b = NULL;
+    pthread_mutex_lock(&f->mu);
+    while (f->n_spare == 0 && !f->cancel)
+        pthread_cond_wait(&f->cv, &f->mu);
+    if (!f->cancel)
+        b = f->spare[--f->n_spare];
+    pthread_mutex_unlock(&f->mu);
+    return b;
+}
+
+static void feed_hand_over(feed *f, batch *b)
+{
+    pthread_mutex_lock(&f->mu);
+    f->full[(f->full_head + f->n_full) % FEED_BATCHES] = b;
+    f->n_full++;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Appends a row to the reader's batch: person (moved in, may be NULL for a
+ * row the reader refused with msg), handing the batch over when full.
+ * Fails only when the main thread gave up (AVRR_EINTERNAL: never shown, the
+ * main thread's error is). */
+static avrr_err feed_add(feed *f, unsigned long line, avrr_person *person, const char *msg,
+                         char *reject, avrr_error *e)
+{
+    if (f->cur == NULL && (f->cur = feed_spare(f)) == NULL) {
+        avrr_free(reject);
+        if (person)
+            avrr_person_clear(person);
+        return avrr_error_set(e, AVRR_EINTERNAL, NULL, "import given up");
     }
+    batch *b = f->cur;
     batch_row *r = &b->rows[b->n_rows++];
     r->line = line;
     r->reject = reject;
@@ -210,7 +264,104 @@ static avrr_err batch_add(import_job *job, batch *b, unsigned long line, avrr_pe
     } else {
         r->msg = text_copy(msg, strlen(msg));
     }
+    if (b->n_rows == BATCH_ROWS) {
+        feed_hand_over(f, b);
+        f->cur = NULL;
+    }
     return AVRR_OK;
+}
+
+static void *feed_thread(void *arg)
+{
+    feed *f = arg;
+    avrr_error e;
+    avrr_error_clear(&e);
+    avrr_err result = f->read(f, &e);
+    pthread_mutex_lock(&f->mu);
+    if (f->cur && f->cur->n_rows > 0) {
+        f->full[(f->full_head + f->n_full) % FEED_BATCHES] = f->cur;
+        f->n_full++;
+        f->cur = NULL;
+    }
+    f->result = result;
+    f->err = e;
+    f->done = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+/* Runs reader `read` in its own thread and stores its batches, in order, as
+ * they come (the body of the import's transaction). The first error ends
+ * the import: the main thread's (a batch the store refused) or the
+ * reader's (the file could not be read); then nothing is stored. */
+static avrr_err import_run(import_job *job, avrr_err (*read)(feed *f, avrr_error *e),
+                           avrr_error *e)
+{
+    feed f = {.job = job, .read = read};
+    avrr_err result = AVRR_OK;
+    pthread_t tid;
+    size_t made = 0;
+    for (; made < FEED_BATCHES; made++) {
+        f.all[made] = avrr_calloc(1, sizeof(batch));
+        if (!f.all[made])
+            break;
+        f.spare[f.n_spare++] = f.all[made];
+    }
+    if (made < FEED_BATCHES) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+        goto out;
+    }
+    if (pthread_mutex_init(&f.mu, NULL) != 0) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, "cannot start the reader");
+        goto out;
+    }
+    if (pthread_cond_init(&f.cv, NULL) != 0) {
+        pthread_mutex_destroy(&f.mu);
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, "cannot start the reader");
+        goto out;
+    }
+    if (pthread_create(&tid, NULL, feed_thread, &f) != 0) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, "cannot start the reader thread");
+        goto destroy;
+    }
+    for (;;) {
+        batch *b = NULL;
+        pthread_mutex_lock(&f.mu);
+        while (f.n_full == 0 && !f.done)
+            pthread_cond_wait(&f.cv, &f.mu);
+        if (f.n_full > 0) {
+            b = f.full[f.full_head];
+            f.full_head = (f.full_head + 1) % FEED_BATCHES;
+            f.n_full--;
+        }
+        pthread_mutex_unlock(&f.mu);
+        if (!b)
+            break; /* the reader has ended and every batch is stored */
+        result = batch_flush(job, b, e);
+        pthread_mutex_lock(&f.mu);
+        f.spare[f.n_spare++] = b;
+        if (result != AVRR_OK)
+            f.cancel = true;
+        pthread_cond_broadcast(&f.cv);
+        pthread_mutex_unlock(&f.mu);
+        if (result != AVRR_OK)
+            break;
+    }
+    pthread_join(tid, NULL);
+    if (result == AVRR_OK && f.result != AVRR_OK) {
+        result = f.result;
+        *e = f.err;
+    }
+destroy:
+    pthread_cond_destroy(&f.cv);
+    pthread_mutex_destroy(&f.mu);
+out:
+    for (size_t i = 0; i < made; i++) {
+        batch_clear(f.all[i]);
+        avrr_free(f.all[i]);
+    }
+    return result;
 }
 
 /* The lines of in, read to the end and back to the start. */
@@ -226,20 +377,14 @@ static int64_t count_lines(FILE *in)
     return lines;
 }
 
-static avrr_err import_csv(void *arg, avrr_error *e)
+/* The reader of a CSV file (runs in the reader thread). */
+static avrr_err read_csv(feed *f, avrr_error *e)
 {
-    import_job *job = arg;
+    import_job *job = f->job;
     avrr_identity_reader *r = NULL;
-    batch *b = avrr_calloc(1, sizeof *b);
-    if (!b)
-        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
     avrr_err result = avrr_identity_reader_open(job->in, job->path, &r, e);
-    if (result != AVRR_OK) {
-        avrr_free(b);
+    if (result != AVRR_OK)
         return result;
-    }
-    if (job->reject)
-        reject_header(job);
     for (;;) {
         avrr_identity id = {0};
         const char *rec_id = NULL;
@@ -276,13 +421,12 @@ static avrr_err import_csv(void *arg, avrr_error *e)
             }
             p.identities[0] = id;
             p.n_identities = 1;
-            result = batch_add(job, b, avrr_identity_reader_line(r), &p, NULL, reject, e);
+            result = feed_add(f, avrr_identity_reader_line(r), &p, NULL, reject, e);
             if (result != AVRR_OK)
                 break;
         } else if (result == AVRR_EINVALID && !avrr_identity_reader_failed(r)) {
             job->rows++;
-            result = batch_add(job, b, avrr_identity_reader_line(r), NULL, row.message, reject,
-                               e);
+            result = feed_add(f, avrr_identity_reader_line(r), NULL, row.message, reject, e);
             if (result != AVRR_OK)
                 break;
         } else {
@@ -293,30 +437,33 @@ static avrr_err import_csv(void *arg, avrr_error *e)
         if (job->rows % PROGRESS_EVERY == 0)
             progress(job, false);
     }
-    if (result == AVRR_OK)
-        result = batch_flush(job, b, e);
-    batch_clear(b);
-    avrr_free(b);
     avrr_identity_reader_close(r);
+    return result;
+}
+
+static avrr_err import_csv(void *arg, avrr_error *e)
+{
+    import_job *job = arg;
+    if (job->reject)
+        reject_header(job);
+    avrr_err result = import_run(job, read_csv, e);
     if (result == AVRR_OK && job->bad && !job->skip_bad)
         result = avrr_error_set(e, AVRR_EINVALID, NULL,
                                 "%lu bad row(s) in %s: nothing was imported "
                                 "(fix them, or use --skip-bad)",
-                                job->bad, job->path);
+                                atomic_load(&job->bad), job->path);
     return result;
 }
 
-static avrr_err import_jsonl(void *arg, avrr_error *e)
+/* The reader of a JSON lines file (runs in the reader thread). */
+static avrr_err read_jsonl(feed *f, avrr_error *e)
 {
-    import_job *job = arg;
+    import_job *job = f->job;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     unsigned long lineno = 0;
     avrr_err result = AVRR_OK;
-    batch *b = avrr_calloc(1, sizeof *b);
-    if (!b)
-        return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
 
     while ((len = getline(&line, &cap, job->in)) != -1) {
         lineno++;
@@ -341,13 +488,13 @@ static avrr_err import_jsonl(void *arg, avrr_error *e)
                 reject[n] = '\n';
         }
         if (result == AVRR_OK) {
-            result = batch_add(job, b, lineno, &p, NULL, reject, e);
+            result = feed_add(f, lineno, &p, NULL, reject, e);
         } else if (result == AVRR_EINVALID) {
             char msg[600];
             avrr_person_clear(&p);
             snprintf(msg, sizeof msg, "%s:%lu:1: %s%s%s", job->path, lineno, row.field,
                      row.field[0] ? ": " : "", row.message);
-            result = batch_add(job, b, lineno, NULL, msg, reject, e);
+            result = feed_add(f, lineno, NULL, msg, reject, e);
         } else {
             avrr_person_clear(&p);
             avrr_free(reject);
@@ -359,17 +506,20 @@ static avrr_err import_jsonl(void *arg, avrr_error *e)
             progress(job, false);
     }
     free(line);
-    if (result == AVRR_OK)
-        result = batch_flush(job, b, e);
-    batch_clear(b);
-    avrr_free(b);
     if (result == AVRR_OK && ferror(job->in))
         result = avrr_error_set(e, AVRR_EIO, NULL, "error reading %s", job->path);
+    return result;
+}
+
+static avrr_err import_jsonl(void *arg, avrr_error *e)
+{
+    import_job *job = arg;
+    avrr_err result = import_run(job, read_jsonl, e);
     if (result == AVRR_OK && job->bad && !job->skip_bad)
         result = avrr_error_set(e, AVRR_EINVALID, NULL,
                                 "%lu bad line(s) in %s: nothing was imported "
                                 "(fix them, or use --skip-bad)",
-                                job->bad, job->path);
+                                atomic_load(&job->bad), job->path);
     return result;
 }
 

@@ -492,6 +492,25 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
                       "pg_get_serial_sequence('identities', 'id') AS "      \
                       "regclass) AS seq OFFSET 0) q, "                      \
                       "generate_series(1, $1::int)")                        \
+    /* Ids for a bulk load (bulk_deferred): a block of $1 ids in one     \
+     * step, the last returned. Only while the load's table locks keep     \
+     * every other writer (INSERT, and other imports' SEQ_* behind          \
+     * BULK_ROW_LOCK) from the sequence: nextval and setval are two steps. */\
+    X(SEQ_BLOCK_PERSONS, "SELECT setval(q.seq, nextval(q.seq) + $1 - 1) "    \
+                         "FROM (SELECT CAST(pg_get_serial_sequence("         \
+                         "'persons', 'id') AS regclass) AS seq OFFSET 0) q") \
+    X(SEQ_BLOCK_IDENTITIES, "SELECT setval(q.seq, nextval(q.seq) + $1 - 1) " \
+                            "FROM (SELECT CAST(pg_get_serial_sequence("      \
+                            "'identities', 'id') AS regclass) AS seq "       \
+                            "OFFSET 0) q")                                   \
+    X(SEQ_BLOCK_DOCUMENTS, "SELECT setval(q.seq, nextval(q.seq) + $1 - 1) "  \
+                           "FROM (SELECT CAST(pg_get_serial_sequence("       \
+                           "'documents', 'id') AS regclass) AS seq "         \
+                           "OFFSET 0) q")                                    \
+    /* Before SEQ_* outside a bulk load: waits for a bulk load's ids to be  \
+     * taken (its ACCESS EXCLUSIVE locks), as an INSERT would. */           \
+    X(BULK_ROW_LOCK, "LOCK TABLE persons, identities, documents "            \
+                     "IN ROW EXCLUSIVE MODE")                                \
     X(PERSON_OWNED, "SELECT count(*) FROM persons "                           \
                     "WHERE id = $1 AND tenant = $2")                          \
     X(PERSON_GET, "SELECT " PERSON_COLS " FROM persons "                      \
@@ -635,8 +654,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
      * ends: readers (SELECT) are not blocked, other appenders and purges   \
      * are, in every process on the database. */                            \
     X(AUDIT_LOCK, "LOCK TABLE audit_events IN EXCLUSIVE MODE")                \
-    /* bulk_begin: persons, counted up to a bound ($1). */                    \
-    X(BULK_PERSONS, "SELECT count(*) FROM (SELECT 1 FROM persons LIMIT $1) x")\
+    /* bulk_begin: the persons, as the statistics know them (a count     \
+     * scanned the table: a quarter of a second at 750,000); only a way of  \
+     * loading is chosen by it. reltuples is -1 before the first VACUUM,   \
+     * ANALYZE or index build, n_live_tup 0 after a reset of the counters.*/\
+    X(BULK_PERSONS, "SELECT GREATEST(c.reltuples::bigint, "                  \
+                    "coalesce(s.n_live_tup, 0), 0) FROM pg_class c "         \
+                    "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "    \
+                    "WHERE c.oid = CAST('persons' AS regclass)")             \
     X(AUDIT_HEAD, "SELECT seq, hash FROM audit_events "                       \
                   "ORDER BY seq DESC LIMIT 1")                                \
     X(AUDIT_INSERT,                                                           \
@@ -842,8 +867,9 @@ typedef struct pg_store {
      * transaction may only be rolled back (see pgs_commit). */
     bool late_error;
     /* bulk_begin took the secondary indexes and foreign keys of the
-     * person tables away (BULK_DEFER); bulk_end puts them back. */
-    bool bulk_deferred;
+     * person tables away (BULK_DEFER_*), the indexes for a load into a
+     * small registry (bulk_indexes); bulk_end puts them back. */
+    bool bulk_deferred, bulk_indexes;
 } pg_store;
 
 static const avrr_store_ops postgres_ops;
@@ -1861,7 +1887,7 @@ static void pgs_rollback(avrr_store *base)
     if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         (void)pq_run(s, ST_ROLLBACK, NULL, NULL, NULL, "rolling back", NULL);
     s->late_error = false;
-    s->bulk_deferred = false; /* the DDL is undone too */
+    s->bulk_deferred = s->bulk_indexes = false; /* the DDL is undone too */
 }
 
 /* ---- tenants ------------------------------------------------------------------ */
@@ -2448,15 +2474,33 @@ static avrr_err take_ids(pg_store *s, enum stmt_id id, size_t n,
     return result;
 }
 
+/* A block of n ids of a serial sequence (SEQ_BLOCK_*): first .. first + n - 1. */
+static avrr_err take_id_block(pg_store *s, enum stmt_id id, size_t n,
+                              int64_t *first, avrr_error *e)
+{
+    pq_params p = {0};
+    int64_t last = 0;
+    avrr_err result;
+
+    p_int(&p, (int64_t)n);
+    result = query_int(s, id, &p, &last, "taking ids", e);
+    if (result == AVRR_OK)
+        *first = last - (int64_t)n + 1;
+    return result;
+}
+
 /* person_insert for many persons at once: ids from the sequences in one
- * round trip each, then one COPY per table. All or nothing. */
+ * round trip each, then one COPY per table. All or nothing. During a bulk
+ * load (bulk_deferred) the ids come in blocks, one step per sequence
+ * whatever n (a nextval per id took a twelfth of the server's time of an
+ * import), documents' ids too (their default took one per row). */
 static avrr_err pgs_person_insert_many(avrr_store *base, avrr_person **ps,
                                        size_t n, avrr_error *e)
 {
     pg_store *s = pg(base);
     int64_t now = now_seconds();
-    int64_t *pid = NULL, *iid = NULL;
-    size_t ni = 0, k = 0;
+    int64_t *pid = NULL, *iid = NULL, d0 = 0;
+    size_t ni = 0, nd = 0, k = 0;
     copy_buf bp = {0}, bi = {0}, bd = {0};
     write_scope w;
     avrr_err result;
@@ -2475,9 +2519,27 @@ static avrr_err pgs_person_insert_many(avrr_store *base, avrr_person **ps,
     result = scope_begin(s, &w, true, e);
     if (result != AVRR_OK)
         goto done;
-    result = take_ids(s, ST_SEQ_PERSONS, n, pid, e);
-    if (result == AVRR_OK && ni > 0)
-        result = take_ids(s, ST_SEQ_IDENTITIES, ni, iid, e);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ps[i]->n_identities; j++)
+            nd += ps[i]->identities[j].n_documents;
+    if (s->bulk_deferred) {
+        int64_t p0 = 0, i0 = 0;
+        result = take_id_block(s, ST_SEQ_BLOCK_PERSONS, n, &p0, e);
+        if (result == AVRR_OK && ni > 0)
+            result = take_id_block(s, ST_SEQ_BLOCK_IDENTITIES, ni, &i0, e);
+        if (result == AVRR_OK && nd > 0)
+            result = take_id_block(s, ST_SEQ_BLOCK_DOCUMENTS, nd, &d0, e);
+        for (size_t i = 0; i < n; i++)
+            pid[i] = p0 + (int64_t)i;
+        for (size_t i = 0; i < ni; i++)
+            iid[i] = i0 + (int64_t)i;
+    } else {
+        result = pipe_send(s, ST_BULK_ROW_LOCK, NULL, NULL, "locking the person tables", e);
+        if (result == AVRR_OK)
+            result = take_ids(s, ST_SEQ_PERSONS, n, pid, e);
+        if (result == AVRR_OK && ni > 0)
+            result = take_ids(s, ST_SEQ_IDENTITIES, ni, iid, e);
+    }
     for (size_t i = 0; result == AVRR_OK && i < n; i++) {
         const avrr_person *p = ps[i];
         char tenant[sizeof p->tenant + 1];
@@ -2513,7 +2575,10 @@ static avrr_err pgs_person_insert_many(avrr_store *base, avrr_person **ps,
             cb_end(&bi);
             for (size_t d = 0; d < id->n_documents; d++) {
                 const avrr_document *doc = &id->documents[d];
-                cb_int(&bd, true, iid[k]);
+                /* Ids of a block, or else the column's default. */
+                if (s->bulk_deferred)
+                    cb_int(&bd, true, d0++);
+                cb_int(&bd, !s->bulk_deferred, iid[k]);
                 cb_text(&bd, false, doc->type);
                 cb_text(&bd, false, doc->number);
                 cb_text(&bd, false, doc->country);
@@ -2532,8 +2597,12 @@ static avrr_err pgs_person_insert_many(avrr_store *base, avrr_person **ps,
                              "birth_place, address, national_ref, eurodac_ref, "
                              "created_at) FROM STDIN", &bi, "identity", e);
     if (result == AVRR_OK && bd.n > 0)
-        result = copy_run(s, "COPY documents (identity_id, type, number, "
-                             "country) FROM STDIN", &bd, "document", e);
+        result = copy_run(s, s->bulk_deferred
+                                 ? "COPY documents (id, identity_id, type, "
+                                   "number, country) FROM STDIN"
+                                 : "COPY documents (identity_id, type, number, "
+                                   "country) FROM STDIN",
+                          &bd, "document", e);
     result = scope_end(s, &w, result, e);
     if (result == AVRR_OK) {
         k = 0;
@@ -2562,26 +2631,39 @@ done:
  * costs are small, and it takes no table locks beyond the audit log's. */
 #define BULK_MIN_ROWS 10000
 
-/* Secondary indexes and foreign keys are built after a load when the
- * registry holds at most BULK_FACTOR times the persons of the load: then
- * building them anew over the whole tables (a sort per index, one join per
- * foreign key) costs less than the load's per-row index entries and
- * per-row foreign-key queries (docs/BENCHMARKS.md, "Storage backends"). */
-#define BULK_FACTOR 2
+/* The foreign keys of the person tables are checked once after a load,
+ * one join per key over the whole tables, instead of by a query per row
+ * (a third of the server's time of a load), when the registry holds at most
+ * BULK_FACTOR times the persons of the load: at 250,000 rows into 750,000
+ * the server spent 4.3 s against 6.2 s the per-row way (docs/BENCHMARKS.md,
+ * "Storage backends"). */
+#define BULK_FACTOR 4
+
+/* The secondary indexes are also dropped and built anew after the load
+ * (one sort each) when the load is at least BULK_INDEX_FACTOR times the
+ * registry: into an empty registry that cost 2.6 s against 3.4 s for the
+ * per-row index entries, but into a registry as big as the load the sorts
+ * over the whole tables already cost more (3.5 s against 3.3 s), and their
+ * cost grows with the registry while the entries' does not (the new keys
+ * all land at the end of their range: ids are increasing). */
+#define BULK_INDEX_FACTOR 2
 
 /* What pg_restore does: the load's tables keep their primary keys (and
- * CHECK and NOT NULL constraints); the other indexes and the foreign keys
- * of the person tables go for the load and come back (BULK_RESTORE) in
- * the same transaction, validated by one query each. The ALTER TABLEs lock
- * persons, identities, documents and tenants (the referenced side of
- * persons_tenant_fkey), DROP INDEX audit_events, in ACCESS EXCLUSIVE mode
- * until COMMIT: other connections' reads of these tables wait for the
- * load (writers wait for its audit lock in any case). Rolled back, the
- * schema is as before. The names are migration 1's. */
-static const char BULK_DEFER[] =
+ * CHECK and NOT NULL constraints); the foreign keys of the person tables
+ * (BULK_DEFER_KEYS) and, for a load into a small registry, the other
+ * indexes (BULK_DEFER_INDEXES) go for the load and come back (BULK_RESTORE_*)
+ * in the same transaction, the keys validated by one query each. The ALTER
+ * TABLEs lock persons, identities, documents and tenants (the referenced
+ * side of persons_tenant_fkey), DROP INDEX audit_events, in ACCESS
+ * EXCLUSIVE mode until COMMIT: other connections' reads of these tables
+ * wait for the load (writers wait for its audit lock in any case). Rolled
+ * back, the schema is as before. The names are migration 1's. */
+static const char BULK_DEFER_KEYS[] =
     "ALTER TABLE documents DROP CONSTRAINT documents_identity_id_fkey;\n"
     "ALTER TABLE identities DROP CONSTRAINT identities_person_id_fkey;\n"
-    "ALTER TABLE persons DROP CONSTRAINT persons_tenant_fkey;\n"
+    "ALTER TABLE persons DROP CONSTRAINT persons_tenant_fkey;\n";
+
+static const char BULK_DEFER_INDEXES[] =
     "DROP INDEX persons_tenant;\n"
     "DROP INDEX identities_person;\n"
     "DROP INDEX documents_identity;\n"
@@ -2589,25 +2671,38 @@ static const char BULK_DEFER[] =
 
 /* Memory for the index sorts and the validating joins, for this
  * transaction only. */
-static const char BULK_RESTORE[] =
+static const char BULK_RESTORE_INDEXES[] =
     "SET LOCAL maintenance_work_mem = '256MB';\n"
-    "SET LOCAL work_mem = '64MB';\n"
     "CREATE INDEX persons_tenant ON persons(tenant, id);\n"
     "CREATE INDEX identities_person ON identities(person_id, id);\n"
     "CREATE INDEX documents_identity ON documents(identity_id, id);\n"
-    "CREATE INDEX audit_events_tenant ON audit_events(tenant, seq);\n"
+    "CREATE INDEX audit_events_tenant ON audit_events(tenant, seq);\n";
+
+/* The check of identities -> persons as a merge join of the two indexes
+ * in key order (identities_person, persons_pkey): the planner's hash join
+ * took three times as long (0.6 s against 1.5 to 2.0 s at 1,000,000 rows,
+ * on a copy of the registry with its statistics). The other two keep the
+ * planner's choice, a hash join (documents: 1.2 s against 1.4 s merged).
+ * RESET: the session had no setting of its own (SET LOCAL until then). */
+static const char BULK_RESTORE_KEYS[] =
+    "SET LOCAL work_mem = '64MB';\n"
     "ALTER TABLE persons ADD CONSTRAINT persons_tenant_fkey\n"
     "  FOREIGN KEY (tenant) REFERENCES tenants(code);\n"
+    "SET LOCAL enable_hashjoin = off;\n"
     "ALTER TABLE identities ADD CONSTRAINT identities_person_id_fkey\n"
     "  FOREIGN KEY (person_id) REFERENCES persons(id) ON DELETE CASCADE;\n"
+    "RESET enable_hashjoin;\n"
     "ALTER TABLE documents ADD CONSTRAINT documents_identity_id_fkey\n"
     "  FOREIGN KEY (identity_id) REFERENCES identities(id) ON DELETE CASCADE;\n";
 
-/* After a load that at least tripled the tables: planner statistics now,
- * not at autovacuum's next visit (a plan made from the statistics of the
- * nearly empty tables would stay cached in servers' prepared statements),
- * of the columns that statements look rows up by (the others cost most of
- * the time of a whole-table ANALYZE). Table sizes are updated in any case. */
+/* After a load that at least tripled the tables (the indexes were built
+ * anew): planner statistics now, not at autovacuum's next visit (a plan
+ * made from the statistics of the nearly empty tables would stay cached
+ * in servers' prepared statements), of the columns that statements look
+ * rows up by (the others cost most of the time of a whole-table ANALYZE).
+ * Table sizes are updated by the index builds. After a smaller load the
+ * statistics still describe the tables' shape, and autovacuum analyzes
+ * them in its time (after the COMMIT, not holding the load up). */
 static const char BULK_ANALYZE[] =
     "ANALYZE persons (id, tenant), identities (id, person_id),\n"
     "  documents (identity_id), audit_events (seq, tenant);\n";
@@ -2636,22 +2731,25 @@ static avrr_err pgs_bulk_begin(avrr_store *base, int64_t rows, avrr_error *e)
 {
     pg_store *s = pg(base);
     int64_t have = 0;
-    pq_params p = {0};
     avrr_err result;
 
-    s->bulk_deferred = false;
+    s->bulk_deferred = s->bulk_indexes = false;
     if (tx_status(s) != PQTRANS_INTRANS)
         return avrr_error_set(e, AVRR_EINVALID, NULL,
                               "a bulk load needs a transaction");
     if (rows < BULK_MIN_ROWS)
         return AVRR_OK;
-    p_int(&p, rows * BULK_FACTOR + 1);
-    result = query_int(s, ST_BULK_PERSONS, &p, &have, "counting persons", e);
+    result = query_int(s, ST_BULK_PERSONS, NULL, &have, "counting persons", e);
     if (result != AVRR_OK || have > rows * BULK_FACTOR)
         return result;
-    result = run_script(s, BULK_DEFER, "preparing the bulk load", e);
-    if (result == AVRR_OK)
-        s->bulk_deferred = true;
+    result = run_script(s, BULK_DEFER_KEYS, "preparing the bulk load", e);
+    if (result != AVRR_OK)
+        return result;
+    s->bulk_deferred = true;
+    if (have * BULK_INDEX_FACTOR <= rows) {
+        result = run_script(s, BULK_DEFER_INDEXES, "preparing the bulk load", e);
+        s->bulk_indexes = result == AVRR_OK;
+    }
     return result;
 }
 
@@ -2660,13 +2758,15 @@ static avrr_err pgs_bulk_end(avrr_store *base, avrr_error *e)
     pg_store *s = pg(base);
     avrr_err result = AVRR_OK;
 
-    if (s->bulk_deferred)
-        result = run_script(s, BULK_RESTORE,
-                            "building the indexes and foreign keys after the "
-                            "bulk load", e);
+    if (s->bulk_indexes)
+        result = run_script(s, BULK_RESTORE_INDEXES,
+                            "building the indexes after the bulk load", e);
     if (result == AVRR_OK && s->bulk_deferred)
+        result = run_script(s, BULK_RESTORE_KEYS,
+                            "checking the foreign keys after the bulk load", e);
+    if (result == AVRR_OK && s->bulk_indexes)
         result = run_script(s, BULK_ANALYZE, "analyzing the loaded tables", e);
-    s->bulk_deferred = false;
+    s->bulk_deferred = s->bulk_indexes = false;
     return result;
 }
 

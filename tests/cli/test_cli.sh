@@ -106,6 +106,41 @@ contains "$T/err" "bad.jsonl:3:1"
 expect 1 "$AVRR" import --db "$DB" --tenant BE "$T/good.csv"
 contains "$T/err" "no tenant BE"
 
+# a file of several batches (10,000 rows each): a thread reads ahead of the
+# one that stores; a bad row late in the file, after batches were stored in
+# the transaction, still stores nothing and is named by line and column; so
+# is a broken line (the reader's own failure); --skip-bad keeps the file's order
+expect 0 "$AVRR" tenant add --db "$DB" --code DE --name "Germany"
+before=$(count persons)
+awk 'BEGIN { print "rec_id,given_names,surname,sex,birth_date,nationality";
+             for (i = 1; i <= 32000; i++)
+                 printf "big-%d,Given%d,Surname%d,%s,19%02d-%02d-%02d,NLD\n", i, i, i,
+                        (i % 2 ? "f" : "m"), 50 + i % 50, 1 + i % 12, 1 + i % 28 }' >"$T/big.csv"
+sed '30001s/,NLD$/,Holland/' "$T/big.csv" >"$T/big_bad.csv"
+expect 1 "$AVRR" import --db "$DB" --tenant DE --quiet "$T/big_bad.csv"
+contains "$T/err" "big_bad.csv:30001:"
+contains "$T/err" ": nationality"
+contains "$T/err" "1 bad row(s) in $T/big_bad.csv: nothing was imported"
+[ "$(count persons)" -eq "$before" ] || fail "a bad row late in a big file stores nothing"
+{ cat "$T/big.csv"; printf 'big-x,"unterminated\n'; } >"$T/big_broken.csv"
+expect 1 "$AVRR" import --db "$DB" --tenant DE --quiet "$T/big_broken.csv"
+contains "$T/err" "big_broken.csv:32002:"
+[ "$(count persons)" -eq "$before" ] || fail "a broken line late in a big file stores nothing"
+sed -e '5s/,NLD$/,Holland/' -e '25001s/,NLD$/,Holland/' "$T/big.csv" >"$T/big_two.csv"
+expect 0 "$AVRR" import --db "$DB" --tenant DE --quiet --skip-bad --reject "$T/big.rej" "$T/big_two.csv"
+contains "$T/out" "imported 31998"
+[ "$(count persons)" -eq $((before + 31998)) ] || fail "skip-bad on a big file"
+[ "$(sed -n '2s/,.*//p;3s/,.*//p' "$T/big.rej" | tr '\n' ' ')" = "big-4 big-25000 " ] ||
+    fail "rejects of a big file in file order: $(cat "$T/big.rej")"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM audit_events WHERE action = 'person.create'
+                     AND outcome = 'ok' AND tenant = 'DE'")" -eq 31998 ] || fail "an audit event per stored row"
+seq 1 30000 | awk '{ printf "{\"identities\":[{\"given_names\":\"J%d\",\"surname\":\"L%d\"}]}\n", $1, $1 }' \
+    >"$T/big.jsonl"
+echo '{"identities":[{"given_names":"J","birth_date":"2001-02-29"}]}' >>"$T/big.jsonl"
+expect 1 "$AVRR" import --db "$DB" --tenant DE --quiet "$T/big.jsonl"
+contains "$T/err" "big.jsonl:30001:1: identities\[0\].birth_date"
+[ "$(count persons)" -eq $((before + 31998)) ] || fail "a bad line late in a big jsonl file stores nothing"
+
 # records from the command line, as in the README's walk-through
 cat >"$T/person.json" <<'JSON'
 {"identities":[{"given_names":"Giorgi","surname":"Beridze","birth_date":"1984-06-02","nationality":"GE"},
