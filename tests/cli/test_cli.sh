@@ -209,7 +209,13 @@ contains "$T/out" "API key for IOM-NL"
 printf 'db = %s\nlisten = 127.0.0.1:0\nthreads = 2\nlog_requests = 0\n' "$DB" >"$T/avrr.conf"
 "$AVRR" serve --config "$T/avrr.conf" >"$T/serve.out" 2>"$T/serve.err" &
 spid=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q serving "$T/serve.out" && break; sleep 0.2; done
+# up to 30 s (a server under valgrind loads slowly); the output file may not
+# exist yet when the first grep runs
+i=0
+while [ $i -lt 150 ] && kill -0 "$spid" 2>/dev/null; do
+    grep -qs serving "$T/serve.out" && break
+    sleep 0.2; i=$((i + 1))
+done
 port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/serve.out")
 [ -n "$port" ] || fail "serve with a config file did not start: $(cat "$T/serve.err")"
 if [ -n "$port" ]; then
