@@ -69,6 +69,17 @@ struct avrr_match_index {
     size_t n_lists, cap_lists;
     size_t block_cap; /* AVRR__SPLIT_CAP unless a test sets it */
     const avrr_pseudo_key *pk; /* pseudonymised mode: borrowed key */
+    /* Plaintext mode: what the weight bound reads of each slot's record,
+     * dense (cap_slots entries; flags 0 when the slot is free), and the
+     * name tokens of the records, interned (ids from 1; tmap: open
+     * addressing by token hash, 0 empty). */
+    avrr__mbrec *bnd;
+    avrr__itok *toks;
+    size_t n_toks, cap_toks;
+    uint32_t *tok_free; /* free ids: room for every id (cap_toks) */
+    size_t n_tok_free;
+    uint32_t *tmap;
+    size_t tmap_mask, tmap_used;
 };
 
 /* The model's prior follows the number of identities a probe is checked
@@ -207,6 +218,12 @@ void avrr_match_index_free(avrr_match_index *idx)
         avrr_free(idx->lists[i].v);
     avrr_free(idx->lists);
     avrr_free(idx->slots);
+    avrr_free(idx->bnd);
+    for (size_t i = 0; i < idx->n_toks; i++)
+        avrr_free(idx->toks[i].buf);
+    avrr_free(idx->toks);
+    avrr_free(idx->tok_free);
+    avrr_free(idx->tmap);
     avrr_free(idx->free_slots);
     avrr_free(idx->ids.k);
     avrr_free(idx->ids.v);
@@ -394,6 +411,170 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
     return r;
 }
 
+/* ---- interned name tokens (plaintext mode) ------------------------------------------ */
+
+static size_t tmap_home(const avrr_match_index *idx, const avrr__mtok *t)
+{
+    return (size_t)(t->hash * 0x9e3779b1u) & idx->tmap_mask;
+}
+
+static avrr_err tmap_grow(avrr_match_index *idx)
+{
+    size_t cap = idx->tmap ? 2 * (idx->tmap_mask + 1) : 1024;
+    uint32_t *nm = avrr_calloc(cap, sizeof *nm);
+    if (!nm)
+        return AVRR_ENOMEM;
+    uint32_t *old = idx->tmap;
+    size_t old_cap = old ? idx->tmap_mask + 1 : 0;
+    idx->tmap = nm;
+    idx->tmap_mask = cap - 1;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i]) {
+            size_t h = tmap_home(idx, &idx->toks[old[i]].t);
+            while (nm[h])
+                h = (h + 1) & idx->tmap_mask;
+            nm[h] = old[i];
+        }
+    avrr_free(old);
+    return AVRR_OK;
+}
+
+/* The id of token t of a record (strings in buf), interned when new;
+ * counts one more reference. */
+static avrr_err tok_intern(avrr_match_index *idx, const char *buf, const avrr__mtok *t,
+                           uint32_t *id)
+{
+    if (!idx->tmap || (idx->tmap_used + 1) * 2 > idx->tmap_mask + 1) {
+        avrr_err r = tmap_grow(idx);
+        if (r != AVRR_OK)
+            return r;
+    }
+    size_t h = tmap_home(idx, t);
+    while (idx->tmap[h]) {
+        avrr__itok *x = &idx->toks[idx->tmap[h]];
+        if (avrr__match_tok_same(x->buf, &x->t, buf, t)) {
+            x->refs++;
+            *id = idx->tmap[h];
+            return AVRR_OK;
+        }
+        h = (h + 1) & idx->tmap_mask;
+    }
+    uint32_t nid;
+    if (idx->n_tok_free > 0) {
+        nid = idx->tok_free[idx->n_tok_free - 1];
+    } else {
+        if (idx->n_toks >= GONE - 1)
+            return AVRR_ELIMIT;
+        if (idx->n_toks + 1 >= idx->cap_toks) {
+            size_t nc = idx->cap_toks ? idx->cap_toks * 2 : 1024;
+            avrr__itok *nt = avrr_realloc(idx->toks, nc * sizeof *nt);
+            if (!nt)
+                return AVRR_ENOMEM;
+            idx->toks = nt;
+            uint32_t *nf = avrr_realloc(idx->tok_free, nc * sizeof *nf);
+            if (!nf)
+                return AVRR_ENOMEM; /* toks keeps its larger room */
+            idx->tok_free = nf;
+            idx->cap_toks = nc;
+        }
+        if (idx->n_toks == 0) { /* id 0: none */
+            idx->toks[0] = (avrr__itok){0};
+            idx->n_toks = 1;
+        }
+        nid = (uint32_t)idx->n_toks;
+        idx->toks[nid].buf = NULL;
+    }
+    size_t n = (size_t)t->len + t->sp_len + t->alt_len;
+    char *b = avrr_malloc(n ? n : 1);
+    if (!b)
+        return AVRR_ENOMEM;
+    avrr__itok *x = &idx->toks[nid];
+    x->t = *t;
+    memcpy(b, buf + t->off, t->len);
+    x->t.off = 0;
+    memcpy(b + t->len, buf + t->sp_off, t->sp_len);
+    x->t.sp_off = t->len;
+    memcpy(b + t->len + t->sp_len, buf + t->alt_off, t->alt_len);
+    x->t.alt_off = (uint16_t)(t->len + t->sp_len);
+    x->buf = b;
+    x->refs = 1;
+    if (idx->n_tok_free > 0)
+        idx->n_tok_free--;
+    else
+        idx->n_toks++;
+    idx->tmap[h] = nid;
+    idx->tmap_used++;
+    *id = nid;
+    return AVRR_OK;
+}
+
+/* One reference fewer to token id; the last one frees it. */
+static void tok_release(avrr_match_index *idx, uint32_t id)
+{
+    avrr__itok *x = &idx->toks[id];
+    if (--x->refs > 0)
+        return;
+    size_t h = tmap_home(idx, &x->t);
+    while (idx->tmap[h] != id)
+        h = (h + 1) & idx->tmap_mask;
+    /* backward-shift deletion: no tombstones */
+    size_t i = h;
+    for (;;) {
+        idx->tmap[i] = 0;
+        size_t j = i;
+        for (;;) {
+            j = (j + 1) & idx->tmap_mask;
+            if (!idx->tmap[j])
+                goto done;
+            size_t home = tmap_home(idx, &idx->toks[idx->tmap[j]].t);
+            /* j's entry may move to i when i lies cyclically in [home, j) */
+            if (((j - home) & idx->tmap_mask) >= ((j - i) & idx->tmap_mask))
+                break;
+        }
+        idx->tmap[i] = idx->tmap[j];
+        i = j;
+    }
+done:
+    idx->tmap_used--;
+    avrr_free(x->buf);
+    x->buf = NULL;
+    idx->tok_free[idx->n_tok_free++] = id;
+}
+
+static void brec_release(avrr_match_index *idx, const avrr__mbrec *b)
+{
+    int n = b->names >> 6;
+    for (int j = 0; j < n; j++)
+        for (int t = 0; t < ((b->names >> (3 * j)) & 7); t++)
+            tok_release(idx, b->tok[j][t]);
+}
+
+/* The bound record of slot s for rec, its tokens interned; on failure no
+ * token keeps a reference of it. */
+static avrr_err brec_make(avrr_match_index *idx, const avrr_match_rec *rec, uint32_t s)
+{
+    uint32_t tok[2][AVRR__MT_MAXTOK] = {{0}};
+    avrr_err r = AVRR_OK;
+    int j = 0, t = 0;
+    for (; j < rec->n_names && r == AVRR_OK; j++)
+        for (t = 0; t < rec->name[j].n; t++) {
+            r = tok_intern(idx, rec->buf, &rec->name[j].t[t], &tok[j][t]);
+            if (r != AVRR_OK)
+                break;
+        }
+    if (r != AVRR_OK) {
+        j--; /* the name that failed, its first t tokens interned */
+        for (int q = 0; q < t; q++)
+            tok_release(idx, tok[j][q]);
+        for (int k = 0; k < j; k++)
+            for (int q = 0; q < rec->name[k].n; q++)
+                tok_release(idx, tok[k][q]);
+        return r;
+    }
+    avrr__match_brec_fill(rec, (const uint32_t(*)[AVRR__MT_MAXTOK])tok, &idx->bnd[s]);
+    return AVRR_OK;
+}
+
 avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
                               int64_t person_id, const char *tenant,
                               const avrr_identity *id)
@@ -422,6 +603,14 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
                 goto out;
             }
             idx->slots = ns;
+            if (!idx->pk) {
+                avrr__mbrec *nb = avrr_realloc(idx->bnd, nc * sizeof *nb);
+                if (!nb) {
+                    result = AVRR_ENOMEM;
+                    goto out;
+                }
+                idx->bnd = nb;
+            }
             idx->cap_slots = nc;
         }
         if (idx->n_slots >= GONE - 1) {
@@ -438,6 +627,17 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
     sl->person_id = person_id;
     memcpy(sl->tenant, tenant, strlen(tenant) + 1);
     sl->rec = rec;
+    if (!idx->pk) {
+        result = brec_make(idx, rec, s);
+        if (result != AVRR_OK) {
+            memset(sl, 0, sizeof *sl);
+            if (s + 1 == idx->n_slots)
+                idx->n_slots--;
+            else if (idx->n_free < idx->cap_free)
+                idx->free_slots[idx->n_free++] = s;
+            goto out;
+        }
+    }
     nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     nsk = sub_keys_of(rec, sk);
     for (; added < nk; added++) {
@@ -452,6 +652,10 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
     if (result != AVRR_OK) {
         for (size_t k = 0; k < added; k++)
             unpost(idx, 0, keys[k], s, sk, nsk);
+        if (!idx->pk) {
+            brec_release(idx, &idx->bnd[s]);
+            idx->bnd[s].flags = 0;
+        }
         memset(sl, 0, sizeof *sl);
         if (s + 1 == idx->n_slots)
             idx->n_slots--;
@@ -489,6 +693,10 @@ avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
     avrr_match_tf_remove(idx->tf, sl->rec);
     avrr_match_rec_free(sl->rec);
     memset(sl, 0, sizeof *sl);
+    if (!idx->pk) {
+        brec_release(idx, &idx->bnd[s]);
+        idx->bnd[s].flags = 0;
+    }
     (void)map_put(&idx->ids, (uint64_t)identity_id, GONE); /* slot exists */
     idx->free_slots[idx->n_free++] = s;
     idx->live--;
@@ -513,6 +721,8 @@ static int hit_cmp(const void *a, const void *b)
 #define PF_SLOT 12
 #define PF_REC 6
 #define PF_BUF 3
+/* Candidates ahead whose bound record is prefetched. */
+#define PF_BND 8
 
 /* Up to this weight (bits) two weights 1e-6 apart still give probabilities
  * many ulps apart (p(1 - p) > 2^-26), so the order by probability, with its
@@ -669,6 +879,33 @@ static avrr_err gather(const avrr_match_index *idx, int d, uint64_t key, size_t 
     }
 }
 
+/* The record of slot s (for the bound, when its bound record does not
+ * tell enough). */
+static const avrr_match_rec *slot_rec(const void *ctx, uint32_t s)
+{
+    return ((const avrr_match_index *)ctx)->slots[s].rec;
+}
+
+/* Appends a hit of slot sl. */
+static avrr_err hit_add(avrr_match_hit **out, size_t *nh, size_t *cap, const slot *sl,
+                        const avrr_match_explanation *x)
+{
+    if (*nh == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 32;
+        avrr_match_hit *no = avrr_realloc(*out, ncap * sizeof *no);
+        if (!no)
+            return AVRR_ENOMEM;
+        *out = no;
+        *cap = ncap;
+    }
+    avrr_match_hit *h = &(*out)[(*nh)++];
+    h->identity_id = sl->identity_id;
+    h->person_id = sl->person_id;
+    memcpy(h->tenant, sl->tenant, sizeof h->tenant);
+    h->explanation = *x;
+    return AVRR_OK;
+}
+
 /* The query of a record made by rec_of (or a pre-encoded probe): rec stays
  * the caller's. */
 static avrr_err query_rec(const avrr_match_index *idx,
@@ -744,10 +981,35 @@ static avrr_err query_rec(const avrr_match_index *idx,
             if (slot_set_insert(&ss, l->v[i]))
                 cand[nc++] = l->v[i];
     }
-    /* Candidates are scattered over the index: each costs cache misses on
-     * its slot, its record and the record's strings, one after the other.
-     * Prefetching a few candidates ahead lets those overlap. */
-    for (size_t k = 0; k < nc; k++) {
+    /* Candidates are scattered over the index. The bound reads one dense
+     * bound record of each (a cache line; its name tokens by interned id, from
+     * the memo), prefetched a few candidates ahead; the slot and the record
+     * only for what it cannot tell from that, and for a full comparison. */
+    for (size_t k = 0; k < nc && !exhaustive; k++) {
+        if (k + PF_BND < nc)
+            __builtin_prefetch(&idx->bnd[cand[k + PF_BND]]);
+        const avrr__mbrec *b = &idx->bnd[cand[k]];
+        if (!(b->flags & AVRR__BR_LIVE))
+            continue;
+        st->candidates++;
+        double ub = avrr__match_bound_brec(&bound, b, idx->toks, slot_rec, idx, cand[k]);
+        if (ub < bound.need || (nk_best == max_hits && max_hits && ub < kth_need))
+            continue;
+        const slot *sl = &idx->slots[cand[k]];
+        st->compared++;
+        avrr_match_explanation x;
+        avrr_match_compare(idx->model, idx->tf, rec, sl->rec, &x);
+        if (x.probability < threshold)
+            continue;
+        result = hit_add(&out, &nh, &cap, sl, &x);
+        if (result != AVRR_OK)
+            goto out;
+        if (best)
+            kth_need = keep_best(best, &nk_best, max_hits, x.weight);
+    }
+    /* Exhaustive (the pseudonymised mode, and the reference of the tests):
+     * every candidate's slot, record and strings, prefetched ahead. */
+    for (size_t k = 0; k < nc && exhaustive; k++) {
         if (k + PF_SLOT < nc)
             __builtin_prefetch(&idx->slots[cand[k + PF_SLOT]]);
         if (k + PF_REC < nc) {
@@ -765,31 +1027,14 @@ static avrr_err query_rec(const avrr_match_index *idx,
         if (!sl->rec)
             continue;
         st->candidates++;
-        double ub = exhaustive ? INFINITY : avrr__match_bound(&bound, sl->rec);
-        if (ub < bound.need || (nk_best == max_hits && max_hits && ub < kth_need))
-            continue;
         st->compared++;
         avrr_match_explanation x;
         avrr_match_compare(idx->model, idx->tf, rec, sl->rec, &x);
         if (x.probability < threshold)
             continue;
-        if (nh == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            avrr_match_hit *no = avrr_realloc(out, ncap * sizeof *no);
-            if (!no) {
-                result = AVRR_ENOMEM;
-                goto out;
-            }
-            out = no;
-            cap = ncap;
-        }
-        avrr_match_hit *h = &out[nh++];
-        h->identity_id = sl->identity_id;
-        h->person_id = sl->person_id;
-        memcpy(h->tenant, sl->tenant, sizeof h->tenant);
-        h->explanation = x;
-        if (best && !exhaustive)
-            kth_need = keep_best(best, &nk_best, max_hits, x.weight);
+        result = hit_add(&out, &nh, &cap, sl, &x);
+        if (result != AVRR_OK)
+            goto out;
     }
     st->hits = nh;
     if (nh == 0)
@@ -892,4 +1137,28 @@ const avrr_match_model *avrr__match_index_model(const avrr_match_index *idx)
 const avrr_match_tf *avrr__match_index_tf(const avrr_match_index *idx)
 {
     return idx->tf;
+}
+
+size_t avrr__match_index_tokens(const avrr_match_index *idx, size_t *refs)
+{
+    size_t n = 0, r = 0;
+    for (size_t i = 1; i < idx->n_toks; i++)
+        if (idx->toks[i].buf) {
+            n++;
+            r += idx->toks[i].refs;
+        }
+    *refs = r;
+    return n == idx->tmap_used ? n : SIZE_MAX; /* the map holds every one */
+}
+
+avrr_err avrr__match_index_bound_of(const avrr_match_index *idx, avrr__mbound *b,
+                                    int64_t identity_id, double *ub)
+{
+    uint32_t s;
+    if (idx->pk)
+        return AVRR_EINVALID;
+    if (!map_get(&idx->ids, (uint64_t)identity_id, &s) || s == GONE)
+        return AVRR_ENOTFOUND;
+    *ub = avrr__match_bound_brec(b, &idx->bnd[s], idx->toks, slot_rec, idx, s);
+    return AVRR_OK;
 }
