@@ -868,6 +868,10 @@ void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *t
     for (int l = 0; l < OL__N; l++)
         best = m->w[AVRR_MF_DOCUMENT][l] > best ? m->w[AVRR_MF_DOCUMENT][l] : best;
     out->doc_w_max = best;
+    best = -INFINITY;
+    for (int l = 0; l < AL__N; l++)
+        best = m->w[AVRR_MF_ADDRESS][l] > best ? m->w[AVRR_MF_ADDRESS][l] : best;
+    out->addr_w_max = best;
     /* probability >= threshold needs weight >= log2(t / (1 - t)) */
     if (threshold > 0 && threshold < 1)
         out->need = log2(threshold / (1.0 - threshold)) - BOUND_EPS;
@@ -950,11 +954,51 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
 
 /* ---- the bound from an index's bound record --------------------------------------- */
 
+/* The document number of r packed as avrr__mbrec holds it; false when it
+ * does not fit (longer, or a character outside [0-9A-Z]). */
+static bool doc_pack(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > AVRR__BR_DOC_CHARS)
+        return false;
+    uint64_t v = (uint64_t)n << 60;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'A' && c <= 'Z')
+            d = 10u + (unsigned)(c - 'A');
+        else
+            return false;
+        v |= (uint64_t)d << (6 * i);
+    }
+    *out = v;
+    return true;
+}
+
+static size_t doc_unpack(uint64_t v, char *out)
+{
+    size_t n = (size_t)(v >> 60);
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(v >> (6 * i)) & 63;
+        out[i] = (char)(d < 10 ? '0' + d : 'A' + (d - 10));
+    }
+    out[n] = '\0';
+    return n;
+}
+
 void avrr__match_brec_fill(const avrr_match_rec *r, const uint32_t tok[2][AVRR__MT_MAXTOK],
                            avrr__mbrec *out)
 {
     memset(out, 0, sizeof *out);
-    memcpy(out->tok, tok, sizeof out->tok);
+    bool full = false;
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < AVRR__MT_MAXTOK; i++) {
+            full |= tok[j][i] > AVRR__BR_TOK_MAX;
+            out->tok[j][i][0] = (uint8_t)tok[j][i];
+            out->tok[j][i][1] = (uint8_t)(tok[j][i] >> 8);
+            out->tok[j][i][2] = (uint8_t)(tok[j][i] >> 16);
+        }
     out->year = r->year;
     out->month = r->month;
     out->day = r->day;
@@ -964,11 +1008,26 @@ void avrr__match_brec_fill(const avrr_match_rec *r, const uint32_t tok[2][AVRR__
     memcpy(out->nat, r->nat, 3);
     out->flags = AVRR__BR_LIVE | (r->placeholder ? AVRR__BR_PH : 0) |
                  (r->place_len ? AVRR__BR_PLACE : 0) | (r->doc_len ? AVRR__BR_DOC : 0) |
-                 (r->n_addr ? AVRR__BR_ADDR : 0);
+                 (r->n_addr ? AVRR__BR_ADDR : 0) | (full ? AVRR__BR_FULL : 0);
+    if (r->doc_len && (r->doc2_len || !doc_pack(r->buf + r->doc_off, r->doc_len, &out->doc)))
+        out->flags |= AVRR__BR_DOC_FULL;
     if (r->place_len)
         out->place_hash = avrr__hash32(r->buf + r->place_off, r->place_len);
     out->names = (uint8_t)(r->n_names << 6 | (r->n_names > 1 ? r->name[1].n : 0) << 3 |
                            (r->n_names > 0 ? r->name[0].n : 0));
+}
+
+/* doc_level(a, b) for b's packed document (no second one). */
+static int doc_level_packed(const avrr_match_rec *a, uint64_t doc)
+{
+    char y[AVRR__BR_DOC_CHARS + 1];
+    size_t ny = doc_unpack(doc, y);
+    int best = doc_pair(a->buf + a->doc_off, a->doc_len, y, ny);
+    if (best != OL_EXACT && a->doc2_len) {
+        int l = doc_pair(a->buf + a->doc2_off, a->doc2_len, y, ny);
+        best = l < best ? l : best;
+    }
+    return best;
 }
 
 /* The classes of the probe's tokens against an interned token, remembered
@@ -1026,6 +1085,8 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
     const avrr_match_model *m = p->model;
     const avrr_match_rec *a = p->probe;
     const avrr_match_rec *full = NULL;
+    if (b->flags & AVRR__BR_FULL)
+        return avrr__match_bound(p, rec(ctx, s));
     /* the cheap fields at their real levels */
     dval da = dval_of(a), db = {b->year, b->month, b->day, b->precision,
                                 (b->flags & AVRR__BR_PH) != 0};
@@ -1033,10 +1094,6 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
     if (a->sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
         w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
     w += field_w(m, AVRR_MF_NATIONALITY, nat_level_v(a->nat, a->region, b->nat, b->region));
-    if (a->n_addr && (b->flags & AVRR__BR_ADDR)) {
-        full = rec(ctx, s);
-        w += field_w(m, AVRR_MF_ADDRESS, addr_level(a, full));
-    }
     /* places: a different hash is a different place (close or different,
      * the better until the rest leaves the candidate in the race); the
      * same hash may be the same place, or not */
@@ -1050,15 +1107,20 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
         place_open = true;
     }
     w += place_ub;
-    /* documents at their best weight until the names leave the candidate
-     * in the race, then at their level */
+    /* documents at their level when packed, else at their best weight until
+     * the names leave the candidate in the race */
     bool docs = a->doc_len && (b->flags & AVRR__BR_DOC);
+    bool doc_open = docs && (b->flags & AVRR__BR_DOC_FULL);
+    double wd = !docs ? 0 : doc_open ? p->doc_w_max
+                                     : field_w(m, AVRR_MF_DOCUMENT, doc_level_packed(a, b->doc));
     int bn = b->names >> 6;
-    double wd = docs ? p->doc_w_max : 0;
     double wn = a->n_names == 0 || bn == 0 ? 0 : fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX,
                                                        p->name_w_rest);
-    if (w + wd + wn < p->need)
-        return w + wd + wn + BOUND_EPS;
+    /* addresses (from the record) */
+    bool addr_open = a->n_addr && (b->flags & AVRR__BR_ADDR);
+    double wa = addr_open ? p->addr_w_max : 0;
+    if (w + wd + wn + wa < p->need)
+        return w + wd + wn + wa + BOUND_EPS;
     if (a->n_names && bn) {
         wn = p->name_w_rest;
         for (int j = 0; j < bn; j++) {
@@ -1069,7 +1131,7 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
             const uint8_t (*cls[AVRR__MT_MAXTOK])[AVRR__MT_MAXTOK];
             imemo_reserve(p, (size_t)nt);
             for (int t = 0; t < nt; t++)
-                cls[t] = classes_by_id(p, toks, b->tok[j][t], tmp[t]);
+                cls[t] = classes_by_id(p, toks, avrr__brec_tok(b, j, t), tmp[t]);
             for (int k = 0; k < a->n_names; k++) {
                 double adj;
                 int l = name_level_upper(p, k, &nb, cls, &adj);
@@ -1077,20 +1139,26 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
                     wn = p->name_w[l] + adj;
             }
         }
-        if (w + wd + wn < p->need)
-            return w + wd + wn + BOUND_EPS;
+        if (w + wd + wn + wa < p->need)
+            return w + wd + wn + wa + BOUND_EPS;
     }
-    if (docs) {
+    if (addr_open) {
+        full = rec(ctx, s);
+        wa = field_w(m, AVRR_MF_ADDRESS, addr_level(a, full));
+        if (w + wd + wn + wa < p->need)
+            return w + wd + wn + wa + BOUND_EPS;
+    }
+    if (doc_open) {
         if (!full)
             full = rec(ctx, s);
         wd = field_w(m, AVRR_MF_DOCUMENT, doc_level(a, full));
-        if (w + wd + wn < p->need)
-            return w + wd + wn + BOUND_EPS;
+        if (w + wd + wn + wa < p->need)
+            return w + wd + wn + wa + BOUND_EPS;
     }
     if (place_open) {
         if (!full)
             full = rec(ctx, s);
         w += field_w(m, AVRR_MF_BIRTH_PLACE, place_level(a, full)) - place_ub;
     }
-    return w + wd + wn + BOUND_EPS;
+    return w + wd + wn + wa + BOUND_EPS;
 }

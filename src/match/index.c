@@ -541,12 +541,24 @@ done:
     idx->tok_free[idx->n_tok_free++] = id;
 }
 
-static void brec_release(avrr_match_index *idx, const avrr__mbrec *b)
+/* The id of a token that is interned (it must be). */
+static uint32_t tok_find(const avrr_match_index *idx, const char *buf, const avrr__mtok *t)
 {
-    int n = b->names >> 6;
-    for (int j = 0; j < n; j++)
-        for (int t = 0; t < ((b->names >> (3 * j)) & 7); t++)
-            tok_release(idx, b->tok[j][t]);
+    size_t h = tmap_home(idx, t);
+    for (;;) {
+        const avrr__itok *x = &idx->toks[idx->tmap[h]];
+        if (avrr__match_tok_same(x->buf, &x->t, buf, t))
+            return idx->tmap[h];
+        h = (h + 1) & idx->tmap_mask;
+    }
+}
+
+/* The references of rec's name tokens (interned by brec_make) given back. */
+static void brec_release(avrr_match_index *idx, const avrr_match_rec *rec)
+{
+    for (int j = 0; j < rec->n_names; j++)
+        for (int t = 0; t < rec->name[j].n; t++)
+            tok_release(idx, tok_find(idx, rec->buf, &rec->name[j].t[t]));
 }
 
 /* The bound record of slot s for rec, its tokens interned; on failure no
@@ -653,7 +665,7 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
         for (size_t k = 0; k < added; k++)
             unpost(idx, 0, keys[k], s, sk, nsk);
         if (!idx->pk) {
-            brec_release(idx, &idx->bnd[s]);
+            brec_release(idx, rec);
             idx->bnd[s].flags = 0;
         }
         memset(sl, 0, sizeof *sl);
@@ -691,12 +703,12 @@ avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
     for (size_t k = 0; k < nk; k++)
         unpost(idx, 0, keys[k], s, sk, nsk);
     avrr_match_tf_remove(idx->tf, sl->rec);
-    avrr_match_rec_free(sl->rec);
-    memset(sl, 0, sizeof *sl);
     if (!idx->pk) {
-        brec_release(idx, &idx->bnd[s]);
+        brec_release(idx, sl->rec);
         idx->bnd[s].flags = 0;
     }
+    avrr_match_rec_free(sl->rec);
+    memset(sl, 0, sizeof *sl);
     (void)map_put(&idx->ids, (uint64_t)identity_id, GONE); /* slot exists */
     idx->free_slots[idx->n_free++] = s;
     idx->live--;
@@ -730,23 +742,35 @@ static int hit_cmp(const void *a, const void *b)
  * stops. */
 #define KTH_WEIGHT_MAX 25.0
 
-/* The distinct candidates of a query: an open-addressing set of slot numbers,
- * at most half full. */
-typedef struct slot_set {
-    uint32_t *v; /* GONE: empty */
-    size_t mask;
-} slot_set;
-
-static bool slot_set_insert(slot_set *ss, uint32_t s)
+/* Sorts the n slot numbers of v (all below limit) and drops the repeats:
+ * the distinct candidates of a query, in the order of their bound records
+ * in memory. LSD radix sort by 11-bit digits through tmp (n entries);
+ * returns the number left. */
+#define RADIX_BITS 11
+static size_t distinct_sorted(uint32_t *v, uint32_t *tmp, size_t n, size_t limit)
 {
-    size_t i = (size_t)(s * 0x9e3779b1u) & ss->mask;
-    while (ss->v[i] != GONE) {
-        if (ss->v[i] == s)
-            return false;
-        i = (i + 1) & ss->mask;
+    uint32_t *src = v, *dst = tmp;
+    for (unsigned sh = 0; sh < 32 && (limit - 1) >> sh; sh += RADIX_BITS) {
+        size_t count[1u << RADIX_BITS] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[src[i] >> sh & ((1u << RADIX_BITS) - 1)]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < (1u << RADIX_BITS); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[src[i] >> sh & ((1u << RADIX_BITS) - 1)]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
     }
-    ss->v[i] = s;
-    return true;
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || src[i] != v[u - 1])
+            v[u++] = src[i];
+    return u;
 }
 
 /* Keeps the k largest weights in the min-heap h of *n entries; returns the
@@ -915,7 +939,7 @@ static avrr_err query_rec(const avrr_match_index *idx,
 {
     avrr_err result = AVRR_OK;
     avrr_match_hit *out = NULL;
-    slot_set ss = {0};
+    uint32_t *tmp = NULL;
     avrr__mbound bound = {0};
     uint32_t *cand = NULL;
     size_t total = 0, nh = 0, cap = 0, nc = 0, nk_best = 0;
@@ -949,17 +973,12 @@ static avrr_err query_rec(const avrr_match_index *idx,
     st->postings = total;
     if (total == 0)
         goto out;
-    size_t sc = 16;
-    while (sc < 2 * total)
-        sc *= 2;
-    ss.mask = sc - 1;
-    ss.v = avrr_malloc(sc * sizeof *ss.v);
+    tmp = avrr_malloc(total * sizeof *tmp);
     cand = avrr_malloc(total * sizeof *cand);
-    if (!ss.v || !cand) {
+    if (!tmp || !cand) {
         result = AVRR_ENOMEM;
         goto out;
     }
-    memset(ss.v, 0xff, sc * sizeof *ss.v);
     if (max_hits && max_hits < total) {
         best = avrr_malloc(max_hits * sizeof *best);
         if (!best) {
@@ -977,10 +996,10 @@ static avrr_err query_rec(const avrr_match_index *idx,
         avrr__match_bound_prepare(idx->model, idx->tf, rec, threshold, &bound);
     for (size_t k = 0; k < bl.n; k++) {
         const plist *l = bl.v[k];
-        for (uint32_t i = 0; i < l->n; i++)
-            if (slot_set_insert(&ss, l->v[i]))
-                cand[nc++] = l->v[i];
+        memcpy(cand + nc, l->v, l->n * sizeof *cand);
+        nc += l->n;
     }
+    nc = distinct_sorted(cand, tmp, nc, idx->n_slots);
     /* Candidates are scattered over the index. The bound reads one dense
      * bound record of each (a cache line; its name tokens by interned id, from
      * the memo), prefetched a few candidates ahead; the slot and the record
@@ -1047,7 +1066,7 @@ static avrr_err query_rec(const avrr_match_index *idx,
     out = NULL;
 out:
     avrr_free(out);
-    avrr_free(ss.v);
+    avrr_free(tmp);
     avrr_free(cand);
     blocks_free(&bl);
     avrr_free(best);

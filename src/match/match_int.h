@@ -281,6 +281,7 @@ typedef struct avrr__mbound {
                                           that has a TF adjustment */
     double name_w_rest;                /* best of the levels below NL_ONE */
     double doc_w_max;                  /* best document weight */
+    double addr_w_max;                 /* best address weight */
     double tf_term[2][AVRR__MT_MAXTOK]; /* TF term of each name token of
                                            the probe */
     avrr__mmemo *memo;
@@ -313,20 +314,26 @@ bool avrr__match_tok_same(const char *bx, const avrr__mtok *x, const char *by,
 /* What the weight bound reads of an indexed plaintext record, in one cache
  * line (index.c keeps one per slot in a dense array): the dates, sex and
  * nationality as the record has them, the interned ids of its name tokens,
- * a hash of its birth place, and whether it has documents and addresses.
- * Parts of the bound that need more (a document's level, a place's
- * Jaro-Winkler, addresses) read the full record, and only when the rest
- * leaves the candidate in the race. */
+ * a hash of its birth place and its document number packed (up to 10
+ * characters of [0-9A-Z], 6 bits each). Parts of the bound that need more
+ * (a place's Jaro-Winkler, addresses, a longer or second document, token
+ * ids beyond 24 bits) read the full record, and the first three only when
+ * the rest leaves the candidate in the race. */
 enum {
-    AVRR__BR_LIVE = 1,  /* the slot holds a plaintext record */
-    AVRR__BR_PH = 2,    /* placeholder date */
-    AVRR__BR_PLACE = 4, /* has a birth place */
-    AVRR__BR_DOC = 8,   /* has a document */
-    AVRR__BR_ADDR = 16, /* has address tokens */
+    AVRR__BR_LIVE = 1,     /* the slot holds a plaintext record */
+    AVRR__BR_PH = 2,       /* placeholder date */
+    AVRR__BR_PLACE = 4,    /* has a birth place */
+    AVRR__BR_DOC = 8,      /* has a document */
+    AVRR__BR_ADDR = 16,    /* has address tokens */
+    AVRR__BR_DOC_FULL = 32, /* the document is not packed: read the record */
+    AVRR__BR_FULL = 64,    /* no token ids: the bound reads the record */
 };
+#define AVRR__BR_TOK_MAX 0xffffffu /* largest token id a bound record holds */
+#define AVRR__BR_DOC_CHARS 10
 typedef struct avrr__mbrec {
-    uint32_t tok[2][AVRR__MT_MAXTOK]; /* ids of rec->name[j].t[i] */
-    uint32_t place_hash;              /* avrr__hash32 of the place's bytes */
+    uint8_t tok[2][AVRR__MT_MAXTOK][3]; /* ids of rec->name[j].t[i], 24 bits */
+    uint32_t place_hash;                /* avrr__hash32 of the place's bytes */
+    uint64_t doc; /* length << 60 | characters (digit value 0-35) << 6 i */
     int16_t year;
     int8_t month, day;
     uint8_t precision;
@@ -341,6 +348,12 @@ typedef struct avrr__mbrec {
  * tok (as in avrr__mbrec). */
 void avrr__match_brec_fill(const avrr_match_rec *r, const uint32_t tok[2][AVRR__MT_MAXTOK],
                            avrr__mbrec *out);
+
+static inline uint32_t avrr__brec_tok(const avrr__mbrec *b, int j, int i)
+{
+    const uint8_t *t = b->tok[j][i];
+    return (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16;
+}
 
 /* avrr__match_bound of the record that b was made from, reading b and the
  * interned tokens toks; rec(ctx) gives the full record, called only when the

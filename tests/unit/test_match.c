@@ -1068,6 +1068,18 @@ static void gen_identity_addr(avrr_identity *id, const gen_person *pop, size_t i
     gen_identity(id, &pop[i]);
     if (i % 3 == 0)
         id->address = (char *)addr_pool[(i / 3) % NPOOL(addr_pool)];
+    /* documents the bound record cannot hold: a long number, two numbers */
+    static avrr_document two[2][2];
+    static char longer[2][24];
+    if (i % 7 == 1 && pop[i].doc[0]) {
+        avrr_document *d = two[i % 2];
+        snprintf(longer[i % 2], sizeof longer[i % 2], "%s%s", pop[i].doc,
+                 i % 14 == 1 ? "" : "XY99");
+        d[0].number = longer[i % 2];
+        d[1].number = (char *)(i % 14 == 1 ? "N7777777" : "");
+        id->documents = d;
+        id->n_documents = i % 14 == 1 ? 2 : 1;
+    }
 }
 
 static void add_person(avrr_match_index *idx, const gen_person *pop, size_t i)
