@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "avrr/pseudo.h"
 #include "match_int.h"
@@ -74,6 +75,7 @@ struct avrr_match_index {
      * name tokens of the records, interned (ids from 1; tmap: open
      * addressing by token hash, 0 empty). */
     avrr__mbrec *bnd;
+    void *bnd_raw; /* bnd's allocation (bnd is aligned in it) */
     avrr__itok *toks;
     size_t n_toks, cap_toks;
     uint32_t *tok_free; /* free ids: room for every id (cap_toks) */
@@ -131,6 +133,8 @@ static size_t map_find(const map *m, uint64_t k)
     return i;
 }
 
+#define HUGE_ALIGN ((size_t)2 << 20)
+
 static avrr_err map_grow(map *m)
 {
     map n = {0};
@@ -142,6 +146,7 @@ static avrr_err map_grow(map *m)
         avrr_free(n.v);
         return AVRR_ENOMEM;
     }
+
     for (size_t i = 0; i < m->cap; i++)
         if (m->k[i] != EMPTY_KEY) {
             size_t s = map_find(&n, m->k[i]);
@@ -218,7 +223,7 @@ void avrr_match_index_free(avrr_match_index *idx)
         avrr_free(idx->lists[i].v);
     avrr_free(idx->lists);
     avrr_free(idx->slots);
-    avrr_free(idx->bnd);
+    avrr_free(idx->bnd_raw);
     for (size_t i = 0; i < idx->n_toks; i++)
         avrr_free(idx->toks[i].buf);
     avrr_free(idx->toks);
@@ -409,6 +414,31 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
     }
     list_remove(idx, d, key, s);
     return r;
+}
+
+/* Room for nc bound records, the n_slots there are copied. Aligned to 64
+ * bytes (a record a cache line), or when large to 2 MiB and advised into
+ * transparent huge pages before it is written: the records of a query's
+ * candidates are scattered over the array, and with 4 KiB pages each of
+ * them also costs a TLB miss (a page walk, two-dimensional in a VM). */
+static avrr_err bnd_grow(avrr_match_index *idx, size_t nc)
+{
+    size_t bytes = nc * sizeof(avrr__mbrec);
+    size_t align = bytes >= 8 * HUGE_ALIGN ? HUGE_ALIGN : 64;
+    uint8_t *r = avrr_malloc(bytes + align);
+    if (!r)
+        return AVRR_ENOMEM;
+    uintptr_t a = ((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1);
+#ifdef MADV_HUGEPAGE
+    if (align == HUGE_ALIGN)
+        (void)madvise((void *)a, bytes & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE);
+#endif
+    if (idx->n_slots)
+        memcpy((void *)a, idx->bnd, idx->n_slots * sizeof(avrr__mbrec));
+    avrr_free(idx->bnd_raw);
+    idx->bnd_raw = r;
+    idx->bnd = (avrr__mbrec *)a;
+    return AVRR_OK;
 }
 
 /* ---- interned name tokens (plaintext mode) ------------------------------------------ */
@@ -616,12 +646,9 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
             }
             idx->slots = ns;
             if (!idx->pk) {
-                avrr__mbrec *nb = avrr_realloc(idx->bnd, nc * sizeof *nb);
-                if (!nb) {
-                    result = AVRR_ENOMEM;
+                result = bnd_grow(idx, nc);
+                if (result != AVRR_OK)
                     goto out;
-                }
-                idx->bnd = nb;
             }
             idx->cap_slots = nc;
         }
@@ -734,7 +761,7 @@ static int hit_cmp(const void *a, const void *b)
 #define PF_REC 6
 #define PF_BUF 3
 /* Candidates ahead whose bound record is prefetched. */
-#define PF_BND 8
+#define PF_BND 16
 
 /* Up to this weight (bits) two weights 1e-6 apart still give probabilities
  * many ulps apart (p(1 - p) > 2^-26), so the order by probability, with its
