@@ -13,6 +13,16 @@
  * so a probe meets exactly the candidates `avrr link` would pair it with.
  * For that, a list that reaches the cap keeps its sub-lists (one per second
  * key of its members, in the map of the next depth) from then on.
+ *
+ * A query bounds each candidate's weight before comparing it in full, and
+ * most candidates end there. The bound reads a bound record per slot
+ * (avrr__mbrec, one cache line in a dense array in huge pages: dates, sex,
+ * nationality, place hash, packed document, the interned ids of the name
+ * tokens; the similarity classes of a token are remembered per query by
+ * id), not the slot, the comparison record and its strings: at 1M
+ * identities that was a cache and TLB miss chain per candidate over 1.5
+ * GiB (docs/BENCHMARKS.md, "Check latency"). In the pseudonymised mode
+ * there is no bound and no bound record; every candidate is compared.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -132,8 +142,6 @@ static size_t map_find(const map *m, uint64_t k)
         i = (i + 1) & mask;
     return i;
 }
-
-#define HUGE_ALIGN ((size_t)2 << 20)
 
 static avrr_err map_grow(map *m)
 {
@@ -415,6 +423,8 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
     list_remove(idx, d, key, s);
     return r;
 }
+
+#define HUGE_ALIGN ((size_t)2 << 20)
 
 /* Room for nc bound records, the n_slots there are copied. Aligned to 64
  * bytes (a record a cache line), or when large to 2 MiB and advised into
