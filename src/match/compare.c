@@ -988,16 +988,17 @@ static size_t doc_unpack(uint64_t v, char *out)
 }
 
 void avrr__match_brec_fill(const avrr_match_rec *r, const uint32_t tok[2][AVRR__MT_MAXTOK],
-                           avrr__mbrec *out)
+                           uint32_t id_mask, avrr__mbrec *out)
 {
     memset(out, 0, sizeof *out);
     bool full = false;
     for (int j = 0; j < 2; j++)
         for (int i = 0; i < AVRR__MT_MAXTOK; i++) {
-            full |= tok[j][i] > AVRR__BR_TOK_MAX;
-            out->tok[j][i][0] = (uint8_t)tok[j][i];
-            out->tok[j][i][1] = (uint8_t)(tok[j][i] >> 8);
-            out->tok[j][i][2] = (uint8_t)(tok[j][i] >> 16);
+            uint32_t id = tok[j][i] & id_mask; /* cut as 24 bits would cut it */
+            full |= tok[j][i] > id_mask;
+            out->tok[j][i][0] = (uint8_t)id;
+            out->tok[j][i][1] = (uint8_t)(id >> 8);
+            out->tok[j][i][2] = (uint8_t)(id >> 16);
         }
     out->year = r->year;
     out->month = r->month;

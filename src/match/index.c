@@ -92,6 +92,7 @@ struct avrr_match_index {
     size_t n_tok_free;
     uint32_t *tmap;
     size_t tmap_mask, tmap_used;
+    uint32_t tok_id_max; /* AVRR__BR_TOK_MAX unless a test lowers it */
 };
 
 /* The model's prior follows the number of identities a probe is checked
@@ -213,6 +214,7 @@ avrr_err avrr_match_index_new(const avrr_match_model *model,
     for (int d = 0; d < DEPTHS && result == AVRR_OK; d++)
         result = map_grow(&idx->keys[d]);
     idx->block_cap = AVRR__SPLIT_CAP;
+    idx->tok_id_max = AVRR__BR_TOK_MAX;
     if (result != AVRR_OK) {
         avrr_match_index_free(idx);
         return result;
@@ -623,7 +625,8 @@ static avrr_err brec_make(avrr_match_index *idx, const avrr_match_rec *rec, uint
                 tok_release(idx, tok[k][q]);
         return r;
     }
-    avrr__match_brec_fill(rec, (const uint32_t(*)[AVRR__MT_MAXTOK])tok, &idx->bnd[s]);
+    avrr__match_brec_fill(rec, (const uint32_t(*)[AVRR__MT_MAXTOK])tok, idx->tok_id_max,
+                          &idx->bnd[s]);
     return AVRR_OK;
 }
 
@@ -1205,6 +1208,14 @@ size_t avrr__match_index_tokens(const avrr_match_index *idx, size_t *refs)
         }
     *refs = r;
     return n == idx->tmap_used ? n : SIZE_MAX; /* the map holds every one */
+}
+
+avrr_err avrr__match_index_set_tok_id_max(avrr_match_index *idx, uint32_t max)
+{
+    if (max == 0 || max > AVRR__BR_TOK_MAX || (max & (max + 1)) || idx->n_slots > 0)
+        return AVRR_EINVALID;
+    idx->tok_id_max = max;
+    return AVRR_OK;
 }
 
 avrr_err avrr__match_index_bound_of(const avrr_match_index *idx, avrr__mbound *b,

@@ -345,9 +345,11 @@ typedef struct avrr__mbrec {
 } avrr__mbrec;
 
 /* The bound record of a plaintext record whose name tokens have the ids
- * tok (as in avrr__mbrec). */
+ * tok (as in avrr__mbrec); ids above id_mask (AVRR__BR_TOK_MAX, or less in
+ * tests: 2^k - 1) are held cut to its bits, and the record is marked
+ * AVRR__BR_FULL. */
 void avrr__match_brec_fill(const avrr_match_rec *r, const uint32_t tok[2][AVRR__MT_MAXTOK],
-                           avrr__mbrec *out);
+                           uint32_t id_mask, avrr__mbrec *out);
 
 static inline uint32_t avrr__brec_tok(const avrr__mbrec *b, int j, int i)
 {
@@ -489,5 +491,10 @@ size_t avrr__match_index_tokens(const avrr_match_index *idx, size_t *refs);
  * AVRR_EINVALID in the pseudonymised mode (no bound records). */
 avrr_err avrr__match_index_bound_of(const avrr_match_index *idx, avrr__mbound *b,
                                     int64_t identity_id, double *ub);
+/* For tests: the largest token id an empty index's bound records hold
+ * (default AVRR__BR_TOK_MAX; 2^k - 1); a record with a larger one is
+ * bounded from its full record. AVRR_EINVALID once it holds records, for 0,
+ * a larger value or one not of that form. */
+avrr_err avrr__match_index_set_tok_id_max(avrr_match_index *idx, uint32_t max);
 
 #endif

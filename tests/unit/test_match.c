@@ -1116,14 +1116,19 @@ static void check_tokens(const avrr_match_index *idx, const gen_person *pop, con
  * live records, and a query returns what comparing every candidate in full
  * returns. In the pseudonymised mode nothing is interned and every
  * candidate is compared. */
-static void test_index_bound_records(void **state)
+enum { BR_N = 900, BR_MORE = 200 };
+static gen_person br_pop[BR_N + BR_MORE];
+
+/* The plaintext part of test_index_bound_records; token ids above id_max
+ * are not held in bound records (then the bound reads the record). */
+static void check_bound_records(uint32_t id_max)
 {
-    (void)state;
-    enum { N = 900, MORE = 200, PROBES = 60 };
-    static gen_person pop[N + MORE];
+    enum { N = BR_N, MORE = BR_MORE, PROBES = 60 };
+    gen_person *pop = br_pop;
     bool live[N + MORE] = {false};
     avrr_match_index *idx = NULL;
     assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, id_max), AVRR_OK);
     for (size_t i = 0; i < N; i++) {
         if (i > 0 && rnd(3) == 0)
             gen_variant(&pop[rnd((unsigned)i)], &pop[i]);
@@ -1133,6 +1138,9 @@ static void test_index_bound_records(void **state)
         live[i] = true;
     }
     check_tokens(idx, pop, live, N);
+    size_t nref = 0;
+    if (id_max < 1000) /* not vacuous: most ids are past it */
+        assert_true(avrr__match_index_tokens(idx, &nref) > 3 * (size_t)id_max);
     /* a third out, new persons into their slots, some of the removed back */
     for (size_t i = 0; i < N; i += 3) {
         assert_int_equal(avrr_match_index_remove(idx, (int64_t)i + 1), AVRR_OK);
@@ -1223,6 +1231,26 @@ static void test_index_bound_records(void **state)
     size_t refs = 1;
     assert_int_equal(avrr__match_index_tokens(idx, &refs), 0);
     assert_int_equal(refs, 0);
+    avrr_match_index_free(idx);
+}
+
+static void test_index_bound_records(void **state)
+{
+    (void)state;
+    gen_person *pop = br_pop;
+    size_t refs = 1;
+    double ub;
+    avrr__mbound b0 = {0};
+    check_bound_records(0xffffff);
+    /* most records with a token past the ids bound records hold */
+    check_bound_records(15);
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 0), AVRR_EINVALID);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 0x1000000), AVRR_EINVALID);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 40), AVRR_EINVALID);
+    add_person(idx, pop, 0);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 15), AVRR_EINVALID);
     avrr_match_index_free(idx);
 
     /* pseudonymised: no bound records, no tokens; every candidate compared */
