@@ -271,9 +271,21 @@ done:
 
 /* ---- dates ------------------------------------------------------------------ */
 
+/* A date as the date level reads it: of a record, or of an index's bound
+ * record (avrr__mbrec). */
+typedef struct dval {
+    int year, month, day, precision;
+    bool placeholder;
+} dval;
+
+static dval dval_of(const avrr_match_rec *r)
+{
+    return (dval){r->year, r->month, r->day, r->precision, r->placeholder};
+}
+
 /* The eight digits of a date (yyyymmdd) as nibbles, the year's first;
  * false when a value does not fit its digits (then the slow path). */
-static bool date_nibbles(const avrr_match_rec *r, uint32_t *out)
+static bool date_nibbles(const dval *r, uint32_t *out)
 {
     int y = r->year, m = r->month, d = r->day;
     if (y < 0 || y > 9999 || m < 0 || m > 99 || d < 0 || d > 99)
@@ -285,9 +297,9 @@ static bool date_nibbles(const avrr_match_rec *r, uint32_t *out)
     return true;
 }
 
-static int digits_diff_slow(const avrr_match_rec *a, const avrr_match_rec *b);
+static int digits_diff_slow(const dval *a, const dval *b);
 
-static int digits_diff(const avrr_match_rec *a, const avrr_match_rec *b)
+static int digits_diff(const dval *a, const dval *b)
 {
     uint32_t x, y;
     if (!date_nibbles(a, &x) || !date_nibbles(b, &y))
@@ -311,7 +323,7 @@ static int digits_diff(const avrr_match_rec *a, const avrr_match_rec *b)
     return diff;
 }
 
-static int digits_diff_slow(const avrr_match_rec *a, const avrr_match_rec *b)
+static int digits_diff_slow(const dval *a, const dval *b)
 {
     char x[9], y[9];
     int vx[3] = {a->year, a->month, a->day}, vy[3] = {b->year, b->month, b->day};
@@ -342,7 +354,7 @@ static int digits_diff_slow(const avrr_match_rec *a, const avrr_match_rec *b)
 
 static bool plain_one_digit(const void *ctx)
 {
-    const avrr_match_rec *const *p = ctx;
+    const dval *const *p = ctx;
     return digits_diff(p[0], p[1]) == 1;
 }
 
@@ -376,7 +388,7 @@ int avrr__match_date_level(const avrr__date_facts *f,
     return dy > AVRR__FAR_YEARS ? DL_FAR : DL_DIFF;
 }
 
-static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
+static int date_level_v(const dval *a, const dval *b)
 {
     if (a->precision == AVRR_DATE_UNKNOWN || b->precision == AVRR_DATE_UNKNOWN)
         return AVRR_MATCH_LEVEL_NULL;
@@ -391,8 +403,14 @@ static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
         .md_eq = a->month == b->month && a->day == b->day,
         .month_eq = a->month == b->month,
     };
-    const avrr_match_rec *pair[2] = {a, b};
+    const dval *pair[2] = {a, b};
     return avrr__match_date_level(&f, plain_one_digit, pair);
+}
+
+static int date_level(const avrr_match_rec *a, const avrr_match_rec *b)
+{
+    dval x = dval_of(a), y = dval_of(b);
+    return date_level_v(&x, &y);
 }
 
 /* ---- nationality ------------------------------------------------------------ */
@@ -420,15 +438,20 @@ int avrr__match_region(const char *c)
     return -1;
 }
 
-static int nat_level(const avrr_match_rec *a, const avrr_match_rec *b)
+static int nat_level_v(const char *na, int ra, const char *nb, int rb)
 {
-    if (!a->nat[0] || !b->nat[0])
+    if (!na[0] || !nb[0])
         return AVRR_MATCH_LEVEL_NULL;
-    if (memcmp(a->nat, b->nat, 3) == 0)
+    if (memcmp(na, nb, 3) == 0)
         return CL_SAME;
-    if (a->region >= 0 && a->region == b->region)
+    if (ra >= 0 && ra == rb)
         return CL_NEIGHBOUR;
     return CL_DIFF;
+}
+
+static int nat_level(const avrr_match_rec *a, const avrr_match_rec *b)
+{
+    return nat_level_v(a->nat, a->region, b->nat, b->region);
 }
 
 /* ---- documents -------------------------------------------------------------- */
@@ -671,9 +694,17 @@ struct avrr__mmemo {
 /* Everything tok_sim reads of its second token is equal in x and y. */
 static bool tok_same(const char *bx, const avrr__mtok *x, const char *by, const avrr__mtok *y)
 {
+    return avrr__match_tok_same(bx, x, by, y);
+}
+
+bool avrr__match_tok_same(const char *bx, const avrr__mtok *x, const char *by,
+                          const avrr__mtok *y)
+{
     return x->hash == y->hash && x->len == y->len && x->key == y->key &&
            x->alt_key == y->alt_key && x->alt_len == y->alt_len && x->sp_len == y->sp_len &&
-           x->key_len == y->key_len && x->abjad == y->abjad &&
+           x->key_len == y->key_len && x->abjad == y->abjad && x->nick == y->nick &&
+           x->sp_chars.once == y->sp_chars.once && x->sp_chars.twice == y->sp_chars.twice &&
+           x->sp_chars.more == y->sp_chars.more &&
            memcmp(bx + x->off, by + y->off, x->len) == 0 &&
            memcmp(bx + x->sp_off, by + y->sp_off, x->sp_len) == 0 &&
            memcmp(bx + x->alt_off, by + y->alt_off, x->alt_len) == 0;
@@ -812,6 +843,8 @@ void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *t
         tf = avrr_match_tf_builtin();
     out->model = m;
     out->probe = a;
+    if (a->place_len && !a->pz)
+        out->place_hash = avrr__hash32(a->buf + a->place_off, a->place_len);
     /* The TF adjustment sums log2(avg / freq) over the agreeing names of a
      * (the first record of the pair), then may only be lowered, and is
      * clamped: the terms of a's tokens bound it. */
@@ -835,6 +868,10 @@ void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *t
     for (int l = 0; l < OL__N; l++)
         best = m->w[AVRR_MF_DOCUMENT][l] > best ? m->w[AVRR_MF_DOCUMENT][l] : best;
     out->doc_w_max = best;
+    best = -INFINITY;
+    for (int l = 0; l < AL__N; l++)
+        best = m->w[AVRR_MF_ADDRESS][l] > best ? m->w[AVRR_MF_ADDRESS][l] : best;
+    out->addr_w_max = best;
     /* probability >= threshold needs weight >= log2(t / (1 - t)) */
     if (threshold > 0 && threshold < 1)
         out->need = log2(threshold / (1.0 - threshold)) - BOUND_EPS;
@@ -847,6 +884,9 @@ void avrr__match_bound_clear(avrr__mbound *p)
     avrr_free(p->memo);
     p->memo = NULL;
     p->memo_mask = p->memo_n = 0;
+    avrr_free(p->imemo);
+    p->imemo = NULL;
+    p->imemo_mask = p->imemo_n = 0;
 }
 
 static double field_w(const avrr_match_model *m, int f, int level)
@@ -910,4 +950,216 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
         w += m->w[AVRR_MF_BIRTH_PLACE][place_level(a, b)];
     }
     return w + wd + wn + BOUND_EPS;
+}
+
+/* ---- the bound from an index's bound record --------------------------------------- */
+
+/* The document number of r packed as avrr__mbrec holds it; false when it
+ * does not fit (longer, or a character outside [0-9A-Z]). */
+static bool doc_pack(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > AVRR__BR_DOC_CHARS)
+        return false;
+    uint64_t v = (uint64_t)n << 60;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'A' && c <= 'Z')
+            d = 10u + (unsigned)(c - 'A');
+        else
+            return false;
+        v |= (uint64_t)d << (6 * i);
+    }
+    *out = v;
+    return true;
+}
+
+static size_t doc_unpack(uint64_t v, char *out)
+{
+    size_t n = (size_t)(v >> 60);
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(v >> (6 * i)) & 63;
+        out[i] = (char)(d < 10 ? '0' + d : 'A' + (d - 10));
+    }
+    out[n] = '\0';
+    return n;
+}
+
+void avrr__match_brec_fill(const avrr_match_rec *r, const uint32_t tok[2][AVRR__MT_MAXTOK],
+                           uint32_t id_mask, avrr__mbrec *out)
+{
+    memset(out, 0, sizeof *out);
+    bool full = false;
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < AVRR__MT_MAXTOK; i++) {
+            uint32_t id = tok[j][i] & id_mask; /* cut as 24 bits would cut it */
+            full |= tok[j][i] > id_mask;
+            out->tok[j][i][0] = (uint8_t)id;
+            out->tok[j][i][1] = (uint8_t)(id >> 8);
+            out->tok[j][i][2] = (uint8_t)(id >> 16);
+        }
+    out->year = r->year;
+    out->month = r->month;
+    out->day = r->day;
+    out->precision = r->precision;
+    out->sex = r->sex;
+    out->region = r->region;
+    memcpy(out->nat, r->nat, 3);
+    out->flags = AVRR__BR_LIVE | (r->placeholder ? AVRR__BR_PH : 0) |
+                 (r->place_len ? AVRR__BR_PLACE : 0) | (r->doc_len ? AVRR__BR_DOC : 0) |
+                 (r->n_addr ? AVRR__BR_ADDR : 0) | (full ? AVRR__BR_FULL : 0);
+    if (r->doc_len && (r->doc2_len || !doc_pack(r->buf + r->doc_off, r->doc_len, &out->doc)))
+        out->flags |= AVRR__BR_DOC_FULL;
+    if (r->place_len)
+        out->place_hash = avrr__hash32(r->buf + r->place_off, r->place_len);
+    out->names = (uint8_t)(r->n_names << 6 | (r->n_names > 1 ? r->name[1].n : 0) << 3 |
+                           (r->n_names > 0 ? r->name[0].n : 0));
+}
+
+/* doc_level(a, b) for b's packed document (no second one). */
+static int doc_level_packed(const avrr_match_rec *a, uint64_t doc)
+{
+    char y[AVRR__BR_DOC_CHARS + 1];
+    size_t ny = doc_unpack(doc, y);
+    int best = doc_pair(a->buf + a->doc_off, a->doc_len, y, ny);
+    if (best != OL_EXACT && a->doc2_len) {
+        int l = doc_pair(a->buf + a->doc2_off, a->doc2_len, y, ny);
+        best = l < best ? l : best;
+    }
+    return best;
+}
+
+/* The classes of the probe's tokens against an interned token, remembered
+ * by its id (as classes_of; the probe must not change). */
+struct avrr__imemo {
+    uint32_t id; /* 0: empty entry */
+    uint8_t cls[2][AVRR__MT_MAXTOK];
+};
+
+static void imemo_reserve(avrr__mbound *p, size_t more)
+{
+    if ((p->imemo_n + more) * 2 <= p->imemo_mask + 1 && p->imemo)
+        return;
+    size_t cap = p->imemo ? 2 * (p->imemo_mask + 1) : MEMO_FIRST;
+    while ((p->imemo_n + more) * 2 > cap)
+        cap *= 2;
+    avrr__imemo *nm = avrr_calloc(cap, sizeof *nm);
+    if (!nm)
+        return; /* the bound goes on without remembering */
+    for (size_t i = 0; p->imemo && i <= p->imemo_mask; i++)
+        if (p->imemo[i].id) {
+            size_t s = (p->imemo[i].id * 0x9e3779b1u) & (cap - 1);
+            while (nm[s].id)
+                s = (s + 1) & (cap - 1);
+            nm[s] = p->imemo[i];
+        }
+    avrr_free(p->imemo);
+    p->imemo = nm;
+    p->imemo_mask = cap - 1;
+}
+
+static const uint8_t (*classes_by_id(avrr__mbound *p, const avrr__itok *toks, uint32_t id,
+                                     uint8_t tmp[2][AVRR__MT_MAXTOK]))[AVRR__MT_MAXTOK]
+{
+    if (!p->imemo || (p->imemo_n + 1) * 2 > p->imemo_mask + 1) {
+        tok_classes(p, toks[id].buf, &toks[id].t, tmp);
+        return (const uint8_t(*)[AVRR__MT_MAXTOK])tmp;
+    }
+    size_t s = (id * 0x9e3779b1u) & p->imemo_mask;
+    while (p->imemo[s].id) {
+        if (p->imemo[s].id == id)
+            return (const uint8_t(*)[AVRR__MT_MAXTOK])p->imemo[s].cls;
+        s = (s + 1) & p->imemo_mask;
+    }
+    p->imemo[s].id = id;
+    tok_classes(p, toks[id].buf, &toks[id].t, p->imemo[s].cls);
+    p->imemo_n++;
+    return (const uint8_t(*)[AVRR__MT_MAXTOK])p->imemo[s].cls;
+}
+
+double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr__itok *toks,
+                              const avrr_match_rec *(*rec)(const void *ctx, uint32_t s),
+                              const void *ctx, uint32_t s)
+{
+    const avrr_match_model *m = p->model;
+    const avrr_match_rec *a = p->probe;
+    const avrr_match_rec *full = NULL;
+    if (b->flags & AVRR__BR_FULL)
+        return avrr__match_bound(p, rec(ctx, s));
+    /* the cheap fields at their real levels */
+    dval da = dval_of(a), db = {b->year, b->month, b->day, b->precision,
+                                (b->flags & AVRR__BR_PH) != 0};
+    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, date_level_v(&da, &db));
+    if (a->sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
+        w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
+    w += field_w(m, AVRR_MF_NATIONALITY, nat_level_v(a->nat, a->region, b->nat, b->region));
+    /* places: a different hash is a different place (close or different,
+     * the better until the rest leaves the candidate in the race); the
+     * same hash may be the same place, or not */
+    const double *wp = m->w[AVRR_MF_BIRTH_PLACE];
+    double place_ub = 0;
+    bool place_open = false;
+    if (a->place_len && (b->flags & AVRR__BR_PLACE)) {
+        place_ub = fmax(wp[PL_CLOSE], wp[PL_DIFF]);
+        if (b->place_hash == p->place_hash)
+            place_ub = fmax(place_ub, wp[PL_EXACT]);
+        place_open = true;
+    }
+    w += place_ub;
+    /* documents at their level when packed, else at their best weight until
+     * the names leave the candidate in the race */
+    bool docs = a->doc_len && (b->flags & AVRR__BR_DOC);
+    bool doc_open = docs && (b->flags & AVRR__BR_DOC_FULL);
+    double wd = !docs ? 0 : doc_open ? p->doc_w_max
+                                     : field_w(m, AVRR_MF_DOCUMENT, doc_level_packed(a, b->doc));
+    int bn = b->names >> 6;
+    double wn = a->n_names == 0 || bn == 0 ? 0 : fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX,
+                                                       p->name_w_rest);
+    /* addresses (from the record) */
+    bool addr_open = a->n_addr && (b->flags & AVRR__BR_ADDR);
+    double wa = addr_open ? p->addr_w_max : 0;
+    if (w + wd + wn + wa < p->need)
+        return w + wd + wn + wa + BOUND_EPS;
+    if (a->n_names && bn) {
+        wn = p->name_w_rest;
+        for (int j = 0; j < bn; j++) {
+            int nt = (b->names >> (3 * j)) & 7;
+            avrr__mname nb; /* only n is read */
+            nb.n = (uint8_t)nt;
+            uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
+            const uint8_t (*cls[AVRR__MT_MAXTOK])[AVRR__MT_MAXTOK];
+            imemo_reserve(p, (size_t)nt);
+            for (int t = 0; t < nt; t++)
+                cls[t] = classes_by_id(p, toks, avrr__brec_tok(b, j, t), tmp[t]);
+            for (int k = 0; k < a->n_names; k++) {
+                double adj;
+                int l = name_level_upper(p, k, &nb, cls, &adj);
+                if (l <= NL_ONE && p->name_w[l] + adj > wn)
+                    wn = p->name_w[l] + adj;
+            }
+        }
+        if (w + wd + wn + wa < p->need)
+            return w + wd + wn + wa + BOUND_EPS;
+    }
+    if (addr_open) {
+        full = rec(ctx, s);
+        wa = field_w(m, AVRR_MF_ADDRESS, addr_level(a, full));
+        if (w + wd + wn + wa < p->need)
+            return w + wd + wn + wa + BOUND_EPS;
+    }
+    if (doc_open) {
+        if (!full)
+            full = rec(ctx, s);
+        wd = field_w(m, AVRR_MF_DOCUMENT, doc_level(a, full));
+        if (w + wd + wn + wa < p->need)
+            return w + wd + wn + wa + BOUND_EPS;
+    }
+    if (place_open) {
+        if (!full)
+            full = rec(ctx, s);
+        w += field_w(m, AVRR_MF_BIRTH_PLACE, place_level(a, full)) - place_ub;
+    }
+    return w + wd + wn + wa + BOUND_EPS;
 }

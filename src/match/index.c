@@ -13,10 +13,21 @@
  * so a probe meets exactly the candidates `avrr link` would pair it with.
  * For that, a list that reaches the cap keeps its sub-lists (one per second
  * key of its members, in the map of the next depth) from then on.
+ *
+ * A query bounds each candidate's weight before comparing it in full, and
+ * most candidates end there. The bound reads a bound record per slot
+ * (avrr__mbrec, one cache line in a dense array in huge pages: dates, sex,
+ * nationality, place hash, packed document, the interned ids of the name
+ * tokens; the similarity classes of a token are remembered per query by
+ * id), not the slot, the comparison record and its strings: at 1M
+ * identities that was a cache and TLB miss chain per candidate over 1.5
+ * GiB (docs/BENCHMARKS.md, "Check latency"). In the pseudonymised mode
+ * there is no bound and no bound record; every candidate is compared.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "avrr/pseudo.h"
 #include "match_int.h"
@@ -69,6 +80,19 @@ struct avrr_match_index {
     size_t n_lists, cap_lists;
     size_t block_cap; /* AVRR__SPLIT_CAP unless a test sets it */
     const avrr_pseudo_key *pk; /* pseudonymised mode: borrowed key */
+    /* Plaintext mode: what the weight bound reads of each slot's record,
+     * dense (cap_slots entries; flags 0 when the slot is free), and the
+     * name tokens of the records, interned (ids from 1; tmap: open
+     * addressing by token hash, 0 empty). */
+    avrr__mbrec *bnd;
+    void *bnd_raw; /* bnd's allocation (bnd is aligned in it) */
+    avrr__itok *toks;
+    size_t n_toks, cap_toks;
+    uint32_t *tok_free; /* free ids: room for every id (cap_toks) */
+    size_t n_tok_free;
+    uint32_t *tmap;
+    size_t tmap_mask, tmap_used;
+    uint32_t tok_id_max; /* AVRR__BR_TOK_MAX unless a test lowers it */
 };
 
 /* The model's prior follows the number of identities a probe is checked
@@ -131,6 +155,7 @@ static avrr_err map_grow(map *m)
         avrr_free(n.v);
         return AVRR_ENOMEM;
     }
+
     for (size_t i = 0; i < m->cap; i++)
         if (m->k[i] != EMPTY_KEY) {
             size_t s = map_find(&n, m->k[i]);
@@ -189,6 +214,7 @@ avrr_err avrr_match_index_new(const avrr_match_model *model,
     for (int d = 0; d < DEPTHS && result == AVRR_OK; d++)
         result = map_grow(&idx->keys[d]);
     idx->block_cap = AVRR__SPLIT_CAP;
+    idx->tok_id_max = AVRR__BR_TOK_MAX;
     if (result != AVRR_OK) {
         avrr_match_index_free(idx);
         return result;
@@ -207,6 +233,12 @@ void avrr_match_index_free(avrr_match_index *idx)
         avrr_free(idx->lists[i].v);
     avrr_free(idx->lists);
     avrr_free(idx->slots);
+    avrr_free(idx->bnd_raw);
+    for (size_t i = 0; i < idx->n_toks; i++)
+        avrr_free(idx->toks[i].buf);
+    avrr_free(idx->toks);
+    avrr_free(idx->tok_free);
+    avrr_free(idx->tmap);
     avrr_free(idx->free_slots);
     avrr_free(idx->ids.k);
     avrr_free(idx->ids.v);
@@ -394,6 +426,210 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
     return r;
 }
 
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+/* Room for nc bound records, the n_slots there are copied. Aligned to 64
+ * bytes (a record a cache line), or when large to 2 MiB and advised into
+ * transparent huge pages before it is written: the records of a query's
+ * candidates are scattered over the array, and with 4 KiB pages each of
+ * them also costs a TLB miss (a page walk, two-dimensional in a VM). */
+static avrr_err bnd_grow(avrr_match_index *idx, size_t nc)
+{
+    size_t bytes = nc * sizeof(avrr__mbrec);
+    size_t align = bytes >= 8 * HUGE_ALIGN ? HUGE_ALIGN : 64;
+    uint8_t *r = avrr_malloc(bytes + align);
+    if (!r)
+        return AVRR_ENOMEM;
+    uintptr_t a = ((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1);
+#ifdef MADV_HUGEPAGE
+    if (align == HUGE_ALIGN)
+        (void)madvise((void *)a, bytes & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE);
+#endif
+    if (idx->n_slots)
+        memcpy((void *)a, idx->bnd, idx->n_slots * sizeof(avrr__mbrec));
+    avrr_free(idx->bnd_raw);
+    idx->bnd_raw = r;
+    idx->bnd = (avrr__mbrec *)a;
+    return AVRR_OK;
+}
+
+/* ---- interned name tokens (plaintext mode) ------------------------------------------ */
+
+static size_t tmap_home(const avrr_match_index *idx, const avrr__mtok *t)
+{
+    return (size_t)(t->hash * 0x9e3779b1u) & idx->tmap_mask;
+}
+
+static avrr_err tmap_grow(avrr_match_index *idx)
+{
+    size_t cap = idx->tmap ? 2 * (idx->tmap_mask + 1) : 1024;
+    uint32_t *nm = avrr_calloc(cap, sizeof *nm);
+    if (!nm)
+        return AVRR_ENOMEM;
+    uint32_t *old = idx->tmap;
+    size_t old_cap = old ? idx->tmap_mask + 1 : 0;
+    idx->tmap = nm;
+    idx->tmap_mask = cap - 1;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i]) {
+            size_t h = tmap_home(idx, &idx->toks[old[i]].t);
+            while (nm[h])
+                h = (h + 1) & idx->tmap_mask;
+            nm[h] = old[i];
+        }
+    avrr_free(old);
+    return AVRR_OK;
+}
+
+/* The id of token t of a record (strings in buf), interned when new;
+ * counts one more reference. */
+static avrr_err tok_intern(avrr_match_index *idx, const char *buf, const avrr__mtok *t,
+                           uint32_t *id)
+{
+    if (!idx->tmap || (idx->tmap_used + 1) * 2 > idx->tmap_mask + 1) {
+        avrr_err r = tmap_grow(idx);
+        if (r != AVRR_OK)
+            return r;
+    }
+    size_t h = tmap_home(idx, t);
+    while (idx->tmap[h]) {
+        avrr__itok *x = &idx->toks[idx->tmap[h]];
+        if (avrr__match_tok_same(x->buf, &x->t, buf, t)) {
+            x->refs++;
+            *id = idx->tmap[h];
+            return AVRR_OK;
+        }
+        h = (h + 1) & idx->tmap_mask;
+    }
+    uint32_t nid;
+    if (idx->n_tok_free > 0) {
+        nid = idx->tok_free[idx->n_tok_free - 1];
+    } else {
+        if (idx->n_toks >= GONE - 1)
+            return AVRR_ELIMIT;
+        if (idx->n_toks + 1 >= idx->cap_toks) {
+            size_t nc = idx->cap_toks ? idx->cap_toks * 2 : 1024;
+            avrr__itok *nt = avrr_realloc(idx->toks, nc * sizeof *nt);
+            if (!nt)
+                return AVRR_ENOMEM;
+            idx->toks = nt;
+            uint32_t *nf = avrr_realloc(idx->tok_free, nc * sizeof *nf);
+            if (!nf)
+                return AVRR_ENOMEM; /* toks keeps its larger room */
+            idx->tok_free = nf;
+            idx->cap_toks = nc;
+        }
+        if (idx->n_toks == 0) { /* id 0: none */
+            idx->toks[0] = (avrr__itok){0};
+            idx->n_toks = 1;
+        }
+        nid = (uint32_t)idx->n_toks;
+        idx->toks[nid].buf = NULL;
+    }
+    size_t n = (size_t)t->len + t->sp_len + t->alt_len;
+    char *b = avrr_malloc(n ? n : 1);
+    if (!b)
+        return AVRR_ENOMEM;
+    avrr__itok *x = &idx->toks[nid];
+    x->t = *t;
+    memcpy(b, buf + t->off, t->len);
+    x->t.off = 0;
+    memcpy(b + t->len, buf + t->sp_off, t->sp_len);
+    x->t.sp_off = t->len;
+    memcpy(b + t->len + t->sp_len, buf + t->alt_off, t->alt_len);
+    x->t.alt_off = (uint16_t)(t->len + t->sp_len);
+    x->buf = b;
+    x->refs = 1;
+    if (idx->n_tok_free > 0)
+        idx->n_tok_free--;
+    else
+        idx->n_toks++;
+    idx->tmap[h] = nid;
+    idx->tmap_used++;
+    *id = nid;
+    return AVRR_OK;
+}
+
+/* One reference fewer to token id; the last one frees it. */
+static void tok_release(avrr_match_index *idx, uint32_t id)
+{
+    avrr__itok *x = &idx->toks[id];
+    if (--x->refs > 0)
+        return;
+    size_t h = tmap_home(idx, &x->t);
+    while (idx->tmap[h] != id)
+        h = (h + 1) & idx->tmap_mask;
+    /* backward-shift deletion: no tombstones */
+    size_t i = h;
+    for (;;) {
+        idx->tmap[i] = 0;
+        size_t j = i;
+        for (;;) {
+            j = (j + 1) & idx->tmap_mask;
+            if (!idx->tmap[j])
+                goto done;
+            size_t home = tmap_home(idx, &idx->toks[idx->tmap[j]].t);
+            /* j's entry may move to i when i lies cyclically in [home, j) */
+            if (((j - home) & idx->tmap_mask) >= ((j - i) & idx->tmap_mask))
+                break;
+        }
+        idx->tmap[i] = idx->tmap[j];
+        i = j;
+    }
+done:
+    idx->tmap_used--;
+    avrr_free(x->buf);
+    x->buf = NULL;
+    idx->tok_free[idx->n_tok_free++] = id;
+}
+
+/* The id of a token that is interned (it must be). */
+static uint32_t tok_find(const avrr_match_index *idx, const char *buf, const avrr__mtok *t)
+{
+    size_t h = tmap_home(idx, t);
+    for (;;) {
+        const avrr__itok *x = &idx->toks[idx->tmap[h]];
+        if (avrr__match_tok_same(x->buf, &x->t, buf, t))
+            return idx->tmap[h];
+        h = (h + 1) & idx->tmap_mask;
+    }
+}
+
+/* The references of rec's name tokens (interned by brec_make) given back. */
+static void brec_release(avrr_match_index *idx, const avrr_match_rec *rec)
+{
+    for (int j = 0; j < rec->n_names; j++)
+        for (int t = 0; t < rec->name[j].n; t++)
+            tok_release(idx, tok_find(idx, rec->buf, &rec->name[j].t[t]));
+}
+
+/* The bound record of slot s for rec, its tokens interned; on failure no
+ * token keeps a reference of it. */
+static avrr_err brec_make(avrr_match_index *idx, const avrr_match_rec *rec, uint32_t s)
+{
+    uint32_t tok[2][AVRR__MT_MAXTOK] = {{0}};
+    avrr_err r = AVRR_OK;
+    int j = 0, t = 0;
+    for (; j < rec->n_names && r == AVRR_OK; j++)
+        for (t = 0; t < rec->name[j].n; t++) {
+            r = tok_intern(idx, rec->buf, &rec->name[j].t[t], &tok[j][t]);
+            if (r != AVRR_OK)
+                break;
+        }
+    if (r != AVRR_OK) {
+        j--; /* the name that failed, its first t tokens interned */
+        for (int q = 0; q < t; q++)
+            tok_release(idx, tok[j][q]);
+        for (int k = 0; k < j; k++)
+            for (int q = 0; q < rec->name[k].n; q++)
+                tok_release(idx, tok[k][q]);
+        return r;
+    }
+    avrr__match_brec_fill(rec, (const uint32_t(*)[AVRR__MT_MAXTOK])tok, idx->tok_id_max,
+                          &idx->bnd[s]);
+    return AVRR_OK;
+}
+
 avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
                               int64_t person_id, const char *tenant,
                               const avrr_identity *id)
@@ -422,6 +658,11 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
                 goto out;
             }
             idx->slots = ns;
+            if (!idx->pk) {
+                result = bnd_grow(idx, nc);
+                if (result != AVRR_OK)
+                    goto out;
+            }
             idx->cap_slots = nc;
         }
         if (idx->n_slots >= GONE - 1) {
@@ -438,6 +679,17 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
     sl->person_id = person_id;
     memcpy(sl->tenant, tenant, strlen(tenant) + 1);
     sl->rec = rec;
+    if (!idx->pk) {
+        result = brec_make(idx, rec, s);
+        if (result != AVRR_OK) {
+            memset(sl, 0, sizeof *sl);
+            if (s + 1 == idx->n_slots)
+                idx->n_slots--;
+            else if (idx->n_free < idx->cap_free)
+                idx->free_slots[idx->n_free++] = s;
+            goto out;
+        }
+    }
     nk = avrr__match_rec_block_keys(rec, keys, AVRR__MAX_BKEYS);
     nsk = sub_keys_of(rec, sk);
     for (; added < nk; added++) {
@@ -452,6 +704,10 @@ avrr_err avrr_match_index_add(avrr_match_index *idx, int64_t identity_id,
     if (result != AVRR_OK) {
         for (size_t k = 0; k < added; k++)
             unpost(idx, 0, keys[k], s, sk, nsk);
+        if (!idx->pk) {
+            brec_release(idx, rec);
+            idx->bnd[s].flags = 0;
+        }
         memset(sl, 0, sizeof *sl);
         if (s + 1 == idx->n_slots)
             idx->n_slots--;
@@ -487,6 +743,10 @@ avrr_err avrr_match_index_remove(avrr_match_index *idx, int64_t identity_id)
     for (size_t k = 0; k < nk; k++)
         unpost(idx, 0, keys[k], s, sk, nsk);
     avrr_match_tf_remove(idx->tf, sl->rec);
+    if (!idx->pk) {
+        brec_release(idx, sl->rec);
+        idx->bnd[s].flags = 0;
+    }
     avrr_match_rec_free(sl->rec);
     memset(sl, 0, sizeof *sl);
     (void)map_put(&idx->ids, (uint64_t)identity_id, GONE); /* slot exists */
@@ -513,6 +773,8 @@ static int hit_cmp(const void *a, const void *b)
 #define PF_SLOT 12
 #define PF_REC 6
 #define PF_BUF 3
+/* Candidates ahead whose bound record is prefetched. */
+#define PF_BND 16
 
 /* Up to this weight (bits) two weights 1e-6 apart still give probabilities
  * many ulps apart (p(1 - p) > 2^-26), so the order by probability, with its
@@ -520,23 +782,35 @@ static int hit_cmp(const void *a, const void *b)
  * stops. */
 #define KTH_WEIGHT_MAX 25.0
 
-/* The distinct candidates of a query: an open-addressing set of slot numbers,
- * at most half full. */
-typedef struct slot_set {
-    uint32_t *v; /* GONE: empty */
-    size_t mask;
-} slot_set;
-
-static bool slot_set_insert(slot_set *ss, uint32_t s)
+/* Sorts the n slot numbers of v (all below limit) and drops the repeats:
+ * the distinct candidates of a query, in the order of their bound records
+ * in memory. LSD radix sort by 11-bit digits through tmp (n entries);
+ * returns the number left. */
+#define RADIX_BITS 11
+static size_t distinct_sorted(uint32_t *v, uint32_t *tmp, size_t n, size_t limit)
 {
-    size_t i = (size_t)(s * 0x9e3779b1u) & ss->mask;
-    while (ss->v[i] != GONE) {
-        if (ss->v[i] == s)
-            return false;
-        i = (i + 1) & ss->mask;
+    uint32_t *src = v, *dst = tmp;
+    for (unsigned sh = 0; sh < 32 && (limit - 1) >> sh; sh += RADIX_BITS) {
+        size_t count[1u << RADIX_BITS] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[src[i] >> sh & ((1u << RADIX_BITS) - 1)]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < (1u << RADIX_BITS); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[src[i] >> sh & ((1u << RADIX_BITS) - 1)]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
     }
-    ss->v[i] = s;
-    return true;
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || src[i] != v[u - 1])
+            v[u++] = src[i];
+    return u;
 }
 
 /* Keeps the k largest weights in the min-heap h of *n entries; returns the
@@ -669,6 +943,33 @@ static avrr_err gather(const avrr_match_index *idx, int d, uint64_t key, size_t 
     }
 }
 
+/* The record of slot s (for the bound, when its bound record does not
+ * tell enough). */
+static const avrr_match_rec *slot_rec(const void *ctx, uint32_t s)
+{
+    return ((const avrr_match_index *)ctx)->slots[s].rec;
+}
+
+/* Appends a hit of slot sl. */
+static avrr_err hit_add(avrr_match_hit **out, size_t *nh, size_t *cap, const slot *sl,
+                        const avrr_match_explanation *x)
+{
+    if (*nh == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 32;
+        avrr_match_hit *no = avrr_realloc(*out, ncap * sizeof *no);
+        if (!no)
+            return AVRR_ENOMEM;
+        *out = no;
+        *cap = ncap;
+    }
+    avrr_match_hit *h = &(*out)[(*nh)++];
+    h->identity_id = sl->identity_id;
+    h->person_id = sl->person_id;
+    memcpy(h->tenant, sl->tenant, sizeof h->tenant);
+    h->explanation = *x;
+    return AVRR_OK;
+}
+
 /* The query of a record made by rec_of (or a pre-encoded probe): rec stays
  * the caller's. */
 static avrr_err query_rec(const avrr_match_index *idx,
@@ -678,7 +979,7 @@ static avrr_err query_rec(const avrr_match_index *idx,
 {
     avrr_err result = AVRR_OK;
     avrr_match_hit *out = NULL;
-    slot_set ss = {0};
+    uint32_t *tmp = NULL;
     avrr__mbound bound = {0};
     uint32_t *cand = NULL;
     size_t total = 0, nh = 0, cap = 0, nc = 0, nk_best = 0;
@@ -712,17 +1013,12 @@ static avrr_err query_rec(const avrr_match_index *idx,
     st->postings = total;
     if (total == 0)
         goto out;
-    size_t sc = 16;
-    while (sc < 2 * total)
-        sc *= 2;
-    ss.mask = sc - 1;
-    ss.v = avrr_malloc(sc * sizeof *ss.v);
+    tmp = avrr_malloc(total * sizeof *tmp);
     cand = avrr_malloc(total * sizeof *cand);
-    if (!ss.v || !cand) {
+    if (!tmp || !cand) {
         result = AVRR_ENOMEM;
         goto out;
     }
-    memset(ss.v, 0xff, sc * sizeof *ss.v);
     if (max_hits && max_hits < total) {
         best = avrr_malloc(max_hits * sizeof *best);
         if (!best) {
@@ -740,14 +1036,39 @@ static avrr_err query_rec(const avrr_match_index *idx,
         avrr__match_bound_prepare(idx->model, idx->tf, rec, threshold, &bound);
     for (size_t k = 0; k < bl.n; k++) {
         const plist *l = bl.v[k];
-        for (uint32_t i = 0; i < l->n; i++)
-            if (slot_set_insert(&ss, l->v[i]))
-                cand[nc++] = l->v[i];
+        memcpy(cand + nc, l->v, l->n * sizeof *cand);
+        nc += l->n;
     }
-    /* Candidates are scattered over the index: each costs cache misses on
-     * its slot, its record and the record's strings, one after the other.
-     * Prefetching a few candidates ahead lets those overlap. */
-    for (size_t k = 0; k < nc; k++) {
+    nc = distinct_sorted(cand, tmp, nc, idx->n_slots);
+    /* Candidates are scattered over the index. The bound reads one dense
+     * bound record of each (a cache line; its name tokens by interned id, from
+     * the memo), prefetched a few candidates ahead; the slot and the record
+     * only for what it cannot tell from that, and for a full comparison. */
+    for (size_t k = 0; k < nc && !exhaustive; k++) {
+        if (k + PF_BND < nc)
+            __builtin_prefetch(&idx->bnd[cand[k + PF_BND]]);
+        const avrr__mbrec *b = &idx->bnd[cand[k]];
+        if (!(b->flags & AVRR__BR_LIVE))
+            continue;
+        st->candidates++;
+        double ub = avrr__match_bound_brec(&bound, b, idx->toks, slot_rec, idx, cand[k]);
+        if (ub < bound.need || (nk_best == max_hits && max_hits && ub < kth_need))
+            continue;
+        const slot *sl = &idx->slots[cand[k]];
+        st->compared++;
+        avrr_match_explanation x;
+        avrr_match_compare(idx->model, idx->tf, rec, sl->rec, &x);
+        if (x.probability < threshold)
+            continue;
+        result = hit_add(&out, &nh, &cap, sl, &x);
+        if (result != AVRR_OK)
+            goto out;
+        if (best)
+            kth_need = keep_best(best, &nk_best, max_hits, x.weight);
+    }
+    /* Exhaustive (the pseudonymised mode, and the reference of the tests):
+     * every candidate's slot, record and strings, prefetched ahead. */
+    for (size_t k = 0; k < nc && exhaustive; k++) {
         if (k + PF_SLOT < nc)
             __builtin_prefetch(&idx->slots[cand[k + PF_SLOT]]);
         if (k + PF_REC < nc) {
@@ -765,31 +1086,14 @@ static avrr_err query_rec(const avrr_match_index *idx,
         if (!sl->rec)
             continue;
         st->candidates++;
-        double ub = exhaustive ? INFINITY : avrr__match_bound(&bound, sl->rec);
-        if (ub < bound.need || (nk_best == max_hits && max_hits && ub < kth_need))
-            continue;
         st->compared++;
         avrr_match_explanation x;
         avrr_match_compare(idx->model, idx->tf, rec, sl->rec, &x);
         if (x.probability < threshold)
             continue;
-        if (nh == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            avrr_match_hit *no = avrr_realloc(out, ncap * sizeof *no);
-            if (!no) {
-                result = AVRR_ENOMEM;
-                goto out;
-            }
-            out = no;
-            cap = ncap;
-        }
-        avrr_match_hit *h = &out[nh++];
-        h->identity_id = sl->identity_id;
-        h->person_id = sl->person_id;
-        memcpy(h->tenant, sl->tenant, sizeof h->tenant);
-        h->explanation = x;
-        if (best && !exhaustive)
-            kth_need = keep_best(best, &nk_best, max_hits, x.weight);
+        result = hit_add(&out, &nh, &cap, sl, &x);
+        if (result != AVRR_OK)
+            goto out;
     }
     st->hits = nh;
     if (nh == 0)
@@ -802,7 +1106,7 @@ static avrr_err query_rec(const avrr_match_index *idx,
     out = NULL;
 out:
     avrr_free(out);
-    avrr_free(ss.v);
+    avrr_free(tmp);
     avrr_free(cand);
     blocks_free(&bl);
     avrr_free(best);
@@ -892,4 +1196,36 @@ const avrr_match_model *avrr__match_index_model(const avrr_match_index *idx)
 const avrr_match_tf *avrr__match_index_tf(const avrr_match_index *idx)
 {
     return idx->tf;
+}
+
+size_t avrr__match_index_tokens(const avrr_match_index *idx, size_t *refs)
+{
+    size_t n = 0, r = 0;
+    for (size_t i = 1; i < idx->n_toks; i++)
+        if (idx->toks[i].buf) {
+            n++;
+            r += idx->toks[i].refs;
+        }
+    *refs = r;
+    return n == idx->tmap_used ? n : SIZE_MAX; /* the map holds every one */
+}
+
+avrr_err avrr__match_index_set_tok_id_max(avrr_match_index *idx, uint32_t max)
+{
+    if (max == 0 || max > AVRR__BR_TOK_MAX || (max & (max + 1)) || idx->n_slots > 0)
+        return AVRR_EINVALID;
+    idx->tok_id_max = max;
+    return AVRR_OK;
+}
+
+avrr_err avrr__match_index_bound_of(const avrr_match_index *idx, avrr__mbound *b,
+                                    int64_t identity_id, double *ub)
+{
+    uint32_t s;
+    if (idx->pk)
+        return AVRR_EINVALID;
+    if (!map_get(&idx->ids, (uint64_t)identity_id, &s) || s == GONE)
+        return AVRR_ENOTFOUND;
+    *ub = avrr__match_bound_brec(b, &idx->bnd[s], idx->toks, slot_rec, idx, s);
+    return AVRR_OK;
 }

@@ -272,6 +272,7 @@ void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
  * avrr__match_bound_clear); one thread at a time. It never fails: without
  * memory to remember, it computes again. */
 typedef struct avrr__mmemo avrr__mmemo;
+typedef struct avrr__imemo avrr__imemo;
 typedef struct avrr__mbound {
     const avrr_match_model *model;
     const avrr_match_rec *probe;
@@ -280,10 +281,14 @@ typedef struct avrr__mbound {
                                           that has a TF adjustment */
     double name_w_rest;                /* best of the levels below NL_ONE */
     double doc_w_max;                  /* best document weight */
+    double addr_w_max;                 /* best address weight */
     double tf_term[2][AVRR__MT_MAXTOK]; /* TF term of each name token of
                                            the probe */
     avrr__mmemo *memo;
     size_t memo_mask, memo_n;
+    uint32_t place_hash;               /* avrr__hash32 of the probe's place */
+    avrr__imemo *imemo;                /* the same by interned token id */
+    size_t imemo_mask, imemo_n;
 } avrr__mbound;
 
 void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *tf,
@@ -291,6 +296,74 @@ void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *t
                                avrr__mbound *out);
 double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b);
 void avrr__match_bound_clear(avrr__mbound *p);
+
+/* A name token of the match index, interned: one copy per distinct token
+ * (everything the token comparator reads of it equal), its strings in buf
+ * (the offsets of t are into buf; NULL: a free id), and the number of
+ * indexed name tokens that are it. */
+typedef struct avrr__itok {
+    char *buf;
+    avrr__mtok t;
+    uint32_t refs;
+} avrr__itok;
+
+/* Everything tok_sim reads of a token is equal in x and y (compare.c). */
+bool avrr__match_tok_same(const char *bx, const avrr__mtok *x, const char *by,
+                          const avrr__mtok *y);
+
+/* What the weight bound reads of an indexed plaintext record, in one cache
+ * line (index.c keeps one per slot in a dense array): the dates, sex and
+ * nationality as the record has them, the interned ids of its name tokens,
+ * a hash of its birth place and its document number packed (up to 10
+ * characters of [0-9A-Z], 6 bits each). Parts of the bound that need more
+ * (a place's Jaro-Winkler, addresses, a longer or second document, token
+ * ids beyond 24 bits) read the full record, and the first three only when
+ * the rest leaves the candidate in the race. */
+enum {
+    AVRR__BR_LIVE = 1,     /* the slot holds a plaintext record */
+    AVRR__BR_PH = 2,       /* placeholder date */
+    AVRR__BR_PLACE = 4,    /* has a birth place */
+    AVRR__BR_DOC = 8,      /* has a document */
+    AVRR__BR_ADDR = 16,    /* has address tokens */
+    AVRR__BR_DOC_FULL = 32, /* the document is not packed: read the record */
+    AVRR__BR_FULL = 64,    /* no token ids: the bound reads the record */
+};
+#define AVRR__BR_TOK_MAX 0xffffffu /* largest token id a bound record holds */
+#define AVRR__BR_DOC_CHARS 10
+typedef struct avrr__mbrec {
+    uint8_t tok[2][AVRR__MT_MAXTOK][3]; /* ids of rec->name[j].t[i], 24 bits */
+    uint32_t place_hash;                /* avrr__hash32 of the place's bytes */
+    uint64_t doc; /* length << 60 | characters (digit value 0-35) << 6 i */
+    int16_t year;
+    int8_t month, day;
+    uint8_t precision;
+    uint8_t flags; /* AVRR__BR_* */
+    uint8_t sex;
+    int8_t region;
+    char nat[3];
+    uint8_t names; /* n_names << 6 | name[1].n << 3 | name[0].n */
+} avrr__mbrec;
+
+/* The bound record of a plaintext record whose name tokens have the ids
+ * tok (as in avrr__mbrec); ids above id_mask (AVRR__BR_TOK_MAX, or less in
+ * tests: 2^k - 1) are held cut to its bits, and the record is marked
+ * AVRR__BR_FULL. */
+void avrr__match_brec_fill(const avrr_match_rec *r, const uint32_t tok[2][AVRR__MT_MAXTOK],
+                           uint32_t id_mask, avrr__mbrec *out);
+
+static inline uint32_t avrr__brec_tok(const avrr__mbrec *b, int j, int i)
+{
+    const uint8_t *t = b->tok[j][i];
+    return (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16;
+}
+
+/* avrr__match_bound of the record that b was made from, reading b and the
+ * interned tokens toks; rec(ctx) gives the full record, called only when the
+ * bound needs it. Never below the weight, as avrr__match_bound; may differ
+ * from it (other early exits). */
+double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr__itok *toks,
+                              const avrr_match_rec *(*rec)(const void *ctx, uint32_t s),
+                              const void *ctx, uint32_t s);
 
 /* Frequency of a name key among all name tokens; for key 0, or a key the
  * table does not know, the chance that two random name tokens agree
@@ -409,5 +482,19 @@ void avrr__match_index_trim(avrr_match_index *idx);
  * AVRR_EINVALID once it holds records or for a cap below 2. */
 avrr_err avrr__match_index_set_block_cap(avrr_match_index *idx, size_t cap);
 const avrr_match_tf *avrr__match_index_tf(const avrr_match_index *idx);
+/* For tests: the distinct name tokens the index holds interned (0 in the
+ * pseudonymised mode), and in *refs the references to them (the name tokens
+ * of its live records). */
+size_t avrr__match_index_tokens(const avrr_match_index *idx, size_t *refs);
+/* For tests: the bound a query gives identity_id, from its bound record
+ * (b prepared for the probe); AVRR_ENOTFOUND when it is not in the index,
+ * AVRR_EINVALID in the pseudonymised mode (no bound records). */
+avrr_err avrr__match_index_bound_of(const avrr_match_index *idx, avrr__mbound *b,
+                                    int64_t identity_id, double *ub);
+/* For tests: the largest token id an empty index's bound records hold
+ * (default AVRR__BR_TOK_MAX; 2^k - 1); a record with a larger one is
+ * bounded from its full record. AVRR_EINVALID once it holds records, for 0,
+ * a larger value or one not of that form. */
+avrr_err avrr__match_index_set_tok_id_max(avrr_match_index *idx, uint32_t max);
 
 #endif

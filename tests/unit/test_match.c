@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "avrr/match.h"
+#include "avrr/pseudo.h"
 #include "match/match_int.h"
 
 double avrr__jaro_winkler_ref(const char *a, size_t na, const char *b,
@@ -1125,6 +1126,247 @@ static void test_index_bound_exact(void **state)
     avrr_match_model_free(m);
 }
 
+/* ---- the index's bound records ---------------------------------------------------------- */
+
+static const char *const addr_pool[] = {
+    "Hoofdstraat 12 Utrecht", "Rue de la Paix 5 Paris", "Hoofdstraat 12 3511 Utrecht",
+    "Kastanienallee 3 Berlin", "Rue de la Paix 7 Paris", "Calle Mayor 1 Madrid",
+};
+
+/* Person i of pop as an identity; a third of them with an address. */
+static void gen_identity_addr(avrr_identity *id, const gen_person *pop, size_t i)
+{
+    gen_identity(id, &pop[i]);
+    if (i % 3 == 0)
+        id->address = (char *)addr_pool[(i / 3) % NPOOL(addr_pool)];
+    /* documents the bound record cannot hold: a long number, two numbers */
+    static avrr_document two[2][2];
+    static char longer[2][24];
+    if (i % 7 == 1 && pop[i].doc[0]) {
+        avrr_document *d = two[i % 2];
+        snprintf(longer[i % 2], sizeof longer[i % 2], "%s%s", pop[i].doc,
+                 i % 14 == 1 ? "" : "XY99");
+        d[0].number = longer[i % 2];
+        d[1].number = (char *)(i % 14 == 1 ? "N7777777" : "");
+        id->documents = d;
+        id->n_documents = i % 14 == 1 ? 2 : 1;
+    }
+}
+
+static void add_person(avrr_match_index *idx, const gen_person *pop, size_t i)
+{
+    avrr_identity id;
+    gen_identity_addr(&id, pop, i);
+    assert_int_equal(avrr_match_index_add(idx, (int64_t)i + 1, (int64_t)i + 1, "NL", &id),
+                     AVRR_OK);
+}
+
+/* The interned tokens of idx are those of an index of just its live records
+ * (live[i]: person i is in it). */
+static void check_tokens(const avrr_match_index *idx, const gen_person *pop, const bool *live,
+                         size_t n)
+{
+    avrr_match_index *ref = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &ref), AVRR_OK);
+    for (size_t i = 0; i < n; i++)
+        if (live[i])
+            add_person(ref, pop, i);
+    size_t ra = 0, rb = 0;
+    size_t ta = avrr__match_index_tokens(idx, &ra), tb = avrr__match_index_tokens(ref, &rb);
+    assert_true(tb > 0 && tb != SIZE_MAX);
+    assert_int_equal(ta, tb);
+    assert_int_equal(ra, rb);
+    avrr_match_index_free(ref);
+}
+
+/* The bound a query computes from an index's bound records (one cache line
+ * a record, name tokens interned; documents, places and addresses from the
+ * full record when they decide) is never below the weight; on an index
+ * whose records were removed and added again (interned tokens freed, their
+ * ids and the slots reused), the interned tokens are exactly those of the
+ * live records, and a query returns what comparing every candidate in full
+ * returns. In the pseudonymised mode nothing is interned and every
+ * candidate is compared. */
+enum { BR_N = 900, BR_MORE = 200 };
+static gen_person br_pop[BR_N + BR_MORE];
+
+/* The plaintext part of test_index_bound_records; token ids above id_max
+ * are not held in bound records (then the bound reads the record). */
+static void check_bound_records(uint32_t id_max)
+{
+    enum { N = BR_N, MORE = BR_MORE, PROBES = 60 };
+    gen_person *pop = br_pop;
+    bool live[N + MORE] = {false};
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, id_max), AVRR_OK);
+    for (size_t i = 0; i < N; i++) {
+        if (i > 0 && rnd(3) == 0)
+            gen_variant(&pop[rnd((unsigned)i)], &pop[i]);
+        else
+            gen_new(&pop[i]);
+        add_person(idx, pop, i);
+        live[i] = true;
+    }
+    check_tokens(idx, pop, live, N);
+    size_t nref = 0;
+    if (id_max < 1000) /* not vacuous: most ids are past it */
+        assert_true(avrr__match_index_tokens(idx, &nref) > 3 * (size_t)id_max);
+    /* a third out, new persons into their slots, some of the removed back */
+    for (size_t i = 0; i < N; i += 3) {
+        assert_int_equal(avrr_match_index_remove(idx, (int64_t)i + 1), AVRR_OK);
+        live[i] = false;
+    }
+    check_tokens(idx, pop, live, N);
+    for (size_t i = N; i < N + MORE; i++) {
+        gen_new(&pop[i]);
+        add_person(idx, pop, i);
+        live[i] = true;
+    }
+    for (size_t i = 0; i < N; i += 9) {
+        add_person(idx, pop, i);
+        live[i] = true;
+    }
+    check_tokens(idx, pop, live, N + MORE);
+
+    const avrr_match_model *m = avrr__match_index_model(idx);
+    const avrr_match_tf *tf = avrr__match_index_tf(idx);
+    size_t pairs = 0, hits = 0, rejected = 0, compared = 0, candidates = 0, with_addr = 0;
+    for (size_t k = 0; k < PROBES; k++) {
+        gen_person g;
+        if (k % 4 == 3)
+            gen_new(&g);
+        else
+            gen_variant(&pop[rnd(N + MORE)], &g);
+        avrr_identity id;
+        gen_identity(&id, &g);
+        if (k % 2)
+            id.address = (char *)addr_pool[k % NPOOL(addr_pool)];
+        double threshold = k % 3 == 0 ? 0.5 : k % 3 == 1 ? 0.9 : 0.1;
+        avrr_match_rec *probe = NULL;
+        assert_int_equal(avrr_match_rec_new(&id, &probe), AVRR_OK);
+        avrr__mbound b;
+        avrr__match_bound_prepare(m, tf, probe, threshold, &b);
+        for (size_t i = 0; i < N + MORE; i++) {
+            if (!live[i])
+                continue;
+            avrr_identity r;
+            gen_identity_addr(&r, pop, i);
+            avrr_match_rec *rec = NULL;
+            assert_int_equal(avrr_match_rec_new(&r, &rec), AVRR_OK);
+            avrr_match_explanation x;
+            avrr_match_compare(m, tf, probe, rec, &x);
+            double ub;
+            assert_int_equal(avrr__match_index_bound_of(idx, &b, (int64_t)i + 1, &ub), AVRR_OK);
+            if (ub < x.weight)
+                fail_msg("probe %zu person %zu: bound %.9f below weight %.9f", k, i, ub,
+                         x.weight);
+            pairs++;
+            hits += x.probability >= threshold;
+            rejected += ub < b.need;
+            with_addr += x.field[AVRR_MF_ADDRESS].level != AVRR_MATCH_LEVEL_NULL &&
+                         x.probability >= threshold;
+            avrr_match_rec_free(rec);
+        }
+        avrr__match_bound_clear(&b);
+        avrr_match_rec_free(probe);
+        avrr_match_hit *fast = NULL, *full = NULL;
+        size_t nf = 0, nx = 0;
+        avrr__mqstats sf = {.exhaustive = false}, sx = {.exhaustive = true};
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &fast, &nf, &sf),
+                         AVRR_OK);
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &full, &nx, &sx),
+                         AVRR_OK);
+        assert_int_equal(nf, nx);
+        for (size_t i = 0; i < nx; i++) {
+            assert_int_equal(fast[i].identity_id, full[i].identity_id);
+            assert_true(fast[i].explanation.probability == full[i].explanation.probability);
+        }
+        assert_int_equal(sf.candidates, sx.candidates);
+        compared += sf.compared;
+        candidates += sf.candidates;
+        avrr_free(fast);
+        avrr_free(full);
+    }
+    /* not vacuous: hits (some with addresses), most pairs rejected */
+    assert_true(hits > PROBES / 2 && with_addr > 0);
+    assert_true(rejected * 2 > pairs);
+    assert_true(compared * 2 < candidates);
+    double ub;
+    avrr__mbound b0 = {0};
+    assert_int_equal(avrr__match_index_bound_of(idx, &b0, N + MORE + 7, &ub), AVRR_ENOTFOUND);
+    /* every record out: no token left */
+    for (size_t i = 0; i < N + MORE; i++)
+        if (live[i])
+            assert_int_equal(avrr_match_index_remove(idx, (int64_t)i + 1), AVRR_OK);
+    size_t refs = 1;
+    assert_int_equal(avrr__match_index_tokens(idx, &refs), 0);
+    assert_int_equal(refs, 0);
+    avrr_match_index_free(idx);
+}
+
+static void test_index_bound_records(void **state)
+{
+    (void)state;
+    gen_person *pop = br_pop;
+    size_t refs = 1;
+    double ub;
+    avrr__mbound b0 = {0};
+    check_bound_records(0xffffff);
+    /* most records with a token past the ids bound records hold */
+    check_bound_records(15);
+    avrr_match_index *idx = NULL;
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 0), AVRR_EINVALID);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 0x1000000), AVRR_EINVALID);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 40), AVRR_EINVALID);
+    add_person(idx, pop, 0);
+    assert_int_equal(avrr__match_index_set_tok_id_max(idx, 15), AVRR_EINVALID);
+    avrr_match_index_free(idx);
+
+    /* pseudonymised: no bound records, no tokens; every candidate compared */
+    uint8_t secret[32];
+    for (unsigned i = 0; i < sizeof secret; i++)
+        secret[i] = (uint8_t)(7 * i + 1);
+    avrr_pseudo_key *key = NULL;
+    assert_int_equal(avrr_pseudo_key_from_bytes(secret, sizeof secret, &key), AVRR_OK);
+    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr_match_index_set_pseudonym_key(idx, key), AVRR_OK);
+    for (size_t i = 0; i < 300; i++)
+        add_person(idx, pop, i);
+    for (size_t i = 0; i < 300; i += 4)
+        assert_int_equal(avrr_match_index_remove(idx, (int64_t)i + 1), AVRR_OK);
+    for (size_t i = 0; i < 300; i += 8)
+        add_person(idx, pop, i);
+    assert_int_equal(avrr__match_index_tokens(idx, &refs), 0);
+    assert_int_equal(refs, 0);
+    assert_int_equal(avrr__match_index_bound_of(idx, &b0, 1, &ub), AVRR_EINVALID);
+    size_t phits = 0;
+    for (size_t k = 0; k < 20; k++) {
+        gen_person g;
+        gen_variant(&pop[rnd(300)], &g);
+        avrr_identity id;
+        gen_identity(&id, &g);
+        avrr_match_hit *fast = NULL, *full = NULL;
+        size_t nf = 0, nx = 0;
+        avrr__mqstats sf = {.exhaustive = false}, sx = {.exhaustive = true};
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, 0.5, 0, &fast, &nf, &sf),
+                         AVRR_OK);
+        assert_int_equal(avrr__match_index_query_stats(idx, &id, 0.5, 0, &full, &nx, &sx),
+                         AVRR_OK);
+        assert_int_equal(sf.compared, sf.candidates);
+        assert_int_equal(nf, nx);
+        for (size_t i = 0; i < nx; i++)
+            assert_int_equal(fast[i].identity_id, full[i].identity_id);
+        phits += nf;
+        avrr_free(fast);
+        avrr_free(full);
+    }
+    assert_true(phits > 0);
+    avrr_match_index_free(idx);
+    avrr_pseudo_key_free(key);
+}
+
 /* ---- the index blocks as `avrr link` does ------------------------------------------------ */
 
 typedef struct right_set {
@@ -1366,6 +1608,11 @@ static void test_out_of_memory(void **state)
                                  AVRR_OK);
             }
             assert_int_equal(avrr_match_index_size(idx), added);
+            /* no interned token of it either */
+            size_t ra = 0, rb = 0;
+            assert_int_equal(avrr__match_index_tokens(idx, &ra),
+                             avrr__match_index_tokens(ref, &rb));
+            assert_int_equal(ra, rb);
             for (size_t p = 0; p < NREC; p++) {
                 avrr_identity id;
                 int64_t a[NREC + 1], b[NREC + 1];
@@ -1385,6 +1632,24 @@ static void test_out_of_memory(void **state)
                 make(&id, &oom_pop[i]);
                 assert_int_equal(avrr_match_index_add(ref, (int64_t)i + 1, 1, "NL", &id),
                                  AVRR_OK);
+            }
+            assert_int_equal(avrr__match_index_tokens(idx, &ra),
+                             avrr__match_index_tokens(ref, &rb));
+            assert_int_equal(ra, rb);
+            for (size_t p = 0; p < NREC; p++) {
+                /* and the bound (its records) rejects as the reference's */
+                avrr_identity id;
+                make(&id, &oom_pop[p]);
+                avrr_match_hit *ha = NULL, *hb = NULL;
+                size_t na = 0, nb = 0;
+                assert_int_equal(avrr_match_index_query(idx, &id, 0.5, 0, &ha, &na), AVRR_OK);
+                assert_int_equal(avrr_match_index_query(ref, &id, 0.5, 0, &hb, &nb), AVRR_OK);
+                assert_int_equal(na, nb);
+                for (size_t q = 0; q < na; q++)
+                    assert_true(ha[q].identity_id == hb[q].identity_id &&
+                                ha[q].explanation.probability == hb[q].explanation.probability);
+                avrr_free(ha);
+                avrr_free(hb);
             }
             for (size_t p = 0; p < NREC; p++) {
                 avrr_identity id;
@@ -1428,6 +1693,7 @@ int main(void)
         cmocka_unit_test(test_jw_bound),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_index_bound_exact),
+        cmocka_unit_test(test_index_bound_records),
         cmocka_unit_test(test_index_blocks_as_link),
         cmocka_unit_test(test_out_of_memory),
     };
