@@ -1903,6 +1903,7 @@ static void pgs_rollback(avrr_store *base)
     if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         (void)pq_run(s, ST_ROLLBACK, NULL, NULL, NULL, "rolling back", NULL);
     s->late_error = false;
+    s->head_known = false; /* the audit lock is gone */
     s->bulk_deferred = false; /* the DDL is undone too */
 }
 
