@@ -839,6 +839,18 @@ typedef struct pg_store {
      * password a URI may carry. */
     char *where;
     bool prepared[ST__COUNT];
+    /* The audit log's head as this connection left it in the open
+     * transaction, which holds the log's lock (taken by an audit_append or
+     * by check_insert_links, whose head read rides with the check): the
+     * next audit_append of the transaction chains on it without a read.
+     * Forgotten at every transaction's start and end and at every rollback
+     * to a savepoint (the lock may be gone with it). */
+    bool head_known;
+    int64_t head_seq;
+    uint8_t head_hash[32];
+    /* Round trips to the server so far (statements and pipeline syncs;
+     * not COPY and migrations): for tests and benches (round_trips). */
+    uint64_t round_trips;
     /* Statements sent in pipeline mode whose results are not read yet
      * (pipe_send); see "pipelining" below. */
     int n_pending;
@@ -854,18 +866,6 @@ typedef struct pg_store {
     /* A pipelined statement failed after its caller had returned: the
      * transaction may only be rolled back (see pgs_commit). */
     bool late_error;
-    /* The audit log's head as this connection left it in the open
-     * transaction, which holds the log's lock (taken by an audit_append or
-     * by check_insert_links, whose head read rides with the check): the
-     * next audit_append of the transaction chains on it without a read.
-     * Forgotten at every transaction's start and end and at every rollback
-     * to a savepoint (the lock may be gone with it). */
-    bool head_known;
-    int64_t head_seq;
-    uint8_t head_hash[32];
-    /* Round trips to the server so far (statements and pipeline syncs;
-     * not COPY and migrations): for tests and benches (round_trips). */
-    uint64_t round_trips;
     /* bulk_begin took the secondary indexes and foreign keys of the
      * person tables away (BULK_DEFER); bulk_end puts them back. */
     bool bulk_deferred;
