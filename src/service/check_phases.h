@@ -14,8 +14,9 @@ enum {
     AVRR__CP_LOCK,     /* waiting for the store lock, begin */
     AVRR__CP_VIEWS,    /* facts of the hit persons, hit views */
     AVRR__CP_JSON,     /* the response JSON kept with the check */
-    AVRR__CP_ROW,      /* the check row and its hits */
-    AVRR__CP_LINKS,    /* yellow links of strong hits on other tenants */
+    AVRR__CP_ROW,      /* the check row, its hits and the yellow links of
+                          strong hits on other tenants (one store call) */
+    AVRR__CP_LINKS,    /* the answer with the check's id and links */
     AVRR__CP_AUDIT,    /* the audit event */
     AVRR__CP_COMMIT,   /* commit (a WAL checkpoint when one runs inside it) */
     AVRR__CP_AFTER,    /* after the commit: releasing the lock, freeing */

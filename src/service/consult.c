@@ -479,42 +479,72 @@ static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenan
 
 /* The yellow links a check opens for its strong hits on other tenants, in
  * one call to the store. Store lock held. */
-static avrr_err open_check_links(avrr_service *svc, const avrr_actor *a, int64_t person_id,
-                                 int64_t check_id, avrr_check_result *out, avrr_error *e)
+/* The yellow links a check opens: one per strong hit on another tenant
+ * not linked yet, to be stored with the check (check_id is set then). */
+typedef struct check_links {
+    avrr_link *ls;
+    size_t *at; /* ls[k] is the link of out->hits[at[k]] */
+    size_t n;
+} check_links;
+
+static void check_links_free(check_links *cl)
 {
-    avrr_err result = AVRR_OK;
+    for (size_t k = 0; k < cl->n; k++)
+        avrr_link_clear(&cl->ls[k]);
+    avrr_free(cl->ls);
+    avrr_free(cl->at);
+    memset(cl, 0, sizeof *cl);
+}
+
+static avrr_err check_links_plan(const avrr_actor *a, int64_t person_id,
+                                 const avrr_check_result *out, check_links *cl,
+                                 avrr_error *e)
+{
     size_t n = 0;
+    memset(cl, 0, sizeof *cl);
     for (size_t i = 0; i < out->n_hits; i++) {
         const avrr_hit_view *v = &out->hits[i];
         n += !(v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG);
     }
     if (n == 0)
         return AVRR_OK;
-    avrr_link *ls = avrr_calloc(n, sizeof *ls);
-    size_t *at = avrr_calloc(n, sizeof *at);
-    if (!ls || !at) {
-        avrr_free(ls);
-        avrr_free(at);
+    cl->ls = avrr_calloc(n, sizeof *cl->ls);
+    cl->at = avrr_calloc(n, sizeof *cl->at);
+    if (!cl->ls || !cl->at) {
+        check_links_free(cl);
         return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
     }
-    n = 0;
     for (size_t i = 0; i < out->n_hits; i++) {
         const avrr_hit_view *v = &out->hits[i];
         if (v->own || v->link_id || v->hit.band != AVRR_BAND_STRONG)
             continue;
-        link_fill(&ls[n], person_id, a->tenant, v->hit.person_id, v->hit.tenant, check_id,
+        link_fill(&cl->ls[cl->n], person_id, a->tenant, v->hit.person_id, v->hit.tenant, 0,
                   "check", v->hit.probability);
-        at[n++] = i;
+        cl->at[cl->n++] = i;
     }
-    result = svc->store->ops->link_insert_many(svc->store, ls, n, e);
-    for (size_t k = 0; k < n && result == AVRR_OK; k++) {
-        out->hits[at[k]].link_id = ls[k].id;
-        out->hits[at[k]].link_status = AVRR_LINK_YELLOW;
+    return AVRR_OK;
+}
+
+/* Stores the check with the links it opens (one call when the store can,
+ * one round trip to a database server) and shows the links in its hits. */
+static avrr_err check_store(avrr_service *svc, avrr_check *rec, check_links *cl,
+                            avrr_check_result *out, avrr_error *e)
+{
+    const avrr_store_ops *ops = svc->store->ops;
+    avrr_err result;
+    if (ops->check_insert_links) {
+        result = ops->check_insert_links(svc->store, rec, cl->ls, cl->n, e);
+    } else {
+        result = ops->check_insert(svc->store, rec, e);
+        for (size_t k = 0; k < cl->n; k++)
+            cl->ls[k].check_id = rec->id;
+        if (result == AVRR_OK)
+            result = ops->link_insert_many(svc->store, cl->ls, cl->n, e);
     }
-    for (size_t k = 0; k < n; k++)
-        avrr_link_clear(&ls[k]);
-    avrr_free(ls);
-    avrr_free(at);
+    for (size_t k = 0; k < cl->n && result == AVRR_OK; k++) {
+        out->hits[cl->at[k]].link_id = cl->ls[k].id;
+        out->hits[cl->at[k]].link_status = AVRR_LINK_YELLOW;
+    }
     return result;
 }
 
@@ -755,6 +785,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     avrr_person_facts *facts = NULL;
     json_object *resp = NULL;
     avrr_match_rec *probe = NULL; /* a pre-encoded identity, decoded */
+    check_links links = {0};
 
     memset(out, 0, sizeof *out);
     ph_start();
@@ -865,15 +896,15 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
             result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
     }
     ph_mark(AVRR__CP_JSON);
-    if (result == AVRR_OK)
-        result = svc->store->ops->check_insert(svc->store, &rec, e);
-    out->check_id = rec.id;
-    ph_mark(AVRR__CP_ROW);
     /* Strong hits on other tenants open yellow links for both to verify;
      * possible hits are shown to the caseworker but would flood the work
-     * queues of every namesake's owner. */
+     * queues of every namesake's owner. They are stored with the check. */
     if (result == AVRR_OK)
-        result = open_check_links(svc, a, req->person_id, rec.id, out, e);
+        result = check_links_plan(a, req->person_id, out, &links, e);
+    if (result == AVRR_OK)
+        result = check_store(svc, &rec, &links, out, e);
+    out->check_id = rec.id;
+    ph_mark(AVRR__CP_ROW);
     if (result == AVRR_OK)
         result = final_response(resp, rec.response_json, out, e);
     ph_mark(AVRR__CP_LINKS);
@@ -892,6 +923,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
 out:
     rec.request_json = NULL; /* borrowed */
     avrr_check_clear(&rec);
+    check_links_free(&links);
     json_object_put(resp);
     avrr_store_free_links(own_links, n_own_links);
     hit_facts_free(facts, n_found);

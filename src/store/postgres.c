@@ -601,6 +601,19 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
       "WHERE (CAST($1 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM persons "   \
       "WHERE id = $1 AND tenant = $2)) AND EXISTS (SELECT 1 FROM persons "    \
       "WHERE id = $3 AND tenant = $4) RETURNING id")                          \
+    /* LINK_INSERT for a check sent just before, pipelined (its id is not  \
+     * back yet: currval, as HITS_INSERT); $5 is unused and NULL. */          \
+    X(LINK_INSERT_CHECK,                                                      \
+      "INSERT INTO links (person_a, tenant_a, person_b, tenant_b, check_id, " \
+      "source, status, probability, reason, created_at) "                     \
+      "SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($3 AS BIGINT), "     \
+      "CAST($4 AS TEXT), coalesce(CAST($5 AS BIGINT), "                       \
+      "currval('checks_id_seq')), CAST($6 AS TEXT), "                         \
+      "CAST($7 AS TEXT), CAST($8 AS DOUBLE PRECISION), CAST($9 AS TEXT), "    \
+      "CAST($10 AS BIGINT) "                                                  \
+      "WHERE (CAST($1 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM persons "   \
+      "WHERE id = $1 AND tenant = $2)) AND EXISTS (SELECT 1 FROM persons "    \
+      "WHERE id = $3 AND tenant = $4) RETURNING id")                          \
     X(LINK_GET, "SELECT " LINK_COLS " FROM links "                            \
                 "WHERE id = $1 AND (tenant_a = $2 OR tenant_b = $2)")         \
     X(LINK_LIST, "SELECT " LINK_COLS " FROM links "                           \
@@ -851,6 +864,18 @@ typedef struct pg_store {
      * password a URI may carry. */
     char *where;
     bool prepared[ST__COUNT];
+    /* The audit log's head as this connection left it in the open
+     * transaction, which holds the log's lock (taken by an audit_append or
+     * by check_insert_links, whose head read rides with the check): the
+     * next audit_append of the transaction chains on it without a read.
+     * Forgotten at every transaction's start and end and at every rollback
+     * to a savepoint (the lock may be gone with it). */
+    bool head_known;
+    int64_t head_seq;
+    uint8_t head_hash[32];
+    /* Round trips to the server so far (statements and pipeline syncs;
+     * not COPY and migrations): for tests and benches (round_trips). */
+    uint64_t round_trips;
     /* Statements sent in pipeline mode whose results are not read yet
      * (pipe_send); see "pipelining" below. */
     int n_pending;
@@ -1056,6 +1081,15 @@ static PGTransactionStatusType tx_status(pg_store *s)
     return s->n_pending > 0 ? s->pipe_tx : PQtransactionStatus(s->conn);
 }
 
+/* Statement `id` ends a transaction or a savepoint's work, or starts a
+ * transaction: the audit head known (head_known) may be wrong after it. */
+static void head_forget(pg_store *s, enum stmt_id id)
+{
+    if (id == ST_BEGIN || id == ST_COMMIT || id == ST_ROLLBACK ||
+        id == ST_ROLLBACK_TO)
+        s->head_known = false;
+}
+
 /* Reads the results of the pending statements, the last of which (when
  * `last` is not NULL) is the caller's own: its result goes to *last, and
  * an error of the others is a late one unless `own` (the caller sent them
@@ -1139,6 +1173,7 @@ static avrr_err pipe_send_into(pg_store *s, enum stmt_id id,
     avrr_err result;
 
     snprintf(name, sizeof name, "avrr_%d", (int)id);
+    head_forget(s, id);
     if (s->n_pending == 0) {
         s->pipe_tx = PQtransactionStatus(s->conn);
         if (PQenterPipelineMode(s->conn) != 1)
@@ -1147,6 +1182,7 @@ static avrr_err pipe_send_into(pg_store *s, enum stmt_id id,
     if (s->n_pending + 2 > PIPE_MAX) {
         /* Full: read what is there, then go on with a new pipeline. */
         PGTransactionStatusType tx = s->pipe_tx;
+        s->round_trips++;
         if (PQpipelineSync(s->conn) != 1) {
             result = pg_error(s, NULL, NULL, what, e);
             pipe_exit(s);
@@ -1205,6 +1241,7 @@ static avrr_err pipe_flush(pg_store *s, bool own, avrr_error *e)
 {
     if (s->n_pending == 0)
         return AVRR_OK;
+    s->round_trips++;
     if (PQpipelineSync(s->conn) != 1) {
         avrr_err result = pg_error(s, NULL, NULL, "pipeline", e);
         s->late_error = true;
@@ -1230,6 +1267,7 @@ static avrr_err pq_run(pg_store *s, enum stmt_id id, const pq_params *p,
         result = pipe_send(s, id, p, field, what, e);
         if (result != AVRR_OK)
             return result;
+        s->round_trips++;
         if (PQpipelineSync(s->conn) != 1) {
             result = pg_error(s, NULL, field, what, e);
             s->late_error = true;
@@ -1244,7 +1282,9 @@ static avrr_err pq_run(pg_store *s, enum stmt_id id, const pq_params *p,
         return result;
     }
     snprintf(name, sizeof name, "avrr_%d", (int)id);
+    head_forget(s, id);
     if (!s->prepared[id]) {
+        s->round_trips++;
         res = PQprepare(s->conn, name, stmt_sql[id], 0, NULL);
         if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
             result = pg_error(s, res, NULL, "preparing a statement", e);
@@ -1254,6 +1294,7 @@ static avrr_err pq_run(pg_store *s, enum stmt_id id, const pq_params *p,
         PQclear(res);
         s->prepared[id] = true;
     }
+    s->round_trips++;
     res = PQexecPrepared(s->conn, name, p != NULL ? p->n : 0,
                          p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
                          p != NULL ? p->fmt : NULL, 0);
@@ -1502,6 +1543,7 @@ static avrr_err scope_begin(pg_store *s, write_scope *w, bool multi,
     }
     switch (tx_status(s)) {
     case PQTRANS_IDLE:
+        s->head_known = false; /* no transaction holds the audit lock */
         w->kind = multi ? SCOPE_TX : SCOPE_NONE;
         break;
     case PQTRANS_INTRANS:
@@ -1887,6 +1929,7 @@ static void pgs_rollback(avrr_store *base)
     if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         (void)pq_run(s, ST_ROLLBACK, NULL, NULL, NULL, "rolling back", NULL);
     s->late_error = false;
+    s->head_known = false; /* the audit lock is gone */
     s->bulk_deferred = s->bulk_indexes = false; /* the DDL is undone too */
 }
 
@@ -3690,6 +3733,147 @@ static avrr_err pgs_link_insert(avrr_store *base, avrr_link *l,
     return pgs_link_insert_many(base, l, 1, e);
 }
 
+static avrr_err head_of(pg_store *s, const PGresult *res, int64_t *seq,
+                        uint8_t hash[32], avrr_error *e);
+
+/* check_insert and link_insert_many in one round trip (per HITS_PER_READ
+ * links): the ownership of the requester's person, the check, its hits and
+ * its links are sent pipelined, the links naming the check by currval, and
+ * read together. In the caller's transaction, the audit log's lock and head
+ * read ride with them too, for the event the caller appends next
+ * (head_known): that event then costs no round trip of its own but the
+ * COMMIT's. All or nothing. */
+static avrr_err pgs_check_insert_links(avrr_store *base, avrr_check *c,
+                                       avrr_link *ls, size_t n,
+                                       avrr_error *e)
+{
+    pg_store *s = pg(base);
+    const char *purpose = avrr_purpose_name((int)c->purpose);
+    int64_t now = now_seconds();
+    PGresult *own = NULL, *chk = NULL, *head = NULL, **res = NULL;
+    bool ahead = false;
+    int64_t head_seq = 0;
+    uint8_t head_hash[32] = {0};
+    pq_params p = {0};
+    write_scope w;
+    avrr_err result;
+
+    if (purpose == NULL)
+        return avrr_error_set(e, AVRR_EINVALID, "purpose", "unknown purpose");
+    for (size_t i = 0; i < n; i++)
+        if (avrr_link_status_name((int)ls[i].status) == NULL)
+            return avrr_error_set(e, AVRR_EINVALID, "status",
+                                  "unknown link status");
+    res = n > 0 ? avrr_calloc(n, sizeof *res) : NULL;
+    if (n > 0 && res == NULL)
+        return no_memory(e);
+    result = scope_begin(s, &w, true, e);
+    if (result != AVRR_OK)
+        goto done;
+    /* The requester's own person, when given, must be the requester's. */
+    if (c->person_id > 0) {
+        p_int(&p, c->person_id);
+        p_text(&p, c->tenant);
+        result = pipe_send_into(s, ST_PERSON_OWNED, &p, NULL,
+                                "checking ownership", &own, e);
+        memset(&p, 0, sizeof p);
+    }
+    p_text(&p, c->tenant);
+    p_ref(&p, c->key_id);
+    p_text(&p, purpose);
+    p_ref(&p, c->person_id);
+    p_text(&p, c->request_json);
+    p_text(&p, c->response_json);
+    p_int(&p, now);
+    if (result == AVRR_OK)
+        result = pipe_send_into(s, ST_CHECK_INSERT, &p, "tenant", "check",
+                                &chk, e);
+    if (result == AVRR_OK)
+        result = insert_hits(s, c, e);
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        const avrr_link *l = &ls[i];
+        pq_params q = {0};
+
+        p_ref(&q, l->person_a);
+        p_text(&q, l->tenant_a);
+        p_int(&q, l->person_b);
+        p_text(&q, l->tenant_b);
+        p_ref(&q, 0); /* the check just sent */
+        p_text(&q, l->source);
+        p_text(&q, avrr_link_status_name((int)l->status));
+        p_double(&q, l->probability);
+        p_text(&q, l->reason);
+        p_int(&q, now);
+        result = pipe_send_into(s, ST_LINK_INSERT_CHECK, &q, NULL, "link",
+                                &res[i], e);
+        if (result == AVRR_OK && (i + 1) % HITS_PER_READ == 0)
+            result = pipe_flush(s, true, e);
+    }
+    /* The audit head for the caller's event, under the lock the event
+     * would take anyway (held to the end of the transaction). */
+    ahead = w.kind == SCOPE_SAVEPOINT && !s->head_known;
+    if (result == AVRR_OK && ahead)
+        result = pipe_send(s, ST_AUDIT_LOCK, NULL, NULL,
+                           "locking the audit log", e);
+    if (result == AVRR_OK && ahead)
+        result = pipe_send_into(s, ST_AUDIT_HEAD, NULL, NULL,
+                                "reading the audit log", &head, e);
+    if (result == AVRR_OK)
+        result = pipe_flush(s, true, e);
+    if (result == AVRR_OK && c->person_id > 0 &&
+        (own == NULL || PQntuples(own) != 1 || col_int(own, 0, 0) == 0))
+        result = avrr_error_set(e, AVRR_ENOTFOUND, "person_id",
+                                "no person %lld", (long long)c->person_id);
+    if (result == AVRR_OK && (chk == NULL || PQntuples(chk) != 1))
+        result = avrr_error_set(e, AVRR_EDB, NULL, "check: no id returned");
+    if (result == AVRR_OK) {
+        c->id = col_int(chk, 0, 0);
+        c->created_at = now;
+    }
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        ls[i].check_id = c->id;
+        if (res[i] != NULL && PQntuples(res[i]) == 1) {
+            ls[i].id = col_int(res[i], 0, 0);
+            ls[i].created_at = now;
+        } else {
+            result = link_refused(s, &ls[i], e);
+        }
+    }
+    if (result == AVRR_OK && ahead)
+        result = head == NULL ? avrr_error_set(e, AVRR_EDB, NULL,
+                                               "audit head: no result")
+                              : head_of(s, head, &head_seq, head_hash, e);
+    result = scope_end(s, &w, result, e);
+    if (result == AVRR_OK && ahead) {
+        /* Released into the caller's transaction, with the lock. */
+        s->head_known = true;
+        s->head_seq = head_seq;
+        memcpy(s->head_hash, head_hash, sizeof s->head_hash);
+    }
+done:
+    PQclear(own);
+    PQclear(chk);
+    PQclear(head);
+    for (size_t i = 0; i < n; i++) {
+        PQclear(res[i]);
+        if (result != AVRR_OK) {
+            ls[i].id = 0;
+            ls[i].created_at = 0;
+        }
+    }
+    avrr_free(res);
+    if (result != AVRR_OK) {
+        c->id = 0;
+        c->created_at = 0;
+    }
+    return result;
+}
+
+static uint64_t pgs_round_trips(avrr_store *base)
+{
+    return pg(base)->round_trips;
+}
+
 static avrr_err read_link(pg_store *s, const PGresult *r, int row,
                           avrr_link *l, avrr_error *e)
 {
@@ -4127,6 +4311,19 @@ static avrr_err write_anchor(pg_store *s, int64_t seq, const uint8_t hash[32],
 
 /* The head of the chain: the newest event, or the anchor when retention
  * removed every event (seq 0 and zeros for a new log). */
+/* The head in the result of AUDIT_HEAD (no row: the anchor). */
+static avrr_err head_of(pg_store *s, const PGresult *res, int64_t *seq,
+                        uint8_t hash[32], avrr_error *e)
+{
+    *seq = 0;
+    memset(hash, 0, 32);
+    if (PQntuples(res) == 1) {
+        *seq = col_int(res, 0, 0);
+        return col_blob(s, res, 0, 1, hash, 32, "audit hash", e);
+    }
+    return read_anchor(s, seq, hash, e);
+}
+
 static avrr_err audit_head(pg_store *s, int64_t *seq, uint8_t hash[32],
                            avrr_error *e)
 {
@@ -4136,12 +4333,8 @@ static avrr_err audit_head(pg_store *s, int64_t *seq, uint8_t hash[32],
 
     *seq = 0;
     memset(hash, 0, 32);
-    if (result == AVRR_OK && PQntuples(res) == 1) {
-        *seq = col_int(res, 0, 0);
-        result = col_blob(s, res, 0, 1, hash, 32, "audit hash", e);
-    } else if (result == AVRR_OK) {
-        result = read_anchor(s, seq, hash, e);
-    }
+    if (result == AVRR_OK)
+        result = head_of(s, res, seq, hash, e);
     PQclear(res);
     return result;
 }
@@ -4181,14 +4374,22 @@ static avrr_err pgs_audit_append(avrr_store *base, avrr_audit_event *ev,
     /* The head is read under a table lock held to the end of the (outer)
      * transaction, so that two processes appending to one database cannot
      * both take seq + 1: the second waits, then reads the first's event
-     * (READ COMMITTED takes a new snapshot per statement). */
+     * (READ COMMITTED takes a new snapshot per statement). When this
+     * transaction holds the lock already and knows the head (head_known:
+     * read under the lock or written by this connection since), nobody
+     * else can have moved it: no read. */
     result = scope_begin(s, &w, true, e);
     if (result != AVRR_OK)
         return result;
-    result = pipe_send(s, ST_AUDIT_LOCK, NULL, NULL, "locking the audit log",
-                       e);
-    if (result == AVRR_OK)
-        result = audit_head(s, &head, prev, e);
+    if (s->head_known && w.kind == SCOPE_SAVEPOINT) {
+        head = s->head_seq;
+        memcpy(prev, s->head_hash, sizeof prev);
+    } else {
+        result = pipe_send(s, ST_AUDIT_LOCK, NULL, NULL,
+                           "locking the audit log", e);
+        if (result == AVRR_OK)
+            result = audit_head(s, &head, prev, e);
+    }
     if (result != AVRR_OK)
         goto out;
     ev->seq = head + 1;
@@ -4212,7 +4413,16 @@ static avrr_err pgs_audit_append(avrr_store *base, avrr_audit_event *ev,
     /* Pipelined: the event rides with the next statement (the COMMIT). */
     result = pipe_send(s, ST_AUDIT_INSERT, &p, NULL, "audit event", e);
 out:
+    s->head_known = false;
     result = scope_end(s, &w, result, e);
+    if (result == AVRR_OK && w.kind == SCOPE_SAVEPOINT) {
+        /* The caller's transaction keeps the lock: the next event of it
+         * chains on this one. (Should the event fail when it runs, the
+         * transaction can only be rolled back: late_error.) */
+        s->head_known = true;
+        s->head_seq = ev->seq;
+        memcpy(s->head_hash, ev->hash, sizeof s->head_hash);
+    }
     if (result != AVRR_OK)
         ev->seq = 0;
     return result;
@@ -4241,6 +4451,7 @@ static avrr_err pgs_audit_append_many(avrr_store *base, avrr_audit_event *evs,
                                   "an audit event needs an action");
     if (n == 0)
         return AVRR_OK;
+    s->head_known = false; /* these events move it */
     result = scope_begin(s, &w, true, e);
     if (result != AVRR_OK)
         return result;
@@ -4431,6 +4642,7 @@ static avrr_err pgs_audit_purge(avrr_store *base, int64_t before_ts_ms,
 
     if (n_removed != NULL)
         *n_removed = 0;
+    s->head_known = false; /* the anchor may become the head */
     result = scope_begin(s, &w, true, e);
     if (result != AVRR_OK)
         return result;
@@ -5580,6 +5792,8 @@ static const avrr_store_ops postgres_ops = {
     .check_get = pgs_check_get,
     .link_insert = pgs_link_insert,
     .link_insert_many = pgs_link_insert_many,
+    .check_insert_links = pgs_check_insert_links,
+    .round_trips = pgs_round_trips,
     .link_get = pgs_link_get,
     .link_list = pgs_link_list,
     .links_of_person = pgs_links_of_person,

@@ -177,6 +177,15 @@ typedef struct avrr_store_ops {
      * nothing; writes back each id and created_at (0 on failure). */
     avrr_err (*link_insert_many)(avrr_store *s, avrr_link *ls, size_t n,
                                  avrr_error *e);
+    /* check_insert, then link_insert_many of the links the check opens
+     * (each link's check_id is set to the check's new id), as one write:
+     * all or nothing, in one round trip to a database server. In the
+     * caller's transaction the store may also take the audit log's lock and
+     * read its head now, for the event the caller appends next in the
+     * transaction (a check's own), which then costs no read. May be NULL:
+     * callers then call check_insert and link_insert_many. */
+    avrr_err (*check_insert_links)(avrr_store *s, avrr_check *c,
+                                   avrr_link *ls, size_t n, avrr_error *e);
     /* A link that `tenant` is a party to (tenant_a or tenant_b). */
     avrr_err (*link_get)(avrr_store *s, const char *tenant, int64_t id,
                          avrr_link *out, avrr_error *e);
@@ -335,6 +344,11 @@ typedef struct avrr_store_ops {
     avrr_err (*person_facts_many)(avrr_store *s, const char *tenant,
                                   const int64_t *ids, size_t n,
                                   avrr_person_facts *out, avrr_error *e);
+    /* Round trips to a database server since the store was opened (each
+     * statement or pipeline of statements waited for; COPY and migrations
+     * not counted), for tests and benches. May be NULL (an embedded
+     * database: none). */
+    uint64_t (*round_trips)(avrr_store *s);
 
     /* A consistent copy of the whole registry into a new file at path,
      * while others go on reading and writing (SQLite's online backup).

@@ -2274,6 +2274,120 @@ static void test_audit_two_writers(void **state)
     avrr_free(list);
 }
 
+/* check_insert_links (PostgreSQL): the check, its hits and links in one
+ * write, all or nothing; in a transaction the audit head rides with it, so
+ * that a check with links and its event cost two round trips (this one and
+ * the COMMIT's), and the event chains on the head another handle left. */
+static void test_check_insert_links(void **state)
+{
+    fixture *f = *state;
+    avrr_store *s = f->s, *b = NULL;
+    avrr_check_hit hit = {.person_ref = "ref-1", .probability = 0.97,
+                          .band = AVRR_BAND_STRONG};
+    avrr_check c = {.purpose = AVRR_PURPOSE_CASE_REVIEW, .request_json = "{}",
+                    .response_json = "{}", .hits = &hit, .n_hits = 1};
+    avrr_audit_event ev, *list = NULL;
+    avrr_link ls[2], *got = NULL;
+    avrr_error e = {0};
+    size_t n = 0;
+    int64_t nl_p, be_p, fr_p;
+
+    if (!s->ops->check_insert_links) {
+        assert_null(s->ops->round_trips); /* SQLite: none to save */
+        print_message("[  SKIP    ] sqlite has no check_insert_links\n");
+        skip();
+    }
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+    nl_p = add_person(s, "NL", "Nl");
+    be_p = add_person(s, "BE", "Be");
+    fr_p = add_person(s, "FR", "Fr");
+    snprintf(c.tenant, sizeof c.tenant, "NL");
+    hit.person_id = be_p;
+    snprintf(hit.tenant, sizeof hit.tenant, "BE");
+
+    /* the requester's person is not the requester's: nothing stored */
+    c.person_id = be_p;
+    ls[0] = make_link("NL", be_p, "BE", be_p, 0);
+    assert_int_equal(s->ops->check_insert_links(s, &c, ls, 1, &e),
+                     AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_id");
+    assert_int_equal(c.id, 0);
+    /* a refused link, in a transaction: nothing stored, the transaction
+     * goes on */
+    c.person_id = nl_p;
+    ls[0] = make_link("NL", nl_p, "BE", be_p, 0);
+    ls[1] = make_link("NL", nl_p, "FR", be_p, 0); /* be_p is not FR's */
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    assert_int_equal(s->ops->check_insert_links(s, &c, ls, 2, &e),
+                     AVRR_ENOTFOUND);
+    assert_string_equal(e.field, "person_b");
+    assert_int_equal(c.id, 0);
+    assert_int_equal(ls[0].id, 0);
+    ev = make_event("NL", "a1", 2001);
+    tx_append(s, &ev);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    assert_int_equal(ev.seq, 1);
+    assert_int_equal(count(s, "checks"), 0);
+    assert_int_equal(count(s, "links"), 0);
+
+    /* another handle moves the head; then a check with two links and its
+     * event: two round trips, the event on b's */
+    assert_int_equal(avrr_store_open(f->path, false, &b, &e), AVRR_OK);
+    ev = make_event("BE", "b2", 2002);
+    tx_append(b, &ev);
+    assert_int_equal(ev.seq, 2);
+    avrr_store_close(b);
+    ls[1] = make_link("NL", nl_p, "FR", fr_p, 0);
+    uint64_t rt = s->ops->round_trips(s);
+    assert_int_equal(s->ops->begin(s, &e), AVRR_OK);
+    assert_int_equal(s->ops->check_insert_links(s, &c, ls, 2, &e), AVRR_OK);
+    assert_true(c.id > 0);
+    assert_int_equal(s->ops->round_trips(s) - rt, 1);
+    ev = make_event("NL", "c3", 2003);
+    ev.target_id = c.id;
+    tx_append(s, &ev);
+    assert_int_equal(ev.seq, 3);
+    ev = make_event("NL", "d4", 2004); /* a second event: no read either */
+    tx_append(s, &ev);
+    assert_int_equal(ev.seq, 4);
+    assert_int_equal(s->ops->commit(s, &e), AVRR_OK);
+    assert_int_equal(s->ops->round_trips(s) - rt, 2);
+    assert_true(ls[0].id > 0 && ls[1].id > ls[0].id);
+    assert_int_equal(ls[0].check_id, c.id);
+    assert_int_equal(ls[1].check_id, c.id);
+    assert_int_equal(s->ops->links_of_person(s, nl_p, &got, &n, &e), AVRR_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(got[0].check_id, c.id);
+    assert_int_equal(got[1].check_id, c.id);
+    assert_int_equal(got[1].person_b, fr_p);
+    avrr_store_free_links(got, n);
+    assert_int_equal(pragma_int(s, "SELECT count(*) FROM check_hits"), 1);
+
+    /* outside a transaction: its own, and the next event reads the head */
+    c.person_id = 0;
+    assert_int_equal(s->ops->check_insert_links(s, &c, NULL, 0, &e), AVRR_OK);
+    ev = make_event("NL", "e5", 2005);
+    tx_append(s, &ev);
+    assert_int_equal(ev.seq, 5);
+    assert_int_equal(count(s, "checks"), 2);
+
+    /* the chain is whole */
+    assert_int_equal(s->ops->audit_list(s, NULL, 0, 0, &list, &n, &e),
+                     AVRR_OK);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        avrr_audit_event again = list[i];
+        assert_int_equal(list[i].seq, (int64_t)i + 1);
+        if (i > 0)
+            assert_memory_equal(list[i].prev_hash, list[i - 1].hash, 32);
+        fake_chain(&again);
+        assert_memory_equal(again.hash, list[i].hash, 32);
+    }
+    avrr_free(list);
+}
+
 typedef struct audit_log {
     int64_t seqs[600];
     size_t n;
@@ -3006,6 +3120,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_two_writers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_check_insert_links, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_audit_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup,
