@@ -3407,6 +3407,22 @@ static avrr_err pgs_person_assistance(avrr_store *base, int64_t person_id,
 /* Links sent pipelined are read in runs of this many (link_insert_many). */
 #define HITS_PER_READ (PIPE_MAX / 2)
 
+/* The parameters of LINK_INSERT and LINK_INSERT_CHECK: the link l of the
+ * check check_id (0: none, or the check sent just before), made at now. */
+static void link_params(pq_params *p, const avrr_link *l, int64_t check_id, int64_t now)
+{
+    p_ref(p, l->person_a);
+    p_text(p, l->tenant_a);
+    p_int(p, l->person_b);
+    p_text(p, l->tenant_b);
+    p_ref(p, check_id);
+    p_text(p, l->source);
+    p_text(p, avrr_link_status_name((int)l->status));
+    p_double(p, l->probability);
+    p_text(p, l->reason);
+    p_int(p, now);
+}
+
 /* Array literals for HITS_INSERT: '{...}' with each text element quoted
  * (a double quote and a backslash escaped), NUL-terminated. */
 static void arr_sep(copy_buf *b, size_t i)
@@ -3686,19 +3702,9 @@ static avrr_err pgs_link_insert_many(avrr_store *base, avrr_link *ls,
     if (result != AVRR_OK)
         goto done;
     for (size_t i = 0; result == AVRR_OK && i < n; i++) {
-        const avrr_link *l = &ls[i];
         pq_params p = {0};
 
-        p_ref(&p, l->person_a);
-        p_text(&p, l->tenant_a);
-        p_int(&p, l->person_b);
-        p_text(&p, l->tenant_b);
-        p_ref(&p, l->check_id);
-        p_text(&p, l->source);
-        p_text(&p, avrr_link_status_name((int)l->status));
-        p_double(&p, l->probability);
-        p_text(&p, l->reason);
-        p_int(&p, now);
+        link_params(&p, &ls[i], ls[i].check_id, now);
         result = pipe_send_into(s, ST_LINK_INSERT, &p, NULL, "link", &res[i],
                                 e);
         if (result == AVRR_OK && (i + 1) % HITS_PER_READ == 0)
@@ -3791,19 +3797,9 @@ static avrr_err pgs_check_insert_links(avrr_store *base, avrr_check *c,
     if (result == AVRR_OK)
         result = insert_hits(s, c, e);
     for (size_t i = 0; result == AVRR_OK && i < n; i++) {
-        const avrr_link *l = &ls[i];
         pq_params q = {0};
 
-        p_ref(&q, l->person_a);
-        p_text(&q, l->tenant_a);
-        p_int(&q, l->person_b);
-        p_text(&q, l->tenant_b);
-        p_ref(&q, 0); /* the check just sent */
-        p_text(&q, l->source);
-        p_text(&q, avrr_link_status_name((int)l->status));
-        p_double(&q, l->probability);
-        p_text(&q, l->reason);
-        p_int(&q, now);
+        link_params(&q, &ls[i], 0, now); /* check: the one just sent */
         result = pipe_send_into(s, ST_LINK_INSERT_CHECK, &q, NULL, "link",
                                 &res[i], e);
         if (result == AVRR_OK && (i + 1) % HITS_PER_READ == 0)
