@@ -563,6 +563,13 @@ void *avrr_calloc(size_t count, size_t size);
 void *avrr_realloc(void *p, size_t n);
 void avrr_free(void *p);
 
+/* n bytes (n > 0) for a large array scanned at random: aligned to 64 bytes,
+ * or, when n >= huge_from, to 2 MiB and advised into transparent huge pages
+ * before it is written (a random access then costs no page walk of its own).
+ * Returns the aligned pointer and sets *raw to what avrr_free takes; NULL
+ * when out of memory. */
+void *avrr_malloc_huge(size_t n, size_t huge_from, void **raw);
+
 /* Test hook: make the allocation numbered `n` (1-based, counted from this
  * call) and every later one fail; n == 0 switches failures off. Not
  * thread-safe; for tests only. */

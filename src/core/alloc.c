@@ -5,8 +5,10 @@
  * mode, SQLite's fault simulation). Outside tests the countdown is off and
  * the cost is one relaxed atomic load. */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "avrr/core.h"
 
@@ -32,6 +34,26 @@ void avrr_alloc_fail_after(long n)
 void *avrr_malloc(size_t n)
 {
     return should_fail() ? NULL : malloc(n ? n : 1);
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *avrr_malloc_huge(size_t n, size_t huge_from, void **raw)
+{
+    size_t align = n >= huge_from ? HUGE_PAGE : 64;
+    *raw = NULL;
+    if (n > SIZE_MAX - align)
+        return NULL;
+    uint8_t *r = avrr_malloc(n + align);
+    if (!r)
+        return NULL;
+    uintptr_t a = ((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1);
+#ifdef MADV_HUGEPAGE
+    if (align == HUGE_PAGE)
+        (void)madvise((void *)a, n & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
+#endif
+    *raw = r;
+    return (void *)a;
 }
 
 void *avrr_calloc(size_t count, size_t size)

@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -763,27 +762,15 @@ avrr_err avrr_clk_dice_batch(const avrr_clk *probes, size_t n_probes, const uint
 
 /* ---- arrays ---------------------------------------------------------------------- */
 
-#define HUGE_ALIGN ((size_t)2 << 20)
-
 /* Room for cap filters, aligned to 64 bytes, or to 2 MiB (and advised into
  * transparent huge pages) when large: a scan then walks few TLB entries. */
 static avrr_err array_alloc(size_t cap, void **raw, uint64_t **bits)
 {
+    if (cap > SIZE_MAX / (AVRR_CLK_WORDS * sizeof(uint64_t)))
+        return AVRR_ENOMEM;
     size_t bytes = cap * AVRR_CLK_WORDS * sizeof(uint64_t);
-    size_t align = bytes >= 16 * HUGE_ALIGN ? HUGE_ALIGN : 64;
-    if (cap > SIZE_MAX / (AVRR_CLK_WORDS * sizeof(uint64_t)) - align)
-        return AVRR_ENOMEM;
-    uint8_t *r = avrr_malloc(bytes + align);
-    if (!r)
-        return AVRR_ENOMEM;
-    uintptr_t a = ((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1);
-#ifdef MADV_HUGEPAGE
-    if (align == HUGE_ALIGN)
-        (void)madvise((void *)a, bytes & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE);
-#endif
-    *raw = r;
-    *bits = (uint64_t *)a;
-    return AVRR_OK;
+    *bits = avrr_malloc_huge(bytes, (size_t)32 << 20, raw);
+    return *bits ? AVRR_OK : AVRR_ENOMEM;
 }
 
 avrr_err avrr_clk_array_init(avrr_clk_array *a, size_t cap)

@@ -27,7 +27,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "avrr/pseudo.h"
 #include "match_int.h"
@@ -426,8 +425,6 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
     return r;
 }
 
-#define HUGE_ALIGN ((size_t)2 << 20)
-
 /* Room for nc bound records, the n_slots there are copied. Aligned to 64
  * bytes (a record a cache line), or when large to 2 MiB and advised into
  * transparent huge pages before it is written: the records of a query's
@@ -435,21 +432,15 @@ static avrr_err post(avrr_match_index *idx, int d, uint64_t key, uint32_t s, con
  * them also costs a TLB miss (a page walk, two-dimensional in a VM). */
 static avrr_err bnd_grow(avrr_match_index *idx, size_t nc)
 {
-    size_t bytes = nc * sizeof(avrr__mbrec);
-    size_t align = bytes >= 8 * HUGE_ALIGN ? HUGE_ALIGN : 64;
-    uint8_t *r = avrr_malloc(bytes + align);
-    if (!r)
+    void *r;
+    avrr__mbrec *a = avrr_malloc_huge(nc * sizeof(avrr__mbrec), (size_t)16 << 20, &r);
+    if (!a)
         return AVRR_ENOMEM;
-    uintptr_t a = ((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1);
-#ifdef MADV_HUGEPAGE
-    if (align == HUGE_ALIGN)
-        (void)madvise((void *)a, bytes & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE);
-#endif
     if (idx->n_slots)
-        memcpy((void *)a, idx->bnd, idx->n_slots * sizeof(avrr__mbrec));
+        memcpy(a, idx->bnd, idx->n_slots * sizeof(avrr__mbrec));
     avrr_free(idx->bnd_raw);
     idx->bnd_raw = r;
-    idx->bnd = (avrr__mbrec *)a;
+    idx->bnd = a;
     return AVRR_OK;
 }
 
