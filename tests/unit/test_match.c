@@ -1008,6 +1008,30 @@ static void add_generated(avrr_match_index *idx, gen_person *pop, size_t i)
                      AVRR_OK);
 }
 
+/* The query of id at threshold returns the same hits, with the same
+ * probabilities, as comparing every candidate in full; *sf and *sx get the
+ * statistics of the two queries; the number of hits is returned. */
+static size_t query_as_exhaustive(const avrr_match_index *idx, const avrr_identity *id,
+                                  double threshold, avrr__mqstats *sf, avrr__mqstats *sx)
+{
+    avrr_match_hit *fast = NULL, *full = NULL;
+    size_t nf = 0, nx = 0;
+    *sf = (avrr__mqstats){.exhaustive = false};
+    *sx = (avrr__mqstats){.exhaustive = true};
+    assert_int_equal(avrr__match_index_query_stats(idx, id, threshold, 0, &fast, &nf, sf),
+                     AVRR_OK);
+    assert_int_equal(avrr__match_index_query_stats(idx, id, threshold, 0, &full, &nx, sx),
+                     AVRR_OK);
+    assert_int_equal(nf, nx);
+    for (size_t i = 0; i < nx; i++) {
+        assert_int_equal(fast[i].identity_id, full[i].identity_id);
+        assert_true(fast[i].explanation.probability == full[i].explanation.probability);
+    }
+    avrr_free(fast);
+    avrr_free(full);
+    return nf;
+}
+
 /* The bound is never below the real weight, under the default model and
  * under one whose name weights do not fall with the level (as a trained
  * model's may not); and a query returns exactly what comparing every
@@ -1066,28 +1090,16 @@ static void check_bound(const avrr_match_model *model)
         }
         avrr_match_rec_free(probe);
 
-        avrr_match_hit *fast = NULL, *full = NULL;
-        size_t nf = 0, nx = 0;
-        avrr__mqstats sf = {.exhaustive = false}, sx = {.exhaustive = true};
-        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &fast, &nf, &sf),
-                         AVRR_OK);
-        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &full, &nx, &sx),
-                         AVRR_OK);
-        assert_int_equal(nf, nx);
-        for (size_t i = 0; i < nx; i++) {
-            assert_int_equal(fast[i].identity_id, full[i].identity_id);
-            assert_true(fast[i].explanation.probability == full[i].explanation.probability);
-        }
+        avrr__mqstats sf, sx;
+        hits += query_as_exhaustive(idx, &id, threshold, &sf, &sx);
         assert_int_equal(sx.compared, sx.candidates);
         assert_int_equal(sf.candidates, sx.candidates);
         candidates += sf.candidates;
         compared += sf.compared;
-        hits += nf;
-        avrr_free(fast);
-        avrr_free(full);
         /* with a cap on the hits, the best ones are kept as scoring every
          * candidate would keep them */
-        size_t cap = 1 + k % 5;
+        size_t cap = 1 + k % 5, nf = 0, nx = 0;
+        avrr_match_hit *fast = NULL, *full = NULL;
         assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, cap, &fast, &nf, &sf),
                          AVRR_OK);
         assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, cap, &full, &nx, &sx),
@@ -1270,23 +1282,11 @@ static void check_bound_records(uint32_t id_max)
         }
         avrr__match_bound_clear(&b);
         avrr_match_rec_free(probe);
-        avrr_match_hit *fast = NULL, *full = NULL;
-        size_t nf = 0, nx = 0;
-        avrr__mqstats sf = {.exhaustive = false}, sx = {.exhaustive = true};
-        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &fast, &nf, &sf),
-                         AVRR_OK);
-        assert_int_equal(avrr__match_index_query_stats(idx, &id, threshold, 0, &full, &nx, &sx),
-                         AVRR_OK);
-        assert_int_equal(nf, nx);
-        for (size_t i = 0; i < nx; i++) {
-            assert_int_equal(fast[i].identity_id, full[i].identity_id);
-            assert_true(fast[i].explanation.probability == full[i].explanation.probability);
-        }
+        avrr__mqstats sf, sx;
+        query_as_exhaustive(idx, &id, threshold, &sf, &sx);
         assert_int_equal(sf.candidates, sx.candidates);
         compared += sf.compared;
         candidates += sf.candidates;
-        avrr_free(fast);
-        avrr_free(full);
     }
     /* not vacuous: hits (some with addresses), most pairs rejected */
     assert_true(hits > PROBES / 2 && with_addr > 0);
