@@ -3678,6 +3678,37 @@ static avrr_err link_refused(pg_store *s, const avrr_link *l, avrr_error *e)
 
 /* link_insert for n links: sent pipelined, read in one round trip (per
  * HITS_PER_READ links). All or nothing. */
+/* The ids of the n links whose LINK_INSERT results are res[], made at now;
+ * a link without a row was refused (link_refused names why). */
+static avrr_err links_inserted(pg_store *s, avrr_link *ls, size_t n, PGresult **res,
+                               int64_t now, avrr_error *e)
+{
+    avrr_err result = AVRR_OK;
+    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+        if (res[i] != NULL && PQntuples(res[i]) == 1) {
+            ls[i].id = col_int(res[i], 0, 0);
+            ls[i].created_at = now;
+        } else {
+            result = link_refused(s, &ls[i], e);
+        }
+    }
+    return result;
+}
+
+/* Frees the results res[] (and res); when the store call failed, the links
+ * are left without ids, as nothing of them was stored. */
+static void links_done(avrr_link *ls, size_t n, PGresult **res, avrr_err result)
+{
+    for (size_t i = 0; res && i < n; i++) {
+        PQclear(res[i]);
+        if (result != AVRR_OK) {
+            ls[i].id = 0;
+            ls[i].created_at = 0;
+        }
+    }
+    avrr_free(res);
+}
+
 static avrr_err pgs_link_insert_many(avrr_store *base, avrr_link *ls,
                                      size_t n, avrr_error *e)
 {
@@ -3712,24 +3743,11 @@ static avrr_err pgs_link_insert_many(avrr_store *base, avrr_link *ls,
     }
     if (result == AVRR_OK)
         result = pipe_flush(s, true, e);
-    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
-        if (res[i] != NULL && PQntuples(res[i]) == 1) {
-            ls[i].id = col_int(res[i], 0, 0);
-            ls[i].created_at = now;
-        } else {
-            result = link_refused(s, &ls[i], e);
-        }
-    }
+    if (result == AVRR_OK)
+        result = links_inserted(s, ls, n, res, now, e);
     result = scope_end(s, &w, result, e);
 done:
-    for (size_t i = 0; i < n; i++) {
-        PQclear(res[i]);
-        if (result != AVRR_OK) {
-            ls[i].id = 0;
-            ls[i].created_at = 0;
-        }
-    }
-    avrr_free(res);
+    links_done(ls, n, res, result);
     return result;
 }
 
@@ -3826,15 +3844,10 @@ static avrr_err pgs_check_insert_links(avrr_store *base, avrr_check *c,
         c->id = col_int(chk, 0, 0);
         c->created_at = now;
     }
-    for (size_t i = 0; result == AVRR_OK && i < n; i++) {
+    for (size_t i = 0; result == AVRR_OK && i < n; i++)
         ls[i].check_id = c->id;
-        if (res[i] != NULL && PQntuples(res[i]) == 1) {
-            ls[i].id = col_int(res[i], 0, 0);
-            ls[i].created_at = now;
-        } else {
-            result = link_refused(s, &ls[i], e);
-        }
-    }
+    if (result == AVRR_OK)
+        result = links_inserted(s, ls, n, res, now, e);
     if (result == AVRR_OK && ahead)
         result = head == NULL ? avrr_error_set(e, AVRR_EDB, NULL,
                                                "audit head: no result")
@@ -3850,14 +3863,7 @@ done:
     PQclear(own);
     PQclear(chk);
     PQclear(head);
-    for (size_t i = 0; i < n; i++) {
-        PQclear(res[i]);
-        if (result != AVRR_OK) {
-            ls[i].id = 0;
-            ls[i].created_at = 0;
-        }
-    }
-    avrr_free(res);
+    links_done(ls, n, res, result);
     if (result != AVRR_OK) {
         c->id = 0;
         c->created_at = 0;
