@@ -3513,6 +3513,18 @@ static avrr_err insert_hits(pg_store *s, const avrr_check *c, avrr_error *e)
     return result;
 }
 
+/* The parameters of CHECK_INSERT: the check c for purpose, made at now. */
+static void check_params(pq_params *p, const avrr_check *c, const char *purpose, int64_t now)
+{
+    p_text(p, c->tenant);
+    p_ref(p, c->key_id);
+    p_text(p, purpose);
+    p_ref(p, c->person_id);
+    p_text(p, c->request_json);
+    p_text(p, c->response_json);
+    p_int(p, now);
+}
+
 static avrr_err pgs_check_insert(avrr_store *base, avrr_check *c,
                                  avrr_error *e)
 {
@@ -3539,13 +3551,7 @@ static avrr_err pgs_check_insert(avrr_store *base, avrr_check *c,
                                 "no person %lld", (long long)c->person_id);
     if (result != AVRR_OK)
         goto out;
-    p_text(&p, c->tenant);
-    p_ref(&p, c->key_id);
-    p_text(&p, purpose);
-    p_ref(&p, c->person_id);
-    p_text(&p, c->request_json);
-    p_text(&p, c->response_json);
-    p_int(&p, now);
+    check_params(&p, c, purpose, now);
     /* The check and its hits in one round trip; their errors are this
      * call's to report, with the savepoint still there to undo them. */
     result = pipe_send_into(s, ST_CHECK_INSERT, &p, "tenant", "check", &res,
@@ -3802,13 +3808,7 @@ static avrr_err pgs_check_insert_links(avrr_store *base, avrr_check *c,
                                 "checking ownership", &own, e);
         memset(&p, 0, sizeof p);
     }
-    p_text(&p, c->tenant);
-    p_ref(&p, c->key_id);
-    p_text(&p, purpose);
-    p_ref(&p, c->person_id);
-    p_text(&p, c->request_json);
-    p_text(&p, c->response_json);
-    p_int(&p, now);
+    check_params(&p, c, purpose, now);
     if (result == AVRR_OK)
         result = pipe_send_into(s, ST_CHECK_INSERT, &p, "tenant", "check",
                                 &chk, e);
