@@ -37,7 +37,10 @@
  * registry size"); among more records its odds fall in proportion. */
 static const double def_prior = 0.002;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
-    {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
+    /* one token only: a patronymic or an alias registered as the family
+     * name, a name half lost to the original script (about 1 in 6 true
+     * pairs of the returnee generator; avrr train finds 0.16) */
+    {0.50, 0.16, 0.11, 0.10, 0.10, 0.03},      /* name */
     {0.36, 0.11, 0.08, 0.29, 0.05, 0.10, 0.009, 0.001}, /* birth date */
     {0.97, 0.03},                              /* sex */
     {0.83, 0.12, 0.05},                        /* nationality */
@@ -48,13 +51,16 @@ static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
 static const double def_u[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     /* two random returnees share a two-part name about 1 in 20,000 times */
     {4e-4, 3e-4, 2.5e-4, 6e-4, 0.03, 0.96855},
-    /* 01-01 placeholders are common: both on 01-01 of one year ~ 1 in 250.
+    /* 01-01 placeholders are common: both on 01-01 of one year ~ 1 in 250
+     * random pairs, but among namesakes (the only pairs where it decides)
+     * 1 in 20 on the returnee generator, 1 in 75 among other candidates:
+     * the namesakes' u, 1 in 125, as for nationality below.
      * A year apart: 1 in 24 of random pairs born 1960-2006; with the same
      * day and month on two full dates about 1 in 7,000 (one of 336 days),
      * as rare as a one-digit slip. Two placeholders a year apart are what
      * estimated ages give two namesakes as often as one person (measured
      * on the returnee generator, docs/BENCHMARKS.md "Year apart"). */
-    {1e-4, 4e-3, 1e-3, 0.02, 1.5e-4, 0.05, 0.15, 0.7749},
+    {1e-4, 8e-3, 1e-3, 0.02, 1.5e-4, 0.05, 0.15, 0.7707},
     {0.5, 0.5},
     /* nationality and birth place among namesakes, not random pairs: two
      * men called Mohammed Ali mostly come from one region (see namesake_u

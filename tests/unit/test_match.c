@@ -300,6 +300,41 @@ static void test_date_levels(void **state)
     assert_int_equal(date_level("", "1990-07-23"), AVRR_MATCH_LEVEL_NULL);
 }
 
+/* The default model among 40,000 records (the returnee generator's dedup
+ * file): one person whose father's name was registered as his family name,
+ * with his full birth date, is a match at the default threshold 0.9; two
+ * men called Mohammed Ali on 01-01 of one year with one nationality and
+ * nothing else are not (placeholders agree among namesakes far more often
+ * than among random pairs). */
+static double prob_among(const person *a, const person *b, double records)
+{
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_copy(avrr_match_model_default(), &m),
+                     AVRR_OK);
+    avrr__match_model_set_records(m, records);
+    avrr_match_rec *ra = rec_of(a), *rb = rec_of(b);
+    avrr_match_explanation x;
+    avrr_match_compare(m, NULL, ra, rb, &x);
+    avrr_match_rec_free(ra);
+    avrr_match_rec_free(rb);
+    avrr_match_model_free(m);
+    return x.probability;
+}
+
+static void test_patronymic_and_placeholder_namesakes(void **state)
+{
+    (void)state;
+    person y1 = {"Youssef", "El Amrani", NULL, "m", "1990-03-14", "MAR", NULL, NULL};
+    person y2 = {"Youssef", "Rachid", NULL, "m", "1990-03-14", "MAR", NULL, NULL};
+    assert_true(prob_among(&y1, &y2, 40000) >= 0.9);
+    person m1 = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", NULL, NULL};
+    person m2 = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", NULL, NULL};
+    assert_true(prob_among(&m1, &m2, 40000) < 0.9);
+    /* with the same document they are one man again */
+    m1.doc = m2.doc = "N1234567";
+    assert_true(prob_among(&m1, &m2, 40000) >= 0.99);
+}
+
 static int doc_level(const char *d1, const char *d2)
 {
     person a = {"Ali", "Zaman", NULL, NULL, NULL, NULL, NULL, d1};
@@ -1748,6 +1783,7 @@ int main(void)
         cmocka_unit_test(test_model_population),
         cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_model_old_date_levels),
+        cmocka_unit_test(test_patronymic_and_placeholder_namesakes),
         cmocka_unit_test(test_batch_dedup),
         cmocka_unit_test(test_batch_early_exit),
         cmocka_unit_test(test_batch_split),
