@@ -37,10 +37,12 @@
  * registry size"); among more records its odds fall in proportion. */
 static const double def_prior = 0.002;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
-    /* one token only: a patronymic or an alias registered as the family
-     * name, a name half lost to the original script (about 1 in 6 true
-     * pairs of the returnee generator; avrr train finds 0.16) */
-    {0.50, 0.16, 0.11, 0.10, 0.10, 0.03},      /* name */
+    /* one token only: m 0.03, though a patronymic or an alias registered as
+     * the family name makes it about 1 in 6 true pairs of the returnee
+     * generator (avrr train finds 0.16): with 0.10 the returnees gain 0.3
+     * points of F1 and NCVR loses 4 (its one-token pairs are relatives at
+     * one address), docs/BENCHMARKS.md "Year apart" */
+    {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
     {0.36, 0.11, 0.08, 0.29, 0.05, 0.10, 0.009, 0.001}, /* birth date */
     {0.97, 0.03},                              /* sex */
     {0.83, 0.12, 0.05},                        /* nationality */
