@@ -77,7 +77,7 @@ typedef enum avrr_match_field {
 } avrr_match_field;
 
 /* Largest number of levels of any field (the null level excluded). */
-#define AVRR_MATCH_LEVELS_MAX 7
+#define AVRR_MATCH_LEVELS_MAX 8
 /* The level of a field that is missing on either side; weight 0. */
 #define AVRR_MATCH_LEVEL_NULL (-1)
 

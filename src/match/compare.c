@@ -23,7 +23,8 @@ static const char *const field_names[AVRR_MF__COUNT] = {
 static const char *const level_names[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {"exact", "all_close", "subset", "most", "one_token", "different"},
     {"exact", "exact_placeholder", "typo_or_swap", "same_year_imprecise",
-     "year_off_by_one", "different", "far_apart"},
+     "year_off_by_one", "year_off_by_one_imprecise", "different",
+     "far_apart"},
     {"agree", "different"},
     {"same", "neighbour", "different"},
     {"exact", "close", "different"},
@@ -369,7 +370,7 @@ int avrr__match_date_level(const avrr__date_facts *f,
         if (f->swap_eq)
             return DL_TYPO;
         if (dy == 1 && (ph || f->md_eq))
-            return DL_YEAR1;
+            return ph ? DL_YEAR1_PH : DL_YEAR1;
         if (!ph && one_digit(ctx))
             return DL_TYPO;
         if (dy == 0 && ph)
@@ -384,7 +385,7 @@ int avrr__match_date_level(const avrr__date_facts *f,
         return DL_YEAR_PH;
     }
     if (dy == 1)
-        return DL_YEAR1;
+        return DL_YEAR1_PH;
     return dy > AVRR__FAR_YEARS ? DL_FAR : DL_DIFF;
 }
 

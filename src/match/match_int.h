@@ -94,8 +94,12 @@ struct avrr_match_rec {
 
 /* Levels, strongest first. */
 enum { NL_EXACT, NL_ALL_CLOSE, NL_SUBSET, NL_MOST, NL_ONE, NL_NONE, NL__N };
-enum { DL_EXACT, DL_EXACT_PH, DL_TYPO, DL_YEAR_PH, DL_YEAR1, DL_DIFF, DL_FAR,
-       DL__N };
+/* DL_YEAR1: two full dates a year apart with the same day and month (a slip
+ * in the year, or an age counted from the wrong year); DL_YEAR1_PH: a year
+ * apart with a placeholder or a year-only date on either side (an estimated
+ * age). */
+enum { DL_EXACT, DL_EXACT_PH, DL_TYPO, DL_YEAR_PH, DL_YEAR1, DL_YEAR1_PH,
+       DL_DIFF, DL_FAR, DL__N };
 enum { SL_AGREE, SL_DIFF, SL__N };
 enum { CL_SAME, CL_NEIGHBOUR, CL_DIFF, CL__N };
 enum { PL_EXACT, PL_CLOSE, PL_DIFF, PL__N };

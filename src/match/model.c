@@ -37,8 +37,13 @@
  * registry size"); among more records its odds fall in proportion. */
 static const double def_prior = 0.002;
 static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
+    /* one token only: m 0.03, though a patronymic or an alias registered as
+     * the family name makes it about 1 in 6 true pairs of the returnee
+     * generator (avrr train finds 0.16): with 0.10 the returnees gain 0.3
+     * points of F1 and NCVR loses 4 (its one-token pairs are relatives at
+     * one address), docs/BENCHMARKS.md "Year apart" */
     {0.55, 0.18, 0.11, 0.10, 0.03, 0.03},      /* name */
-    {0.36, 0.11, 0.08, 0.29, 0.15, 0.009, 0.001}, /* birth date */
+    {0.36, 0.11, 0.08, 0.29, 0.05, 0.10, 0.009, 0.001}, /* birth date */
     {0.97, 0.03},                              /* sex */
     {0.83, 0.12, 0.05},                        /* nationality */
     {0.62, 0.28, 0.10},                        /* birth place */
@@ -48,8 +53,16 @@ static const double def_m[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
 static const double def_u[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     /* two random returnees share a two-part name about 1 in 20,000 times */
     {4e-4, 3e-4, 2.5e-4, 6e-4, 0.03, 0.96855},
-    /* 01-01 placeholders are common: both on 01-01 of one year ~ 1 in 250 */
-    {1e-4, 4e-3, 1e-3, 0.02, 0.05, 0.15, 0.7749},
+    /* 01-01 placeholders are common: both on 01-01 of one year ~ 1 in 250
+     * random pairs, but among namesakes (the only pairs where it decides)
+     * 1 in 20 on the returnee generator, 1 in 75 among other candidates:
+     * the namesakes' u, 1 in 125, as for nationality below.
+     * A year apart: 1 in 24 of random pairs born 1960-2006; with the same
+     * day and month on two full dates about 1 in 7,000 (one of 336 days),
+     * as rare as a one-digit slip. Two placeholders a year apart are what
+     * estimated ages give two namesakes as often as one person (measured
+     * on the returnee generator, docs/BENCHMARKS.md "Year apart"). */
+    {1e-4, 8e-3, 1e-3, 0.02, 1.5e-4, 0.05, 0.15, 0.7707},
     {0.5, 0.5},
     /* nationality and birth place among namesakes, not random pairs: two
      * men called Mohammed Ali mostly come from one region (see namesake_u
@@ -186,6 +199,46 @@ out:
     return result;
 }
 
+static bool read_array(json_object *fo, const char *name, double *v, int n);
+
+/* The birth date levels of model files written before year_off_by_one was
+ * split in two (full dates with the same day and month; a placeholder or a
+ * year-only date): both new levels take the old level's m and u, so that an
+ * old model scores every pair as it did. */
+#define OLD_DATE_LEVELS 7
+
+static bool old_date_levels(json_object *fo)
+{
+    static const char *const old[OLD_DATE_LEVELS] = {
+        "exact", "exact_placeholder", "typo_or_swap", "same_year_imprecise",
+        "year_off_by_one", "different", "far_apart"};
+    json_object *a;
+    if (!json_object_object_get_ex(fo, "levels", &a) ||
+        !json_object_is_type(a, json_type_array) ||
+        json_object_array_length(a) != OLD_DATE_LEVELS)
+        return false;
+    for (int i = 0; i < OLD_DATE_LEVELS; i++) {
+        const char *nm =
+            json_object_get_string(json_object_array_get_idx(a, (size_t)i));
+        if (!nm || strcmp(nm, old[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool read_old_date(json_object *fo, const char *name, double *v)
+{
+    double o[OLD_DATE_LEVELS];
+    if (!read_array(fo, name, o, OLD_DATE_LEVELS))
+        return false;
+    for (int i = 0, j = 0; i < DL__N; i++) {
+        v[i] = o[j];
+        if (i != DL_YEAR1)
+            j++;
+    }
+    return true;
+}
+
 static bool read_array(json_object *fo, const char *name, double *v, int n)
 {
     json_object *a;
@@ -256,8 +309,14 @@ avrr_err avrr_match_model_load(const char *path, avrr_match_model **out,
             if (!json_object_object_get_ex(fields, avrr_match_field_name(k),
                                            &fo))
                 continue; /* keep the default for a field not given */
-            if (!read_array(fo, "m", m->m[k], avrr__mf_levels[k]) ||
-                !read_array(fo, "u", m->u[k], avrr__mf_levels[k])) {
+            bool ok;
+            if (k == AVRR_MF_BIRTH_DATE && old_date_levels(fo))
+                ok = read_old_date(fo, "m", m->m[k]) &&
+                     read_old_date(fo, "u", m->u[k]);
+            else
+                ok = read_array(fo, "m", m->m[k], avrr__mf_levels[k]) &&
+                     read_array(fo, "u", m->u[k], avrr__mf_levels[k]);
+            if (!ok) {
                 result = avrr_error_set(
                     e, AVRR_EINVALID, path,
                     "%s: fields.%s needs m and u arrays of %d numbers in [0,1]",

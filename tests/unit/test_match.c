@@ -281,17 +281,58 @@ static void test_date_levels(void **state)
     assert_int_equal(date_level("1990-03-14", "1909-03-14"), 2); /* transp. */
     assert_int_equal(date_level("1989-03-14", "1998-03-14"), 2); /* transp. */
     assert_int_equal(date_level("1990-03-14", "1993-03-14"), 2); /* digit */
-    assert_int_equal(date_level("1990-03-14", "1990-04-13"), 5); /* 2 apart */
-    assert_int_equal(date_level("1989-03-14", "1999-03-18"), 6); /* 2, far */
+    assert_int_equal(date_level("1990-03-14", "1990-04-13"), 6); /* 2 apart */
+    assert_int_equal(date_level("1989-03-14", "1999-03-18"), 7); /* 2, far */
     assert_int_equal(date_level("1990-01-01", "1990-07-23"), 3); /* ph */
     assert_int_equal(date_level("1990", "1990-07-23"), 3);
     assert_int_equal(date_level("1990-00-00", "1990-07-23"), 3);
-    assert_int_equal(date_level("1991", "1990-07-23"), 4);
+    /* a year apart: the same day and month on two full dates (a slip in
+     * the year) apart from an estimated age (a placeholder or a year) */
     assert_int_equal(date_level("1990-07-23", "1991-07-23"), 4);
-    assert_int_equal(date_level("1990-07-23", "1990-11-02"), 5);
-    assert_int_equal(date_level("1980", "1990-07-23"), 6); /* far apart */
-    assert_int_equal(date_level("1987", "1990-07-23"), 5);
+    assert_int_equal(date_level("1991", "1990-07-23"), 5);
+    assert_int_equal(date_level("1991-01-01", "1990-07-23"), 5);
+    assert_int_equal(date_level("1991-01-01", "1990-01-01"), 5);
+    assert_int_equal(date_level("1991-00-00", "1990"), 5);
+    assert_int_equal(date_level("1990-07-24", "1991-07-23"), 6);
+    assert_int_equal(date_level("1990-07-23", "1990-11-02"), 6);
+    assert_int_equal(date_level("1980", "1990-07-23"), 7); /* far apart */
+    assert_int_equal(date_level("1987", "1990-07-23"), 6);
     assert_int_equal(date_level("", "1990-07-23"), AVRR_MATCH_LEVEL_NULL);
+}
+
+/* The default model among 40,000 records (the returnee generator's dedup
+ * file): one person whose father's name was registered as his family name,
+ * with his full birth date, is a match at the default threshold 0.9; two
+ * men called Mohammed Ali on 01-01 of one year with one nationality and
+ * nothing else are not (placeholders agree among namesakes far more often
+ * than among random pairs). */
+static double prob_among(const person *a, const person *b, double records)
+{
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_copy(avrr_match_model_default(), &m),
+                     AVRR_OK);
+    avrr__match_model_set_records(m, records);
+    avrr_match_rec *ra = rec_of(a), *rb = rec_of(b);
+    avrr_match_explanation x;
+    avrr_match_compare(m, NULL, ra, rb, &x);
+    avrr_match_rec_free(ra);
+    avrr_match_rec_free(rb);
+    avrr_match_model_free(m);
+    return x.probability;
+}
+
+static void test_patronymic_and_placeholder_namesakes(void **state)
+{
+    (void)state;
+    person y1 = {"Youssef", "El Amrani", NULL, "m", "1990-03-14", "MAR", NULL, NULL};
+    person y2 = {"Youssef", "Rachid", NULL, "m", "1990-03-14", "MAR", NULL, NULL};
+    assert_true(prob_among(&y1, &y2, 40000) >= 0.9);
+    person m1 = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", NULL, NULL};
+    person m2 = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", NULL, NULL};
+    assert_true(prob_among(&m1, &m2, 40000) < 0.9);
+    /* with the same document they are one man again */
+    m1.doc = m2.doc = "N1234567";
+    assert_true(prob_among(&m1, &m2, 40000) >= 0.99);
 }
 
 static int doc_level(const char *d1, const char *d2)
@@ -394,6 +435,60 @@ static void test_model_roundtrip(void **state)
     fclose(f);
     assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_EINVALID);
     assert_non_null(strstr(e.message, "prior"));
+    unlink(path);
+}
+
+/* A model file written before year_off_by_one was split in two (seven
+ * birth date levels) still loads, and scores both new levels with the old
+ * level's weight; seven levels under other names are refused. */
+static void test_model_old_date_levels(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/avrr-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    static const char head[] =
+        "{\"format\":\"avrr-match-model\",\"version\":1,\"prior\":0.002,"
+        "\"fields\":{\"birth_date\":{\"levels\":[\"exact\","
+        "\"exact_placeholder\",\"typo_or_swap\",\"same_year_imprecise\","
+        "\"year_off_by_one\",\"different\",\"far_apart\"],"
+        "\"m\":[0.36,0.11,0.08,0.29,0.15,0.009,0.001],"
+        "\"u\":[0.0001,0.004,0.001,0.02,0.05,0.15,0.7749]}}}";
+    FILE *f = fopen(path, "w");
+    fputs(head, f);
+    fclose(f);
+    avrr_error e;
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_OK);
+    double w1 = log2(0.15 / 0.05);
+    assert_float_equal(m->w[AVRR_MF_BIRTH_DATE][DL_YEAR1], w1, 1e-9);
+    assert_float_equal(m->w[AVRR_MF_BIRTH_DATE][DL_YEAR1_PH], w1, 1e-9);
+    assert_float_equal(m->w[AVRR_MF_BIRTH_DATE][DL_DIFF], log2(0.009 / 0.15),
+                       1e-9);
+    assert_float_equal(m->w[AVRR_MF_BIRTH_DATE][DL_FAR],
+                       log2(0.001 / 0.7749), 1e-9);
+    /* through the comparison: a placeholder a year apart */
+    person a = {"Youssef", "Amrani", NULL, "m", "1991-01-01", "MAR", NULL, NULL};
+    person b = {"Youssef", "Amrani", NULL, "m", "1990-03-14", "MAR", NULL, NULL};
+    avrr_match_rec *ra = rec_of(&a), *rb = rec_of(&b);
+    avrr_match_explanation x;
+    avrr_match_compare(m, NULL, ra, rb, &x);
+    assert_int_equal(x.field[AVRR_MF_BIRTH_DATE].level, DL_YEAR1_PH);
+    assert_float_equal(x.field[AVRR_MF_BIRTH_DATE].weight, w1, 1e-5);
+    avrr_match_rec_free(ra);
+    avrr_match_rec_free(rb);
+    avrr_match_model_free(m);
+    /* seven levels that are not the old ones */
+    f = fopen(path, "w");
+    fputs("{\"format\":\"avrr-match-model\",\"fields\":{\"birth_date\":"
+          "{\"levels\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"],"
+          "\"m\":[0.36,0.11,0.08,0.29,0.15,0.009,0.001],"
+          "\"u\":[0.0001,0.004,0.001,0.02,0.05,0.15,0.7749]}}}",
+          f);
+    fclose(f);
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_EINVALID);
+    assert_non_null(strstr(e.message, "birth_date"));
     unlink(path);
 }
 
@@ -1132,7 +1227,7 @@ static void test_index_bound_exact(void **state)
     assert_int_equal(avrr_match_model_copy(avrr_match_model_default(), &m), AVRR_OK);
     m->m[AVRR_MF_NAME][4] = 0.4;
     m->u[AVRR_MF_NAME][4] = 1e-4;
-    m->m[AVRR_MF_BIRTH_DATE][6] = 0.03;
+    m->m[AVRR_MF_BIRTH_DATE][DL_FAR] = 0.03;
     avrr__match_model_derive(m);
     check_bound(m);
     avrr_match_model_free(m);
@@ -1687,6 +1782,8 @@ int main(void)
         cmocka_unit_test(test_block_rules_without_name_key),
         cmocka_unit_test(test_model_population),
         cmocka_unit_test(test_model_roundtrip),
+        cmocka_unit_test(test_model_old_date_levels),
+        cmocka_unit_test(test_patronymic_and_placeholder_namesakes),
         cmocka_unit_test(test_batch_dedup),
         cmocka_unit_test(test_batch_early_exit),
         cmocka_unit_test(test_batch_split),

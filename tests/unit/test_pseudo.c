@@ -211,6 +211,8 @@ static void test_levels(void **state)
     y.dob = "1990-01-01";
     same_levels(k, &youssef, &y, AVRR_MF_BIRTH_DATE, "same_year_imprecise");
     y.dob = "1991-01-01";
+    same_levels(k, &youssef, &y, AVRR_MF_BIRTH_DATE, "year_off_by_one_imprecise");
+    y.dob = "1991-03-14";
     same_levels(k, &youssef, &y, AVRR_MF_BIRTH_DATE, "year_off_by_one");
     y.dob = "1990";
     same_levels(k, &youssef, &y, AVRR_MF_BIRTH_DATE, "same_year_imprecise");
