@@ -19,9 +19,10 @@
  * checkpoint synced the same file: the commits of the slowest checks took
  * 1.5 ms of wall time for 0.2 ms of CPU). So once the log holds
  * WALCKPT_RESTART_FRAMES frames, the thread catches up under the store lock
- * (no writer of this service between): one more PASSIVE checkpoint copies
- * the few frames written since the last one, and the next writer starts the
- * log again from its beginning (and syncs its header, as SQLite always does
+ * (no writer of this service between): after a few unlocked rounds that
+ * each copy what came during the one before, one more PASSIVE checkpoint
+ * copies the few frames written since, and the next writer starts the log
+ * again from its beginning (and syncs its header, as SQLite always does
  * then), writing over blocks the file already has. The store lock is held
  * for that last copy and its fsyncs (a few ms), once per
  * WALCKPT_RESTART_FRAMES frames of writes.
@@ -47,6 +48,12 @@
  * A larger log costs only disk space (and the page cache it occupies). */
 #define WALCKPT_RESTART_FRAMES 8192
 
+/* Unlocked rounds at most before the locked one, and the frames a round
+ * may leave to it (1 MiB: a copy into the page cache well under a ms, then
+ * the two fsyncs). */
+#define WALCKPT_CATCHUP_ROUNDS 4
+#define WALCKPT_LOCKED_FRAMES 256
+
 static bool passive(avrr_service *svc, int *log, int *done)
 {
     *log = *done = 0;
@@ -64,9 +71,19 @@ static void checkpoint(avrr_service *svc)
      * copied: the commits during its fsyncs are not */
     if (!passive(svc, &log, &done) || log < (int)svc->ckpt_restart_frames)
         return;
-    /* The log is long: copy the rest with no writer of this service in
-     * between (what came during the checkpoint above), so that the next
-     * writer starts the log again. */
+    /* The log is long. Each further round copies what came during the one
+     * before (log grows by that much), and fewer frames take less time, so
+     * the rounds shrink until the rest is small: what the locked round
+     * copies and syncs while the writers wait. */
+    for (int i = 0; i < WALCKPT_CATCHUP_ROUNDS; i++) {
+        int before = log;
+        if (!passive(svc, &log, &done))
+            return;
+        if (log - before <= WALCKPT_LOCKED_FRAMES)
+            break;
+    }
+    /* the rest with no writer of this service in between, so that the next
+     * writer starts the log again */
     lock(svc);
     if (passive(svc, &log, &done) && log > 0 && done == log)
         svc->ckpt_restarts++;
