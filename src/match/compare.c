@@ -887,9 +887,6 @@ void avrr__match_bound_clear(avrr__mbound *p)
     avrr_free(p->imemo);
     p->imemo = NULL;
     p->imemo_mask = p->imemo_n = 0;
-    avrr_free(p->nmemo);
-    p->nmemo = NULL;
-    p->nmemo_mask = p->nmemo_n = 0;
 }
 
 static double field_w(const avrr_match_model *m, int f, int level)
@@ -1082,90 +1079,6 @@ static const uint8_t (*classes_by_id(avrr__mbound *p, const avrr__itok *toks, ui
     return (const uint8_t(*)[AVRR__MT_MAXTOK])p->imemo[s].cls;
 }
 
-/* The best name weight one candidate name can give (the bound of its
- * levels against every probe name), remembered by the name's token ids for
- * the whole query: the candidates of a large block (the tail of a check's
- * latency) share a few common names, whose classes and levels were
- * otherwise worked out again for each. Token ids are stable while the query
- * runs; 0 is never one, so n == 0 marks an empty entry. */
-struct avrr__nmemo {
-    uint32_t tok[AVRR__MT_MAXTOK];
-    uint8_t n;
-    double w;
-};
-
-static uint32_t nmemo_hash(const uint32_t *tok, int n)
-{
-    uint32_t h = (uint32_t)n * 0x9e3779b1u;
-    for (int i = 0; i < n; i++)
-        h = (h ^ tok[i]) * 0x85ebca6bu;
-    return h ^ h >> 15;
-}
-
-/* Room for one more entry at most half full; false when there is none (no
- * memory: the caller computes without remembering). */
-static bool nmemo_reserve(avrr__mbound *p)
-{
-    if (p->nmemo && (p->nmemo_n + 1) * 2 <= p->nmemo_mask + 1)
-        return true;
-    size_t cap = p->nmemo ? 2 * (p->nmemo_mask + 1) : MEMO_FIRST;
-    avrr__nmemo *nm = avrr_calloc(cap, sizeof *nm);
-    if (!nm)
-        return false;
-    for (size_t i = 0; p->nmemo && i <= p->nmemo_mask; i++)
-        if (p->nmemo[i].n) {
-            size_t s = nmemo_hash(p->nmemo[i].tok, p->nmemo[i].n) & (cap - 1);
-            while (nm[s].n)
-                s = (s + 1) & (cap - 1);
-            nm[s] = p->nmemo[i];
-        }
-    avrr_free(p->nmemo);
-    p->nmemo = nm;
-    p->nmemo_mask = cap - 1;
-    return true;
-}
-
-/* The best of name_w[l] + adj over the probe's names for candidate name j
- * (levels up to NL_ONE; -INFINITY when none), as the bound adds it. */
-static double name_best(avrr__mbound *p, const avrr__mbrec *b, const avrr__itok *toks, int j,
-                        int nt)
-{
-    uint32_t tok[AVRR__MT_MAXTOK];
-    for (int t = 0; t < nt; t++)
-        tok[t] = avrr__brec_tok(b, j, t);
-    avrr__nmemo *slot = NULL;
-    if (nmemo_reserve(p)) {
-        size_t s = nmemo_hash(tok, nt) & p->nmemo_mask;
-        while (p->nmemo[s].n) {
-            if (p->nmemo[s].n == nt && memcmp(p->nmemo[s].tok, tok, (size_t)nt * sizeof *tok) == 0)
-                return p->nmemo[s].w;
-            s = (s + 1) & p->nmemo_mask;
-        }
-        slot = &p->nmemo[s];
-    }
-    avrr__mname nb; /* only n is read */
-    nb.n = (uint8_t)nt;
-    uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
-    const uint8_t (*cls[AVRR__MT_MAXTOK])[AVRR__MT_MAXTOK];
-    imemo_reserve(p, (size_t)nt);
-    for (int t = 0; t < nt; t++)
-        cls[t] = classes_by_id(p, toks, tok[t], tmp[t]);
-    double w = -INFINITY;
-    for (int k = 0; k < p->probe->n_names; k++) {
-        double adj;
-        int l = name_level_upper(p, k, &nb, cls, &adj);
-        if (l <= NL_ONE && p->name_w[l] + adj > w)
-            w = p->name_w[l] + adj;
-    }
-    if (slot) {
-        memcpy(slot->tok, tok, (size_t)nt * sizeof *tok);
-        slot->n = (uint8_t)nt;
-        slot->w = w;
-        p->nmemo_n++;
-    }
-    return w;
-}
-
 double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr__itok *toks,
                               const avrr_match_rec *(*rec)(const void *ctx, uint32_t s),
                               const void *ctx, uint32_t s)
@@ -1212,9 +1125,20 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
     if (a->n_names && bn) {
         wn = p->name_w_rest;
         for (int j = 0; j < bn; j++) {
-            double x = name_best(p, b, toks, j, (b->names >> (3 * j)) & 7);
-            if (x > wn)
-                wn = x;
+            int nt = (b->names >> (3 * j)) & 7;
+            avrr__mname nb; /* only n is read */
+            nb.n = (uint8_t)nt;
+            uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
+            const uint8_t (*cls[AVRR__MT_MAXTOK])[AVRR__MT_MAXTOK];
+            imemo_reserve(p, (size_t)nt);
+            for (int t = 0; t < nt; t++)
+                cls[t] = classes_by_id(p, toks, avrr__brec_tok(b, j, t), tmp[t]);
+            for (int k = 0; k < a->n_names; k++) {
+                double adj;
+                int l = name_level_upper(p, k, &nb, cls, &adj);
+                if (l <= NL_ONE && p->name_w[l] + adj > wn)
+                    wn = p->name_w[l] + adj;
+            }
         }
         if (w + wd + wn + wa < p->need)
             return w + wd + wn + wa + BOUND_EPS;

@@ -291,7 +291,6 @@ void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
  * memory to remember, it computes again. */
 typedef struct avrr__mmemo avrr__mmemo;
 typedef struct avrr__imemo avrr__imemo;
-typedef struct avrr__nmemo avrr__nmemo;
 typedef struct avrr__mbound {
     const avrr_match_model *model;
     const avrr_match_rec *probe;
@@ -308,9 +307,6 @@ typedef struct avrr__mbound {
     uint32_t place_hash;               /* avrr__hash32 of the probe's place */
     avrr__imemo *imemo;                /* the same by interned token id */
     size_t imemo_mask, imemo_n;
-    avrr__nmemo *nmemo;                /* a candidate name's best name
-                                          weight, by its token ids */
-    size_t nmemo_mask, nmemo_n;
 } avrr__mbound;
 
 void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *tf,
