@@ -104,7 +104,10 @@ avrr_err avrr_service_index_sync(avrr_service *svc, avrr_error *e);
 /* SQLite: checkpoints of the write-ahead log on a thread of their own, a
  * PASSIVE one every interval_ms (1 to 60,000), instead of inside the commit
  * of whichever request takes the log past 1,000 pages (which then waits for
- * the copy and two fsyncs). Durability is unchanged in kind
+ * the copy and two fsyncs). Once the log holds 8,192 pages (32 MiB) the
+ * thread copies the rest under the store lock (the service's writers wait a
+ * few ms), so that the log starts again from its beginning even when writes
+ * never pause. Durability is unchanged in kind
  * (synchronous=NORMAL: a committed transaction survives a crash of the
  * process; a power loss may lose those since the log was last synced, now
  * at most about one interval); src/service/walckpt.c. The server runs it

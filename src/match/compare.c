@@ -792,7 +792,7 @@ static int name_level_upper(const avrr__mbound *p, int k, const avrr__mname *b,
         }
     int cnt[4];
     for (int q = TS_WEAK; q <= TS_EXACT; q++) {
-        int x = __builtin_popcount(r[q]), y = __builtin_popcount(c[q]);
+        int x = (int)avrr__popcount64(r[q]), y = (int)avrr__popcount64(c[q]);
         cnt[q] = x < y ? x : y;
     }
     int n_exact = cnt[TS_EXACT], n_close = cnt[TS_CLOSE], n_cw = cnt[TS_WEAK];

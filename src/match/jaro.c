@@ -162,8 +162,8 @@ double avrr__jaro_winkler_bound(const char *a, size_t na,
     /* per bit: min(x, y) <= [both >= 1] + [both >= 2] + min(x - 2, y - 2)+,
      * and the last summed over the bits is at most min of the sums; a
      * saturated count (255) stands for any number */
-    size_t m = (size_t)__builtin_popcountll(ca->once & cb->once) +
-               (size_t)__builtin_popcountll(ca->twice & cb->twice);
+    size_t m = (size_t)avrr__popcount64(ca->once & cb->once) +
+               (size_t)avrr__popcount64(ca->twice & cb->twice);
     m += ca->more == 255 || cb->more == 255 ? na + nb
          : ca->more < cb->more            ? ca->more
                                           : cb->more;

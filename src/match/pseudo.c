@@ -184,7 +184,7 @@ static uint16_t popcount(const uint64_t *w, int n)
 {
     int c = 0;
     for (int i = 0; i < n; i++)
-        c += __builtin_popcountll(w[i]);
+        c += (int)avrr__popcount64(w[i]);
     return (uint16_t)c;
 }
 
@@ -455,7 +455,7 @@ static double dice(const uint64_t *a, uint16_t pa, const uint64_t *b,
         return 0;
     int c = 0;
     for (int i = 0; i < BF_WORDS; i++)
-        c += __builtin_popcountll(a[i] & b[i]);
+        c += (int)avrr__popcount64(a[i] & b[i]);
     return 2.0 * c / (double)(pa + pb);
 }
 

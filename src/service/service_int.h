@@ -42,6 +42,11 @@ struct avrr_service {
     bool ckpt_stop;
     unsigned ckpt_interval_ms;
     _Atomic unsigned long ckpt_runs;
+    /* a log of this many frames is copied to its end under `lock`, so the
+     * next writer starts it again (0 at start: WALCKPT_RESTART_FRAMES; a
+     * test may set it before avrr_service_background_checkpoints) */
+    unsigned ckpt_restart_frames;
+    _Atomic unsigned long ckpt_restarts; /* of those catch-ups, completed */
 };
 
 /* Stops the checkpoint thread, if any (avrr_service_close). */

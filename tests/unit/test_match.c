@@ -1764,9 +1764,32 @@ static void test_out_of_memory(void **state)
     assert_true(done[0] && done[1]);
 }
 
+/* avrr__popcount64 (the bit-field sum where the CPU has no POPCNT) counts
+ * as a loop over the bits does: edges, single bits, and xorshift values. */
+static void test_popcount64(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 2000; i++) {
+        uint64_t v = i < 64 ? 1ull << i : i < 128 ? ~(1ull << (i - 64)) : x;
+        if (i == 128)
+            v = 0;
+        if (i == 129)
+            v = ~0ull;
+        unsigned n = 0;
+        for (int b = 0; b < 64; b++)
+            n += (unsigned)(v >> b & 1);
+        assert_int_equal(avrr__popcount64(v), n);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_popcount64),
         cmocka_unit_test(test_normalize_ascii),
         cmocka_unit_test(test_normalize_scripts),
         cmocka_unit_test(test_compounds),

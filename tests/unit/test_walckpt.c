@@ -1,8 +1,8 @@
 /* test_walckpt.c: SQLite checkpoints on a thread of their own
  * (avrr_service_background_checkpoints, src/service/walckpt.c): the
  * registry's connection no longer checkpoints inside commits, the thread
- * keeps the write-ahead log from growing, and what was committed is in the
- * registry after a reopen. */
+ * keeps the write-ahead log from growing (also when writes never pause),
+ * and what was committed is in the registry after a reopen. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,11 +132,95 @@ static void test_background_checkpoints(void **state)
     rmdir(dir);
 }
 
+enum { STREAM = 2000, STREAM_FRAMES = 64 };
+
+/* What the registry's connection wrote into its log, commit by commit (a WAL
+ * hook: SQLite gives the frames in the log after each commit). */
+typedef struct wal_seen {
+    long total;   /* frames written */
+    long largest; /* the longest the log was */
+    long last;
+    int restarts; /* commits that started the log again */
+} wal_seen;
+
+static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    wal_seen *w = arg;
+    if (frames < w->last) {
+        w->restarts++;
+        w->total += frames;
+    } else {
+        w->total += frames - w->last;
+    }
+    w->last = frames;
+    w->largest = frames > w->largest ? frames : w->largest;
+    return SQLITE_OK;
+}
+
+/* Writes that never wait for the thread: a PASSIVE checkpoint alone never
+ * copied the whole log (the next commits came while it waited for its
+ * fsyncs), so the log never started again from its beginning and grew with
+ * every commit. The thread now copies the rest under the store lock once the
+ * log holds ckpt_restart_frames frames, and the log starts again. */
+static void test_log_restarts_under_steady_writes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/avrr-walckpt-XXXXXX", db[128], wal[140];
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/registry.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    avrr_service *svc = NULL;
+    avrr_error e;
+    avrr_actor a;
+    wal_seen seen = {0};
+    assert_int_equal(avrr_service_open(db, true, &svc, &e), AVRR_OK);
+    assert_int_equal(avrr_service_tenant_add(svc, "NL", "Netherlands", &e), AVRR_OK);
+    assert_int_equal(avrr_service_local_actor(svc, "NL", AVRR_ROLE_CASEWORKER, &a, &e), AVRR_OK);
+    svc->ckpt_restart_frames = STREAM_FRAMES; /* 256 KiB instead of 32 MiB */
+    assert_int_equal(avrr_service_background_checkpoints(svc, 2, &e), AVRR_OK);
+    /* after it: starting the thread turned SQLite's own hook off */
+    sqlite3_wal_hook(avrr__sqlite_db(svc->store), on_commit, &seen);
+    for (int i = 0; i < STREAM; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Stream%05d", i);
+        avrr_identity id = {.given_names = name, .surname = "Haddad"};
+        avrr_person p = {.identities = &id, .n_identities = 1};
+        assert_int_equal(avrr_service_person_register(svc, &a, &p, &e), AVRR_OK);
+        /* a pause outside the store lock, as a server has between the
+         * writes of its requests (far shorter than a checkpoint's fsyncs) */
+        struct timespec t = {0, 200000L};
+        nanosleep(&t, NULL);
+    }
+    /* Without the catch-up no commit started the log again and it held
+     * every frame written (about 12,000 here). Now it starts again each
+     * time the thread has caught up: a few times at least, however slow
+     * the fsyncs, and it never holds more than a part of the writes. */
+    if (svc->ckpt_restarts < 2 || seen.restarts < 2 || seen.largest * 4 > seen.total)
+        fail_msg("%lu catch-ups, %d restarts; log of %ld frames at most, %ld written",
+                 (unsigned long)svc->ckpt_restarts, seen.restarts, seen.largest, seen.total);
+    int64_t n = 0;
+    assert_int_equal(avrr_service_count(svc, "persons", &n, &e), AVRR_OK);
+    assert_int_equal(n, STREAM);
+    avrr_service_close(svc);
+    assert_int_equal(avrr_service_open(db, false, &svc, &e), AVRR_OK);
+    assert_int_equal(avrr_service_count(svc, "persons", &n, &e), AVRR_OK);
+    assert_int_equal(n, STREAM);
+    avrr_service_close(svc);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", db);
+    unlink(wal);
+    unlink(db);
+    rmdir(dir);
+}
+
 int main(void)
 {
     unsetenv("AVRR_DATA_KEY");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_background_checkpoints),
+        cmocka_unit_test(test_log_restarts_under_steady_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
