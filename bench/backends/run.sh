@@ -124,8 +124,8 @@ PG_MB=$(($(psql "$PG_URI" -Atc 'SELECT pg_database_size(current_database())') / 
 # Not the whole database: that would also record the still empty check
 # tables as empty (reltuples 0), and each connection then plans the
 # foreign-key lookups of a check's hits (check_hits -> checks) as sequential
-# scans of checks and keeps that plan while checks grows (see "Fifth and a
-# half round" in docs/BENCHMARKS.md). Autovacuum never analyzes a table
+# scans of checks and keeps that plan while checks grows (see "Sixth
+# round" in docs/BENCHMARKS.md). Autovacuum never analyzes a table
 # nobody wrote to, and `avrr import` analyzes only the tables it loaded.
 psql "$PG_URI" -qc 'VACUUM ANALYZE persons, identities, documents, audit_events' >/dev/null
 SQ_IDS=$("$AVRR" audit verify --db "$SQ_DB" | sed -n 's/.*verified: \([0-9]*\) event.*/\1/p')
