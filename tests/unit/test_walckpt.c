@@ -44,6 +44,35 @@ static void nap_ms(long ms)
     nanosleep(&t, NULL);
 }
 
+/* A new registry in a folder of its own, with tenant NL and its caseworker. */
+typedef struct scratch {
+    char dir[32], db[128], wal[140];
+} scratch;
+
+static avrr_service *scratch_open(scratch *sc, avrr_actor *a)
+{
+    avrr_service *svc = NULL;
+    avrr_error e;
+    snprintf(sc->dir, sizeof sc->dir, "/tmp/avrr-walckpt-XXXXXX");
+    assert_non_null(mkdtemp(sc->dir));
+    snprintf(sc->db, sizeof sc->db, "%s/registry.db", sc->dir);
+    snprintf(sc->wal, sizeof sc->wal, "%s-wal", sc->db);
+    assert_int_equal(avrr_service_open(sc->db, true, &svc, &e), AVRR_OK);
+    assert_int_equal(avrr_service_tenant_add(svc, "NL", "Netherlands", &e), AVRR_OK);
+    assert_int_equal(avrr_service_local_actor(svc, "NL", AVRR_ROLE_CASEWORKER, a, &e), AVRR_OK);
+    return svc;
+}
+
+static void scratch_remove(scratch *sc)
+{
+    char shm[140];
+    snprintf(shm, sizeof shm, "%s-shm", sc->db);
+    unlink(sc->wal);
+    unlink(shm);
+    unlink(sc->db);
+    rmdir(sc->dir);
+}
+
 enum { ROUNDS = 30, PER_ROUND = 100 };
 
 /* Registers ROUNDS x PER_ROUND persons, a round at a time, pausing between
@@ -85,16 +114,11 @@ static long register_rounds(avrr_service *svc, const avrr_actor *a, const char *
 static void test_background_checkpoints(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/avrr-walckpt-XXXXXX", db[128], wal[140];
-    assert_non_null(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/registry.db", dir);
-    snprintf(wal, sizeof wal, "%s-wal", db);
-    avrr_service *svc = NULL;
+    scratch sc;
     avrr_error e;
     avrr_actor a;
-    assert_int_equal(avrr_service_open(db, true, &svc, &e), AVRR_OK);
-    assert_int_equal(avrr_service_tenant_add(svc, "NL", "Netherlands", &e), AVRR_OK);
-    assert_int_equal(avrr_service_local_actor(svc, "NL", AVRR_ROLE_CASEWORKER, &a, &e), AVRR_OK);
+    avrr_service *svc = scratch_open(&sc, &a);
+    const char *db = sc.db, *wal = sc.wal;
     assert_int_equal(avrr_service_background_checkpoints(svc, 0, &e), AVRR_EINVALID);
     assert_int_not_equal(autocheckpoint_of(svc), 0); /* SQLite's default: in commits */
     assert_int_equal(avrr_service_checkpoint_runs(svc), 0);
@@ -125,11 +149,7 @@ static void test_background_checkpoints(void **state)
     assert_int_equal(n, ROUNDS * PER_ROUND);
     assert_int_not_equal(autocheckpoint_of(svc), 0);
     avrr_service_close(svc);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", db);
-    unlink(wal);
-    unlink(db);
-    rmdir(dir);
+    scratch_remove(&sc);
 }
 
 enum { STREAM = 2000, STREAM_FRAMES = 64 };
@@ -167,17 +187,12 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 static void test_log_restarts_under_steady_writes(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/avrr-walckpt-XXXXXX", db[128], wal[140];
-    assert_non_null(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/registry.db", dir);
-    snprintf(wal, sizeof wal, "%s-wal", db);
-    avrr_service *svc = NULL;
+    scratch sc;
     avrr_error e;
     avrr_actor a;
+    avrr_service *svc = scratch_open(&sc, &a);
+    const char *db = sc.db;
     wal_seen seen = {0};
-    assert_int_equal(avrr_service_open(db, true, &svc, &e), AVRR_OK);
-    assert_int_equal(avrr_service_tenant_add(svc, "NL", "Netherlands", &e), AVRR_OK);
-    assert_int_equal(avrr_service_local_actor(svc, "NL", AVRR_ROLE_CASEWORKER, &a, &e), AVRR_OK);
     svc->ckpt_restart_frames = STREAM_FRAMES; /* 256 KiB instead of 32 MiB */
     assert_int_equal(avrr_service_background_checkpoints(svc, 2, &e), AVRR_OK);
     /* after it: starting the thread turned SQLite's own hook off */
@@ -208,11 +223,7 @@ static void test_log_restarts_under_steady_writes(void **state)
     assert_int_equal(avrr_service_count(svc, "persons", &n, &e), AVRR_OK);
     assert_int_equal(n, STREAM);
     avrr_service_close(svc);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", db);
-    unlink(wal);
-    unlink(db);
-    rmdir(dir);
+    scratch_remove(&sc);
 }
 
 int main(void)
