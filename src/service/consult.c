@@ -477,8 +477,6 @@ static avrr_err open_link(avrr_service *svc, int64_t person_a, const char *tenan
     return svc->store->ops->link_insert(svc->store, out, e);
 }
 
-/* The yellow links a check opens for its strong hits on other tenants, in
- * one call to the store. Store lock held. */
 /* The yellow links a check opens: one per strong hit on another tenant
  * not linked yet, to be stored with the check (check_id is set then). */
 typedef struct check_links {

@@ -232,6 +232,14 @@ static void add_tenant(avrr_store *s, const char *code, const char *name)
     assert_true(t.created_at > 0);
 }
 
+/* The three tenants of the link and check tests: NL, BE and FR. */
+static void add_nl_be_fr(avrr_store *s)
+{
+    add_tenant(s, "NL", "Netherlands");
+    add_tenant(s, "BE", "Belgium");
+    add_tenant(s, "FR", "France");
+}
+
 static avrr_date date(const char *text)
 {
     avrr_date d;
@@ -1386,9 +1394,7 @@ static void test_checks(void **state)
     uint8_t hash[32];
     int64_t nl_p, be_p, fr_p, key = 0;
 
-    add_tenant(s, "NL", "Netherlands");
-    add_tenant(s, "BE", "Belgium");
-    add_tenant(s, "FR", "France");
+    add_nl_be_fr(s);
     nl_p = add_person(s, "NL", "Nl");
     be_p = add_person(s, "BE", "Be");
     fr_p = add_person(s, "FR", "Fr");
@@ -1546,9 +1552,7 @@ static void test_link_insert_many(void **state)
     avrr_error e = {0};
     int64_t nl_p, be_p, fr_p;
 
-    add_tenant(s, "NL", "Netherlands");
-    add_tenant(s, "BE", "Belgium");
-    add_tenant(s, "FR", "France");
+    add_nl_be_fr(s);
     nl_p = add_person(s, "NL", "Nl");
     be_p = add_person(s, "BE", "Be");
     fr_p = add_person(s, "FR", "Fr");
@@ -1579,9 +1583,7 @@ static void test_links(void **state)
     int64_t nl_p, be_p, be_q, fr_p, chk, resolved_at;
     size_t n = 0;
 
-    add_tenant(s, "NL", "Netherlands");
-    add_tenant(s, "BE", "Belgium");
-    add_tenant(s, "FR", "France");
+    add_nl_be_fr(s);
     nl_p = add_person(s, "NL", "Nl");
     be_p = add_person(s, "BE", "Be");
     be_q = add_person(s, "BE", "Be2");
@@ -1766,9 +1768,7 @@ static void test_red_link_flag(void **state)
     int64_t nl_p, be_p, be_q, fr_p;
     char sql[128];
 
-    add_tenant(s, "NL", "Netherlands");
-    add_tenant(s, "BE", "Belgium");
-    add_tenant(s, "FR", "France");
+    add_nl_be_fr(s);
     nl_p = add_person(s, "NL", "Nl");
     be_p = add_person(s, "BE", "Be");
     be_q = add_person(s, "BE", "Be2");
@@ -1860,9 +1860,7 @@ static void test_disclosures(void **state)
     int64_t nl_p, be_p, chk, be_chk;
     size_t n = 0;
 
-    add_tenant(s, "NL", "Netherlands");
-    add_tenant(s, "BE", "Belgium");
-    add_tenant(s, "FR", "France");
+    add_nl_be_fr(s);
     nl_p = add_person(s, "NL", "Nl");
     be_p = add_person(s, "BE", "Be");
     chk = add_check(s, "NL", nl_p, "BE", be_p);
@@ -2297,9 +2295,7 @@ static void test_check_insert_links(void **state)
         print_message("[  SKIP    ] sqlite has no check_insert_links\n");
         skip();
     }
-    add_tenant(s, "NL", "Netherlands");
-    add_tenant(s, "BE", "Belgium");
-    add_tenant(s, "FR", "France");
+    add_nl_be_fr(s);
     nl_p = add_person(s, "NL", "Nl");
     be_p = add_person(s, "BE", "Be");
     fr_p = add_person(s, "FR", "Fr");
