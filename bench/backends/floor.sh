@@ -1,0 +1,128 @@
+#!/bin/sh
+# How fast can PostgreSQL's part of a check be? (issue 6: check latency on
+# PostgreSQL within 1.5x of SQLite). Beside avrr's own checks on both
+# backends (check_bench, in-process, one thread, with --phases), pgbench
+# replays the statements of one check (the facts of 4 hit persons, the
+# check's row with a real 3 KB answer, 4 hits, a link, the audit table's
+# lock and the chain's head, the audit event, COMMIT) on a fresh copy of the
+# same registry, alternating every part each round:
+#   per_statement.sql       one round trip per statement
+#   one_trip.sql            all of it in one pipeline: one round trip, the
+#                           least any protocol could need
+#   two_trips.sql           two pipelines: the facts with the audit lock and
+#                           head, then the writes with COMMIT; the least a
+#                           check can need, whose writes wait for the facts
+#                           (the stored answer shows them) and the facts for
+#                           the match
+#   one_trip_writes.sql     the same without the facts read
+#   one_trip_row_audit.sql  only the check's row and its audit event
+# Then the budget: 1.5 x SQLite's check p50, less the part of a check that
+# is not the store's (SQLite's check p50 less its store phases' p50: lock,
+# views, row, links, audit, commit). A PostgreSQL check meets the target
+# only if its store part, at least two_trips', fits in that budget.
+#
+# usage: bench/backends/floor.sh TREE [SIZE]
+#   TREE: a source tree built in TREE/build (cmake, RelWithDebInfo)
+#   SIZE: 1m (default) or 100k: the cached data of bench/check_latency/run.sh
+# environment (defaults): ROUNDS=3 CHECKS=3000 TX=3000
+#   CACHE=/tmp/avrr-bench/check_latency WORK=/tmp/avrr-bench/floor
+# Needs psql, pgbench, bc and the PostgreSQL server packages
+# (scripts/pg-test-cluster.sh: fsync and synchronous_commit off).
+set -eu
+[ $# -ge 1 ] || { sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+TREE=$(cd "$1" && pwd)
+case ${2:-1m} in
+1m | 1M) N=1000000 ;;
+100k | 100K) N=100000 ;;
+*) echo "floor.sh: SIZE is 1m or 100k" >&2; exit 2 ;;
+esac
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+ROUNDS=${ROUNDS:-3}
+CHECKS=${CHECKS:-3000}
+TX=${TX:-3000}
+CACHE=${CACHE:-/tmp/avrr-bench/check_latency}
+WORK=${WORK:-/tmp/avrr-bench/floor}
+DATA=$CACHE/$N
+TENANTS="NL BE DE FR"
+[ -f "$DATA/registry.db" ] || { echo "floor.sh: no data in $DATA (run bench/check_latency/run.sh first)" >&2; exit 1; }
+for tool in psql pgbench bc; do
+    command -v $tool >/dev/null || { echo "floor.sh: $tool missing" >&2; exit 1; }
+done
+mkdir -p "$WORK"
+libs=$(pkg-config --libs sqlite3 libpq libmicrohttpd json-c libsodium icu-uc icu-i18n)
+# shellcheck disable=SC2086 # a flag list
+cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I "$TREE/include" -I "$TREE/src" \
+    -o "$WORK/check_bench" "$TREE/bench/check_latency/check_bench.c" "$TREE/build/libavrr.a" \
+    $libs -lpthread -lm
+PGDIR=$WORK/pg
+cleanup() { "$ROOT/scripts/pg-test-cluster.sh" stop "$PGDIR" 2>/dev/null; true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+"$ROOT/scripts/pg-test-cluster.sh" stop "$PGDIR" 2>/dev/null || true
+PG_URI=$("$ROOT/scripts/pg-test-cluster.sh" start "$PGDIR")
+pg_db() { printf '%s\n' "$PG_URI" | sed "s|/avrr?|/$1?|"; }
+PG_ADMIN=$(pg_db postgres)
+AVRR=$TREE/build/avrr
+"$AVRR" init --db "$PG_URI" >/dev/null
+for t in $TENANTS; do "$AVRR" tenant add --db "$PG_URI" --code "$t" --name "Member state $t" >/dev/null; done
+for t in $TENANTS; do "$AVRR" import --db "$PG_URI" --tenant "$t" --quiet "$DATA/$t.csv" >/dev/null; done
+# the loaded tables only, as autovacuum would (bench/backends/run.sh says why)
+psql "$PG_URI" -qc 'VACUUM ANALYZE persons, identities, documents, audit_events'
+fresh() { # NAME -> URI of a fresh copy of the imported registry
+    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $1 TEMPLATE avrr" >/dev/null
+    pg_db "$1"
+}
+pg_cpu() { awk '{printf "%.2f\n", ($16 + $17) / 100}' "/proc/$(head -n 1 "$PGDIR/data/postmaster.pid")/stat"; }
+field() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+phase_p50() { grep "^phase .* name=$1 " "$2" | field wall_p50_us; }
+checks() { # BACKEND OUT: check_bench on a fresh registry
+    if [ "$1" = sqlite ]; then
+        rm -f "$WORK/s.db" "$WORK/s.db-wal" "$WORK/s.db-shm"
+        cp "$DATA/registry.db" "$WORK/s.db"
+        db=$WORK/s.db
+    else
+        db=$(fresh ck)
+    fi
+    "$WORK/check_bench" --db "$db" --known "$DATA/probes_known.csv" --new "$DATA/probes_new.csv" \
+        --checks "$CHECKS" --warmup 1000 --threads 1 --phases >"$2"
+}
+for r in $(seq 1 "$ROUNDS"); do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    checks sqlite "$WORK/sqlite_$r.txt"
+    s50=$(grep '^checks' "$WORK/sqlite_$r.txt" | field p50_ms)
+    store=0
+    for p in lock views row links audit commit; do
+        store=$(echo "$store + $(phase_p50 $p "$WORK/sqlite_$r.txt") / 1000" | bc -l)
+    done
+    budget=$(echo "1.5 * $s50 - ($s50 - $store)" | bc -l)
+    printf '%s round=%s load=%s sqlite_p50_ms=%s sqlite_store_p50_ms=%.3f pg_budget_ms=%.3f\n' \
+        "$(date -u +%T)" "$r" "$load" "$s50" "$store" "$budget"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    c0=$(pg_cpu)
+    checks pg "$WORK/pg_$r.txt"
+    sleep 0.5 # the backend's exit
+    c1=$(pg_cpu)
+    p50=$(grep '^checks' "$WORK/pg_$r.txt" | field p50_ms)
+    cpu=$(grep '^checks' "$WORK/pg_$r.txt" | field cpu_p50_ms)
+    printf '%s round=%s load=%s avrr_pg_p50_ms=%s avrr_cpu_p50_ms=%s server_cpu_s=%s ratio=%.2f\n' \
+        "$(date -u +%T)" "$r" "$load" "$p50" "$cpu" "$(echo "$c1 - $c0" | bc)" \
+        "$(echo "$p50 / $s50" | bc -l)"
+    for s in per_statement two_trips one_trip one_trip_writes one_trip_row_audit; do
+        db=$(fresh pb)
+        psql "$db" -qf "$HERE/floor/answer.sql"
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        c0=$(pg_cpu)
+        rm -f "$WORK"/tx.*
+        (cd "$WORK" && pgbench -n -M prepared -c 1 -t "$TX" -D persons="$N" -l --log-prefix=tx \
+            -f "$HERE/floor/$s.sql" "$db" >"$WORK/pgbench_$s.txt" 2>&1) ||
+            { cat "$WORK/pgbench_$s.txt" >&2; exit 1; }
+        sleep 0.3
+        c1=$(pg_cpu)
+        lat=$(awk '{print $3}' "$WORK"/tx.* | sort -n |
+            awk '{a[NR] = $1} END {printf "p50_ms=%.3f p99_ms=%.3f", a[int(NR * 0.5)] / 1000, a[int(NR * 0.99)] / 1000}')
+        printf '%s round=%s load=%s %s %s server_cpu_us_per_check=%s\n' "$(date -u +%T)" "$r" \
+            "$load" "$s" "$lat" "$(echo "($c1 - $c0) * 1000000 / $TX" | bc)"
+    done
+done
