@@ -966,7 +966,11 @@ static avrr_err pg_error(pg_store *s, const PGresult *res, const char *field,
     if (strcmp(state, "53200") == 0) /* out_of_memory */
         return avrr_error_set(e, AVRR_ENOMEM, field,
                               "out of memory in the database (%s)", what);
-    if (strncmp(state, "08", 2) == 0) /* connection exceptions */
+    /* Connection exceptions, and the server ending the session (57P01
+     * admin_shutdown, as pg_terminate_backend or a restart give it; 57P02
+     * crash_shutdown; 57P03 cannot_connect_now; 57P04 database_dropped):
+     * the connection is gone either way. */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
         return avrr_error_set(e, AVRR_EIO, "database", "%s: %s: %s",
                               s->where, what, msg);
     return avrr_error_set(e, AVRR_EDB, field, "%s: %s (SQLSTATE %s)", what,
