@@ -13,6 +13,10 @@
 #   SIZE: 100k (default) or 1m: the cached data of bench/check_latency/run.sh
 # environment (defaults): ROUNDS=2 THREADS=4 DUR1=15s DUR32=20s CHECKS=3000
 #   INPROC=1 SQLITE=1 PORT=18491
+#   ALT=0: with ALT=N instead, both servers run at once (ports PORT and
+#   PORT+1, each on its own copy) and wrk alternates between them N times
+#   (1 connection for DUR1, then 32 for DUR32, A then B): the machine's
+#   load swings then hit both alike, at the cost of one index load each
 #   SERVE_A, SERVE_B: further `avrr serve` options of each (e.g.
 #   SERVE_B="--store-pool 0")
 #   CACHE=/tmp/avrr-bench/check_latency WORK=/tmp/avrr-bench/http_ab
@@ -52,7 +56,8 @@ done
 PGDIR=$WORK/pg
 SERVER_PID=
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+    # shellcheck disable=SC2086 # one pid or two
+    [ -n "$SERVER_PID" ] && kill $SERVER_PID 2>/dev/null
     "$ROOT/scripts/pg-test-cluster.sh" stop "$PGDIR" 2>/dev/null
     true
 }
@@ -73,14 +78,15 @@ for db in "$PG_URI" "$SQ_DB"; do
 done
 # The loaded tables only, as autovacuum would (see bench/backends/run.sh).
 psql "$PG_URI" -qc 'VACUUM ANALYZE persons, identities, documents, audit_events'
-fresh_pg() {
-    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS ab" >/dev/null 2>&1
+fresh_pg() { # [NAME]
+    name=${1:-ab}
+    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name" >/dev/null 2>&1
     tries=0
-    until psql "$PG_ADMIN" -qc "CREATE DATABASE ab TEMPLATE avrr" >/dev/null 2>&1; do
+    until psql "$PG_ADMIN" -qc "CREATE DATABASE $name TEMPLATE avrr" >/dev/null 2>&1; do
         tries=$((tries + 1)); [ $tries -lt 30 ] || { echo "http_ab.sh: CREATE DATABASE failed" >&2; exit 1; }
         sleep 1
     done
-    pg_db ab
+    pg_db "$name"
 }
 fresh_sqlite() {
     rm -f "$WORK/ab.db" "$WORK/ab.db-wal" "$WORK/ab.db-shm"
@@ -133,6 +139,59 @@ http_run() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
 }
+# VARIANT DB PORT: starts a server in the background; its pid in SPID_VARIANT, key in KEY_VARIANT
+start_server() {
+    eval "tree=\$$1; extra=\${SERVE_$1:-}"
+    key=$("$tree/build/avrr" key create --db "$2" --tenant BE --role caseworker --label bench | tail -n 1)
+    rm -f "$WORK/serve_$1.out"
+    # shellcheck disable=SC2086 # extra is a list of options
+    "$tree/build/avrr" serve --db "$2" --listen "127.0.0.1:$3" --quiet --threads "$THREADS" \
+        --rate-limit 0 $extra >"$WORK/serve_$1.out" 2>"$WORK/serve_$1.err" &
+    eval "SPID_$1=$!; KEY_$1=$key"
+}
+if [ "${ALT:-0}" -gt 0 ]; then
+    start_server A "$(fresh_pg ab_a)" "$PORT"
+    start_server B "$(fresh_pg ab_b)" $((PORT + 1))
+    SERVER_PID="$SPID_A $SPID_B"
+    for v in A B; do
+        until grep -q 'serving http' "$WORK/serve_$v.out" 2>/dev/null; do
+            eval "kill -0 \$SPID_$v" 2>/dev/null || { cat "$WORK/serve_$v.err" >&2; exit 1; }
+            sleep 0.5
+        done
+    done
+    export CHECK_BODIES="$DATA/probes.jsonl"
+    for i in $(seq 1 "$ALT"); do
+        for v in A B; do
+            eval "pid=\$SPID_$v; CHECK_KEY=\$KEY_$v"
+            export CHECK_KEY
+            if [ "$v" = A ]; then URL=http://127.0.0.1:$PORT; else URL=http://127.0.0.1:$((PORT + 1)); fi
+            [ "$i" = 1 ] && wrk -t1 -c1 -d3s -s "$LAT/check.lua" "$URL" >/dev/null # warm-up
+            for c in 1 32; do
+                if [ $c = 1 ]; then t=1; d=$DUR1; else t=2; d=$DUR32; fi
+                load=$(cut -d' ' -f1 /proc/loadavg)
+                s0=$(proc_cpu "$pid"); p0=$(pg_cpu)
+                wrk -t$t -c$c -d"$d" --latency -s "$LAT/check.lua" "$URL/" >"$WORK/wrk.txt"
+                s1=$(proc_cpu "$pid"); p1=$(pg_cpu)
+                res=$(grep '^wrk_result' "$WORK/wrk.txt")
+                n=$(val "$res" requests)
+                echo "$(date -u +%T) alt=$i $v pg c=$c load=$load req_s=$(val "$res" req_s)" \
+                    "p50_ms=$(val "$res" p50_ms) p99_ms=$(val "$res" p99_ms) non2xx=$(val "$res" non2xx)" \
+                    "avrr_cpu_ms_per_req=$(echo "scale=3; ($s1 - $s0) * 1000 / $n" | bc)" \
+                    "pg_cpu_ms_per_req=$(echo "scale=3; ($p1 - $p0) * 1000 / $n" | bc)"
+            done
+        done
+    done
+    for v in A B; do
+        if [ "$v" = A ]; then URL=http://127.0.0.1:$PORT; else URL=http://127.0.0.1:$((PORT + 1)); fi
+        curl -fsS "$URL/metrics" | grep '^avrr_store_pool' | tr '\n' ' ' | sed "s/^/    $v metrics: /"
+        echo
+    done
+    # shellcheck disable=SC2086 # two pids
+    kill $SERVER_PID
+    wait 2>/dev/null || true
+    SERVER_PID=
+    exit 0
+fi
 for r in $(seq 1 "$ROUNDS"); do
     for v in A B; do
         http_run $v "$(fresh_pg)" "round=$r $v pg"

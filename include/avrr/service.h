@@ -118,7 +118,8 @@ avrr_err avrr_service_background_checkpoints(avrr_service *svc, unsigned interva
 /* Checkpoints the thread has run (0 when it is off): for tests. */
 unsigned long avrr_service_checkpoint_runs(avrr_service *svc);
 
-/* PostgreSQL: checks run on a pool of n store connections of their own
+/* PostgreSQL: checks (and the API key lookup of every request) run on a
+ * pool of n store connections of their own
  * (0 to 64; 0, the default, turns it off), opened now on the registry's
  * URI, besides the one the other use cases share under the service's
  * store lock. A check takes a free pooled connection (and waits when none
@@ -138,9 +139,10 @@ avrr_err avrr_service_store_pool(avrr_service *svc, unsigned n, avrr_error *e);
 /* The pool's size and counts since it opened, for /metrics and the tests. */
 typedef struct avrr_store_pool_stats {
     unsigned size;          /* pooled connections (0: no pool) */
-    unsigned long takes;    /* pooled connections taken by checks (one for
-                             * the transaction, one more before the match
-                             * for a check naming the requester's person) */
+    unsigned long takes;    /* pooled connections taken: one by each API
+                             * key's authentication, one by each check for
+                             * its transaction, one more before the match
+                             * by a check naming the requester's person */
     unsigned long waits;    /* of them, how many waited for a free one */
     unsigned long reopens;  /* connections opened again after a loss */
     unsigned busy_max;      /* most pooled connections in use at once */

@@ -14,8 +14,11 @@
  * opened once (link_pair_lock, consult.c). What stays serial is the part
  * of a check's transaction after the audit lock (its last round trip).
  *
- * Use cases other than checks keep the shared store and the lock: they are
- * rare beside checks, and some join a caller's transaction. */
+ * So does the API key lookup that starts every request (service.c), one
+ * statement that would otherwise queue every request for the shared
+ * connection. Use cases other than checks keep the shared store and the
+ * lock: they are rare beside checks, and some join a caller's
+ * transaction. */
 #include <errno.h>
 #include <string.h>
 

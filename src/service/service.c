@@ -271,9 +271,15 @@ avrr_err avrr_service_authenticate(avrr_service *svc, const char *key,
         result = avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "missing or malformed API key");
     } else {
         key_hash(key, hash);
-        lock(svc);
-        result = svc->store->ops->key_find(svc->store, hash, &info, e);
-        unlock(svc);
+        /* Every request's first statement: on a pooled connection when
+         * there is a pool (pool.c), so that requests do not queue for the
+         * shared one before their checks run on the pool. */
+        avrr_store *st = NULL;
+        result = avrr__store_take(svc, &st, e);
+        if (result == AVRR_OK) {
+            result = st->ops->key_find(st, hash, &info, e);
+            avrr__store_give(svc, st, result);
+        }
         if (result == AVRR_ENOTFOUND)
             result = avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "unknown or revoked API key");
     }

@@ -94,7 +94,8 @@ avrr_err avrr__audit_event_on(avrr_store *st, const avrr_actor *a, const char *a
                               const char *target_type, int64_t target_id, avrr_err outcome,
                               avrr_error *e);
 
-/* The store a check's statements go to (pool.c): a pooled handle when the
+/* The store that a check's statements, and a request's authentication,
+ * go to (pool.c): a pooled handle when the
  * service has a pool and the calling thread is not inside one of the
  * service's transactions, else the shared store with `lock` held. Give it
  * back with the check's result: a pooled handle whose connection was lost
