@@ -16,7 +16,9 @@
 #   ALT=0: with ALT=N instead, both servers run at once (ports PORT and
 #   PORT+1, each on its own copy) and wrk alternates between them N times
 #   (1 connection for DUR1, then 32 for DUR32, A then B): the machine's
-#   load swings then hit both alike, at the cost of one index load each
+#   load swings then hit both alike, at the cost of one index load each;
+#   with SQLITE=1 a third server (B's build on a copy of the SQLite
+#   registry, port PORT+2, "S") takes its turn after B
 #   SERVE_A, SERVE_B: further `avrr serve` options of each (e.g.
 #   SERVE_B="--store-pool 0")
 #   CACHE=/tmp/avrr-bench/check_latency WORK=/tmp/avrr-bench/http_ab
@@ -149,11 +151,20 @@ start_server() {
         --rate-limit 0 $extra >"$WORK/serve_$1.out" 2>"$WORK/serve_$1.err" &
     eval "SPID_$1=$!; KEY_$1=$key"
 }
+url_of() { case $1 in A) echo "http://127.0.0.1:$PORT" ;; B) echo "http://127.0.0.1:$((PORT + 1))" ;; *) echo "http://127.0.0.1:$((PORT + 2))" ;; esac; }
 if [ "${ALT:-0}" -gt 0 ]; then
     start_server A "$(fresh_pg ab_a)" "$PORT"
     start_server B "$(fresh_pg ab_b)" $((PORT + 1))
     SERVER_PID="$SPID_A $SPID_B"
-    for v in A B; do
+    VARIANTS="A B"
+    if [ "${SQLITE:-1}" = 1 ]; then
+        S=$B
+        SERVE_S=
+        start_server S "$(fresh_sqlite)" $((PORT + 2))
+        SERVER_PID="$SERVER_PID $SPID_S"
+        VARIANTS="A B S"
+    fi
+    for v in $VARIANTS; do
         until grep -q 'serving http' "$WORK/serve_$v.out" 2>/dev/null; do
             eval "kill -0 \$SPID_$v" 2>/dev/null || { cat "$WORK/serve_$v.err" >&2; exit 1; }
             sleep 0.5
@@ -161,10 +172,11 @@ if [ "${ALT:-0}" -gt 0 ]; then
     done
     export CHECK_BODIES="$DATA/probes.jsonl"
     for i in $(seq 1 "$ALT"); do
-        for v in A B; do
+        for v in $VARIANTS; do
             eval "pid=\$SPID_$v; CHECK_KEY=\$KEY_$v"
             export CHECK_KEY
-            if [ "$v" = A ]; then URL=http://127.0.0.1:$PORT; else URL=http://127.0.0.1:$((PORT + 1)); fi
+            URL=$(url_of $v)
+            if [ "$v" = S ]; then b=sqlite; else b=pg; fi
             [ "$i" = 1 ] && wrk -t1 -c1 -d3s -s "$LAT/check.lua" "$URL" >/dev/null # warm-up
             for c in 1 32; do
                 if [ $c = 1 ]; then t=1; d=$DUR1; else t=2; d=$DUR32; fi
@@ -174,15 +186,15 @@ if [ "${ALT:-0}" -gt 0 ]; then
                 s1=$(proc_cpu "$pid"); p1=$(pg_cpu)
                 res=$(grep '^wrk_result' "$WORK/wrk.txt")
                 n=$(val "$res" requests)
-                echo "$(date -u +%T) alt=$i $v pg c=$c load=$load req_s=$(val "$res" req_s)" \
+                echo "$(date -u +%T) alt=$i $v $b c=$c load=$load req_s=$(val "$res" req_s)" \
                     "p50_ms=$(val "$res" p50_ms) p99_ms=$(val "$res" p99_ms) non2xx=$(val "$res" non2xx)" \
                     "avrr_cpu_ms_per_req=$(echo "scale=3; ($s1 - $s0) * 1000 / $n" | bc)" \
                     "pg_cpu_ms_per_req=$(echo "scale=3; ($p1 - $p0) * 1000 / $n" | bc)"
             done
         done
     done
-    for v in A B; do
-        if [ "$v" = A ]; then URL=http://127.0.0.1:$PORT; else URL=http://127.0.0.1:$((PORT + 1)); fi
+    for v in $VARIANTS; do
+        URL=$(url_of $v)
         curl -fsS "$URL/metrics" | grep '^avrr_store_pool' | tr '\n' ' ' | sed "s/^/    $v metrics: /"
         echo
     done
