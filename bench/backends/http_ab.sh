@@ -111,7 +111,7 @@ http_run() {
     # shellcheck disable=SC2154 # tree set by eval
     KEY=$("$tree/build/avrr" key create --db "$db" --tenant BE --role caseworker --label bench | tail -n 1)
     rm -f "$WORK/serve.out" "$WORK/serve.err"
-    # shellcheck disable=SC2086 # extra is a list of options
+    # shellcheck disable=SC2086,SC2154 # extra: a list of options, set by eval
     "$tree/build/avrr" serve --db "$db" --listen "127.0.0.1:$PORT" --quiet --threads "$THREADS" \
         --rate-limit 0 $extra >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVER_PID=$!
@@ -158,8 +158,8 @@ if [ "${ALT:-0}" -gt 0 ]; then
     SERVER_PID="$SPID_A $SPID_B"
     VARIANTS="A B"
     if [ "${SQLITE:-1}" = 1 ]; then
-        S=$B
-        SERVE_S=
+        # shellcheck disable=SC2034 # read by start_server's eval
+        S=$B SERVE_S=
         start_server S "$(fresh_sqlite)" $((PORT + 2))
         SERVER_PID="$SERVER_PID $SPID_S"
         VARIANTS="A B S"
@@ -175,7 +175,7 @@ if [ "${ALT:-0}" -gt 0 ]; then
         for v in $VARIANTS; do
             eval "pid=\$SPID_$v; CHECK_KEY=\$KEY_$v"
             export CHECK_KEY
-            URL=$(url_of $v)
+            URL=$(url_of "$v")
             if [ "$v" = S ]; then b=sqlite; else b=pg; fi
             [ "$i" = 1 ] && wrk -t1 -c1 -d3s -s "$LAT/check.lua" "$URL" >/dev/null # warm-up
             for c in 1 32; do
@@ -194,7 +194,7 @@ if [ "${ALT:-0}" -gt 0 ]; then
         done
     done
     for v in $VARIANTS; do
-        URL=$(url_of $v)
+        URL=$(url_of "$v")
         curl -fsS "$URL/metrics" | grep '^avrr_store_pool' | tr '\n' ' ' | sed "s/^/    $v metrics: /"
         echo
     done
