@@ -173,6 +173,7 @@ if [ "${ALT:-0}" -gt 0 ]; then
     export CHECK_BODIES="$DATA/probes.jsonl"
     for i in $(seq 1 "$ALT"); do
         for v in $VARIANTS; do
+            pid=
             eval "pid=\$SPID_$v; CHECK_KEY=\$KEY_$v"
             export CHECK_KEY
             URL=$(url_of "$v")
