@@ -118,6 +118,37 @@ avrr_err avrr_service_background_checkpoints(avrr_service *svc, unsigned interva
 /* Checkpoints the thread has run (0 when it is off): for tests. */
 unsigned long avrr_service_checkpoint_runs(avrr_service *svc);
 
+/* PostgreSQL: checks (and the API key lookup of every request) run on a
+ * pool of n store connections of their own
+ * (0 to 64; 0, the default, turns it off), opened now on the registry's
+ * URI, besides the one the other use cases share under the service's
+ * store lock. A check takes a free pooled connection (and waits when none
+ * is), runs its whole transaction there (facts, record, hits, links, its
+ * audit event, COMMIT) without the store lock, and gives it back, so that
+ * concurrent checks overlap their round trips to the server: each pooled
+ * connection writes as another server on the same database would (the
+ * audit chain's lock, a pair's link opened once). A check made inside a
+ * transaction of the service (avrr_service_transaction) joins it on the
+ * shared connection instead. On SQLite, whose writers take turns, it does
+ * nothing (AVRR_OK, no pool). A pooled connection lost is opened again by
+ * the next check that takes it. Call before serving; AVRR_EEXISTS once a
+ * pool is set. */
+#define AVRR_STORE_POOL_MAX 64
+avrr_err avrr_service_store_pool(avrr_service *svc, unsigned n, avrr_error *e);
+
+/* The pool's size and counts since it opened, for /metrics and the tests. */
+typedef struct avrr_store_pool_stats {
+    unsigned size;          /* pooled connections (0: no pool) */
+    unsigned long takes;    /* pooled connections taken: one by each API
+                             * key's authentication, one by each check for
+                             * its transaction, one more before the match
+                             * by a check naming the requester's person */
+    unsigned long waits;    /* of them, how many waited for a free one */
+    unsigned long reopens;  /* connections opened again after a loss */
+    unsigned busy_max;      /* most pooled connections in use at once */
+} avrr_store_pool_stats;
+void avrr_service_store_pool_stats(avrr_service *svc, avrr_store_pool_stats *out);
+
 /* ---- operator functions (the CLI, run by whoever holds the database) ---- */
 
 avrr_err avrr_service_tenant_add(avrr_service *svc, const char *code,

@@ -21,6 +21,7 @@ typedef struct serve_config {
     char db[1024];
     char listen[128];
     long threads;
+    long store_pool; /* PostgreSQL: connections of the checks' own */
     long body_limit;
     long log_requests;
     char audit_key[1024];
@@ -86,6 +87,11 @@ static int read_config(const char *path, serve_config *cfg)
         } else if (strcmp(key, "threads") == 0) {
             if (!cli_parse_long("serve", "threads", val, 1, 256, &cfg->threads))
                 rc = cli_fail("serve", "%s:%u: bad threads value", path, lineno);
+        } else if (strcmp(key, "store_pool") == 0) {
+            if (!cli_parse_long("serve", "store_pool", val, 0, AVRR_STORE_POOL_MAX,
+                                &cfg->store_pool))
+                rc = cli_fail("serve", "%s:%u: bad store_pool value (0 to %d)", path, lineno,
+                              AVRR_STORE_POOL_MAX);
         } else if (strcmp(key, "body_limit") == 0) {
             if (!cli_parse_long("serve", "body_limit", val, 1024, 64L << 20, &cfg->body_limit))
                 rc = cli_fail("serve", "%s:%u: bad body_limit value", path, lineno);
@@ -192,11 +198,13 @@ static void checkpoint(avrr_service *svc, const char *key_file)
 int avrr_cli_serve(int argc, char **argv)
 {
     static const char *usage_line =
-        "avrr serve --db FILE [--listen HOST:PORT] [--threads N] [--config FILE]\n"
-        "           [--tls-cert FILE --tls-key FILE] [--rate-limit N] [--web-root DIR] [--quiet]";
+        "avrr serve --db FILE [--listen HOST:PORT] [--threads N] [--store-pool N]\n"
+        "           [--config FILE] [--tls-cert FILE --tls-key FILE] [--rate-limit N]\n"
+        "           [--web-root DIR] [--quiet]";
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"listen", required_argument, 0, 'l'},
                                          {"threads", required_argument, 0, 't'},
+                                         {"store-pool", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'c'},
                                          {"tls-cert", required_argument, 0, 'C'},
                                          {"tls-key", required_argument, 0, 'K'},
@@ -207,7 +215,10 @@ int avrr_cli_serve(int argc, char **argv)
                                          {0, 0, 0, 0}};
     /* Checkpoints every 5 minutes: a rewrite of the log can hide at most the
      * last few minutes, at the cost of one signature per interval. */
-    serve_config cfg = {.listen = "127.0.0.1:8080", .threads = 4, .log_requests = 1,
+    /* A pooled connection per worker thread (the default 4): the checks
+     * the workers run at once never wait for one. */
+    serve_config cfg = {.listen = "127.0.0.1:8080", .threads = 4, .store_pool = 4,
+                        .log_requests = 1,
                         .checkpoint_seconds = 300, .rate_limit = DEFAULT_RATE_LIMIT,
                         .rate_burst = DEFAULT_RATE_BURST,
                         .auth_fail_limit = DEFAULT_AUTH_FAIL_LIMIT};
@@ -215,16 +226,21 @@ int avrr_cli_serve(int argc, char **argv)
     const char *db = NULL, *listen = NULL, *config = NULL, *web = NULL;
     const char *tls_cert = NULL, *tls_key = NULL;
     long rate_limit = -1;
-    long threads = 0;
+    long threads = 0, store_pool = -1;
     bool quiet = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:t:c:C:K:r:qw:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:t:p:c:C:K:r:qw:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'l': listen = optarg; break;
         case 't':
             if (!cli_parse_long("serve", "--threads", optarg, 1, 256, &threads))
+                return 2;
+            break;
+        case 'p':
+            if (!cli_parse_long("serve", "--store-pool", optarg, 0, AVRR_STORE_POOL_MAX,
+                                &store_pool))
                 return 2;
             break;
         case 'c': config = optarg; break;
@@ -242,10 +258,15 @@ int avrr_cli_serve(int argc, char **argv)
                    "  --db FILE          the registry\n"
                    "  --listen HOST:PORT address to bind (default 127.0.0.1:8080; port 0: any free)\n"
                    "  --threads N        worker threads (default 4)\n"
+                   "  --store-pool N     PostgreSQL: connections of the checks' own, so that\n"
+                   "                     checks overlap their round trips to the server\n"
+                   "                     (default 4, at most %d; 0: checks share the one\n"
+                   "                     connection of the other requests; SQLite: ignored)\n"
                    "  --config FILE      settings file, one 'key = value' per line: db, listen,\n"
-                   "                     threads, body_limit, log_requests, strong_threshold\n"
-                   "                     (0.9), possible_threshold (0.5), duplicate_window_days\n"
-                   "                     (730), pseudonymised_index (true: the match index\n"
+                   "                     threads, store_pool, body_limit, log_requests,\n"
+                   "                     strong_threshold (0.9), possible_threshold (0.5),\n"
+                   "                     duplicate_window_days (730), pseudonymised_index\n"
+                   "                     (true: the match index\n"
                    "                     holds only keyed encodings; checks may send\n"
                    "                     encoded_identity) with pseudonym_key_file (made by\n"
                    "                     avrr encode key), match_model (a model file of\n"
@@ -267,7 +288,7 @@ int avrr_cli_serve(int argc, char **argv)
                    "  --web-root DIR     serve the web pages in DIR under /app/\n\n"
                    "Prints 'avrr: serving http[s]://HOST:PORT/' on stdout once it serves.\n"
                    "Over a rate limit the answer is 429 with a Retry-After header.\n"
-                   "Request logs are JSON lines on stderr.\n", usage_line);
+                   "Request logs are JSON lines on stderr.\n", usage_line, AVRR_STORE_POOL_MAX);
             return 0;
         default: return cli_usage("serve", usage_line);
         }
@@ -282,6 +303,8 @@ int avrr_cli_serve(int argc, char **argv)
         snprintf(cfg.listen, sizeof cfg.listen, "%s", listen);
     if (threads)
         cfg.threads = threads;
+    if (store_pool >= 0)
+        cfg.store_pool = store_pool;
     if (quiet)
         cfg.log_requests = 0;
     if (web)
@@ -332,6 +355,7 @@ int avrr_cli_serve(int argc, char **argv)
         return 1;
     }
     if (avrr_service_configure(svc, &cfg.options, &e) != AVRR_OK ||
+        avrr_service_store_pool(svc, (unsigned)cfg.store_pool, &e) != AVRR_OK ||
         avrr_service_index_load(svc, &e) != AVRR_OK) {
         cli_error("serve", &e);
         avrr_service_close(svc);

@@ -1313,6 +1313,24 @@ static void h_metrics(avrr_http_request *req, const int64_t *params, avrr_http_r
                "avrr_match_index_records{form=\"all\"} %zu\n"
                "avrr_match_index_records{form=\"plaintext\"} %zu\n",
             pz ? 1 : 0, idx_n, idx_plain);
+    avrr_store_pool_stats ps;
+    avrr_service_store_pool_stats(req->srv_svc, &ps);
+    fprintf(f, "# HELP avrr_store_pool_size Store connections of the checks' own (PostgreSQL; "
+               "0: checks share the one connection).\n# TYPE avrr_store_pool_size gauge\n"
+               "avrr_store_pool_size %u\n"
+               "# HELP avrr_store_pool_takes_total Pooled connections taken by checks.\n"
+               "# TYPE avrr_store_pool_takes_total counter\n"
+               "avrr_store_pool_takes_total %lu\n"
+               "# HELP avrr_store_pool_waits_total Takes that waited for a free connection.\n"
+               "# TYPE avrr_store_pool_waits_total counter\n"
+               "avrr_store_pool_waits_total %lu\n"
+               "# HELP avrr_store_pool_reopens_total Pooled connections opened again after a "
+               "loss.\n# TYPE avrr_store_pool_reopens_total counter\n"
+               "avrr_store_pool_reopens_total %lu\n"
+               "# HELP avrr_store_pool_busy_max Most pooled connections in use at once.\n"
+               "# TYPE avrr_store_pool_busy_max gauge\n"
+               "avrr_store_pool_busy_max %u\n",
+            ps.size, ps.takes, ps.waits, ps.reopens, ps.busy_max);
     fclose(f);
     /* open_memstream allocates with malloc; hand it over through avrr's
      * allocator so the server frees every body the same way. */

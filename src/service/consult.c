@@ -440,6 +440,12 @@ static avrr_err find_persons(avrr_service *svc, const avrr_identity *ids, size_t
     return AVRR_OK;
 }
 
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* The link between two persons among `links` (of one of them), or NULL. */
 static const avrr_link *pair_link(const avrr_link *links, size_t n, int64_t a, int64_t b)
 {
@@ -523,21 +529,69 @@ static avrr_err check_links_plan(const avrr_actor *a, int64_t person_id,
     return AVRR_OK;
 }
 
+/* The planned links of a check naming the requester's own person
+ * (person_id) that no other check opened meanwhile. The links read before
+ * the match may be stale: a concurrent check of the same person (on
+ * another pooled connection, another server, or between this check's read
+ * and its transaction) may have opened one of them since. So, in the
+ * check's transaction, each pair's lock is taken (in one order, so that
+ * two checks cannot wait for each other) and the person's links are read
+ * again: a pair linked by then keeps its link, shown in the hit, and is
+ * not opened twice. */
+static avrr_err check_links_settle(avrr_store *st, int64_t person_id, check_links *cl,
+                                   avrr_check_result *out, avrr_error *e)
+{
+    if (!person_id || cl->n == 0)
+        return AVRR_OK;
+    avrr_err result = AVRR_OK;
+    if (st->ops->link_pair_lock) {
+        int64_t *others = avrr_calloc(cl->n, sizeof *others);
+        if (!others)
+            return avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+        for (size_t k = 0; k < cl->n; k++)
+            others[k] = cl->ls[k].person_b;
+        qsort(others, cl->n, sizeof *others, by_id);
+        for (size_t k = 0; k < cl->n && result == AVRR_OK; k++)
+            result = st->ops->link_pair_lock(st, person_id, others[k], e);
+        avrr_free(others);
+    }
+    avrr_link *links = NULL;
+    size_t n_links = 0;
+    if (result == AVRR_OK)
+        result = st->ops->links_of_person(st, person_id, &links, &n_links, e);
+    size_t kept = 0;
+    for (size_t k = 0; k < cl->n && result == AVRR_OK; k++) {
+        const avrr_link *l = pair_link(links, n_links, person_id, cl->ls[k].person_b);
+        if (l) {
+            out->hits[cl->at[k]].link_id = l->id;
+            out->hits[cl->at[k]].link_status = l->status;
+            avrr_link_clear(&cl->ls[k]);
+            continue;
+        }
+        cl->ls[kept] = cl->ls[k];
+        cl->at[kept++] = cl->at[k];
+    }
+    if (result == AVRR_OK)
+        cl->n = kept;
+    avrr_store_free_links(links, n_links);
+    return result;
+}
+
 /* Stores the check with the links it opens (one call when the store can,
  * one round trip to a database server) and shows the links in its hits. */
-static avrr_err check_store(avrr_service *svc, avrr_check *rec, check_links *cl,
+static avrr_err check_store(avrr_store *st, avrr_check *rec, check_links *cl,
                             avrr_check_result *out, avrr_error *e)
 {
-    const avrr_store_ops *ops = svc->store->ops;
+    const avrr_store_ops *ops = st->ops;
     avrr_err result;
     if (ops->check_insert_links) {
-        result = ops->check_insert_links(svc->store, rec, cl->ls, cl->n, e);
+        result = ops->check_insert_links(st, rec, cl->ls, cl->n, e);
     } else {
-        result = ops->check_insert(svc->store, rec, e);
+        result = ops->check_insert(st, rec, e);
         for (size_t k = 0; k < cl->n; k++)
             cl->ls[k].check_id = rec->id;
         if (result == AVRR_OK)
-            result = ops->link_insert_many(svc->store, cl->ls, cl->n, e);
+            result = ops->link_insert_many(st, cl->ls, cl->n, e);
     }
     for (size_t k = 0; k < cl->n && result == AVRR_OK; k++) {
         out->hits[cl->at[k]].link_id = cl->ls[k].id;
@@ -599,9 +653,10 @@ static avrr_err final_response(json_object *resp, const char *stored, avrr_check
 /* Fills a hit view for person hit h as the actor may see it; AVRR_ENOTFOUND
  * when the person is gone or erased (skip it). f: the person's facts from
  * person_facts_many (its assistance moves into the view), or NULL to read
- * them here. Store lock held by the caller. */
-static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hit *h,
-                         avrr_person_facts *f, avrr_hit_view *v, avrr_error *e)
+ * them here from st, which the caller holds. */
+static avrr_err hit_view(avrr_service *svc, avrr_store *st, const avrr_actor *a,
+                         const person_hit *h, avrr_person_facts *f, avrr_hit_view *v,
+                         avrr_error *e)
 {
     const avrr_service_options *o = &svc->options;
 
@@ -624,8 +679,8 @@ static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hi
         erased = f->erased;
         v->red_link = f->red_link;
     } else {
-        result = svc->store->ops->person_flags(svc->store, h->person_id, &restricted, &erased,
-                                               &v->red_link, e);
+        result = st->ops->person_flags(st, h->person_id, &restricted, &erased, &v->red_link,
+                                       e);
     }
     /* Another server may have erased the person since this server's index
      * last heard of it: an erased person is never a hit. */
@@ -639,21 +694,21 @@ static avrr_err hit_view(avrr_service *svc, const avrr_actor *a, const person_hi
             f->assistance = NULL;
             f->n_assistance = 0;
         } else {
-            result = svc->store->ops->person_assistance(svc->store, h->person_id,
-                                                        &v->assistance, &v->n_assistance, e);
+            result = st->ops->person_assistance(st, h->person_id, &v->assistance,
+                                                &v->n_assistance, e);
         }
     }
     return result;
 }
 
-/* The facts of every found person in one call to the store, when it has
- * person_facts_many (*facts stays NULL otherwise: hit_view reads them one
- * by one). Store lock held by the caller. */
-static avrr_err hit_facts(avrr_service *svc, const avrr_actor *a, const person_hit *found,
+/* The facts of every found person in one call to store st (which the
+ * caller holds), when it has person_facts_many (*facts stays NULL
+ * otherwise: hit_view reads them one by one). */
+static avrr_err hit_facts(avrr_store *st, const avrr_actor *a, const person_hit *found,
                           size_t n, avrr_person_facts **facts, avrr_error *e)
 {
     *facts = NULL;
-    if (!svc->store->ops->person_facts_many || n == 0)
+    if (!st->ops->person_facts_many || n == 0)
         return AVRR_OK;
     int64_t *ids = avrr_calloc(n, sizeof *ids);
     avrr_person_facts *f = avrr_calloc(n, sizeof *f);
@@ -664,7 +719,7 @@ static avrr_err hit_facts(avrr_service *svc, const avrr_actor *a, const person_h
     }
     for (size_t i = 0; i < n; i++)
         ids[i] = found[i].person_id;
-    avrr_err result = svc->store->ops->person_facts_many(svc->store, a->tenant, ids, n, f, e);
+    avrr_err result = st->ops->person_facts_many(st, a->tenant, ids, n, f, e);
     avrr_free(ids);
     if (result != AVRR_OK)
         avrr_free(f);
@@ -770,7 +825,9 @@ static avrr_err decode_probe(avrr_service *svc, const avrr_check_request *req,
 
 /* The check's writes (its record, the links it opens, its audit event) are
  * one transaction; the matching before them holds no store lock, so checks
- * from many clients match in parallel. */
+ * from many clients match in parallel. With a store pool (pool.c) the
+ * transaction runs on a pooled connection, without the store lock, so that
+ * checks also overlap their round trips to the database server. */
 static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_request *req,
                            avrr_check_result *out, avrr_error *e)
 {
@@ -815,12 +872,15 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     }
     if (req->person_id) {
         avrr_person mine = {0};
-        lock(svc);
-        result = svc->store->ops->person_get(svc->store, a->tenant, req->person_id, &mine, e);
-        if (result == AVRR_OK)
-            result = svc->store->ops->links_of_person(svc->store, req->person_id, &own_links,
-                                                      &n_own_links, e);
-        unlock(svc);
+        avrr_store *st = NULL;
+        result = avrr__store_take(svc, &st, e);
+        if (result == AVRR_OK) {
+            result = st->ops->person_get(st, a->tenant, req->person_id, &mine, e);
+            if (result == AVRR_OK)
+                result = st->ops->links_of_person(st, req->person_id, &own_links,
+                                                  &n_own_links, e);
+            avrr__store_give(svc, st, result);
+        }
         avrr_person_clear(&mine);
         if (result == AVRR_ENOTFOUND)
             avrr_error_set(e, AVRR_ENOTFOUND, "person_id", "no person %lld",
@@ -847,11 +907,23 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
         result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
         goto out;
     }
-    lock(svc);
-    bool began = svc->txn_depth == 0 && svc->store->ops->begin(svc->store, e) == AVRR_OK;
-    svc->txn_depth++;
+    /* A pooled connection (pool.c), or the shared one under the lock,
+     * where a check made inside a transaction of the service joins it. */
+    avrr_store *st = NULL;
+    result = avrr__store_take(svc, &st, e);
+    if (result != AVRR_OK)
+        goto out;
+    bool shared = st == svc->store;
+    bool began = !shared || svc->txn_depth == 0;
+    /* Without its transaction the check could be stored without its
+     * audit event: then it is not stored at all. */
+    if (began && (result = st->ops->begin(st, e)) != AVRR_OK)
+        began = false;
+    if (shared)
+        svc->txn_depth++;
     ph_mark(AVRR__CP_LOCK);
-    result = hit_facts(svc, a, found, n_found, &facts, e);
+    if (result == AVRR_OK)
+        result = hit_facts(st, a, found, n_found, &facts, e);
     for (size_t i = 0; i < n_found && result == AVRR_OK; i++) {
         const avrr_link *l = req->person_id ? pair_link(own_links, n_own_links, req->person_id,
                                                         found[i].person_id)
@@ -859,7 +931,7 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
         if (l && l->status == AVRR_LINK_GREEN)
             continue; /* confirmed different persons: not a hit any more */
         avrr_hit_view *v = &out->hits[out->n_hits];
-        result = hit_view(svc, a, &found[i], facts ? &facts[i] : NULL, v, e);
+        result = hit_view(svc, st, a, &found[i], facts ? &facts[i] : NULL, v, e);
         if (result == AVRR_ENOTFOUND) {
             result = AVRR_OK;
             continue;
@@ -900,24 +972,27 @@ static avrr_err check_impl(avrr_service *svc, const avrr_actor *a, avrr_check_re
     if (result == AVRR_OK)
         result = check_links_plan(a, req->person_id, out, &links, e);
     if (result == AVRR_OK)
-        result = check_store(svc, &rec, &links, out, e);
+        result = check_links_settle(st, req->person_id, &links, out, e);
+    if (result == AVRR_OK)
+        result = check_store(st, &rec, &links, out, e);
     out->check_id = rec.id;
     ph_mark(AVRR__CP_ROW);
     if (result == AVRR_OK)
         result = final_response(resp, rec.response_json, out, e);
     ph_mark(AVRR__CP_LINKS);
     if (result == AVRR_OK)
-        result = avrr__audit_event(svc, a, "check.create", "check", rec.id, AVRR_OK, e);
+        result = avrr__audit_event_on(st, a, "check.create", "check", rec.id, AVRR_OK, e);
     ph_mark(AVRR__CP_AUDIT);
-    svc->txn_depth--;
+    if (shared)
+        svc->txn_depth--;
     if (began) {
         if (result == AVRR_OK)
-            result = svc->store->ops->commit(svc->store, e);
+            result = st->ops->commit(st, e);
         if (result != AVRR_OK)
-            svc->store->ops->rollback(svc->store);
+            st->ops->rollback(st);
     }
     ph_mark(AVRR__CP_COMMIT);
-    unlock(svc);
+    avrr__store_give(svc, st, result);
 out:
     rec.request_json = NULL; /* borrowed */
     avrr_check_clear(&rec);
@@ -1017,7 +1092,7 @@ avrr_err avrr__consult_guard(avrr_service *svc, const avrr_actor *a, int64_t per
         if (l && (l->status == AVRR_LINK_GREEN || l->status == AVRR_LINK_WHITE))
             continue; /* a human decided: different persons, or legitimate */
         avrr_hit_view *v = &w->hits[w->n_hits];
-        result = hit_view(svc, a, &found[i], NULL, v, e);
+        result = hit_view(svc, svc->store, a, &found[i], NULL, v, e);
         if (result == AVRR_ENOTFOUND) {
             result = AVRR_OK;
             continue;

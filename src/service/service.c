@@ -36,6 +36,11 @@ avrr_err avrr_service_open(const char *db_uri, bool create,
     result = avrr_store_open(db_uri, create, &svc->store, e);
     if (result != AVRR_OK)
         goto out;
+    svc->uri = avrr_strdup(db_uri);
+    if (!svc->uri) {
+        result = avrr_error_set(e, AVRR_ENOMEM, NULL, NULL);
+        goto out;
+    }
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&svc->lock, &attr);
@@ -54,6 +59,7 @@ avrr_err avrr_service_open(const char *db_uri, bool create,
 out:
     if (svc) {
         avrr_store_close(svc->store);
+        avrr_free(svc->uri);
         avrr_free(svc);
     }
     return result;
@@ -67,7 +73,9 @@ void avrr_service_close(avrr_service *svc)
         return;
     avrr__walckpt_stop(svc);
     avrr__consult_close(svc);
+    avrr__pool_close(svc);
     avrr_store_close(svc->store);
+    avrr_free(svc->uri);
     pthread_rwlock_destroy(&svc->index_lock);
     pthread_mutex_destroy(&svc->lock);
     svc->magic = 0;
@@ -263,9 +271,15 @@ avrr_err avrr_service_authenticate(avrr_service *svc, const char *key,
         result = avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "missing or malformed API key");
     } else {
         key_hash(key, hash);
-        lock(svc);
-        result = svc->store->ops->key_find(svc->store, hash, &info, e);
-        unlock(svc);
+        /* Every request's first statement: on a pooled connection when
+         * there is a pool (pool.c), so that requests do not queue for the
+         * shared one before their checks run on the pool. */
+        avrr_store *st = NULL;
+        result = avrr__store_take(svc, &st, e);
+        if (result == AVRR_OK) {
+            result = st->ops->key_find(st, hash, &info, e);
+            avrr__store_give(svc, st, result);
+        }
         if (result == AVRR_ENOTFOUND)
             result = avrr_error_set(e, AVRR_EUNAUTHORIZED, NULL, "unknown or revoked API key");
     }
@@ -914,12 +928,20 @@ avrr_err avrr__audit_event(avrr_service *svc, const avrr_actor *a, const char *a
                            const char *target_type, int64_t target_id, avrr_err outcome,
                            avrr_error *e)
 {
-    avrr_audit_event ev;
-    audit_fill(&ev, a, action, target_type, target_id, outcome);
     lock(svc);
-    avrr_err result = avrr_audit_append(svc->store, &ev, e);
+    avrr_err result = avrr__audit_event_on(svc->store, a, action, target_type, target_id,
+                                           outcome, e);
     unlock(svc);
     return result;
+}
+
+avrr_err avrr__audit_event_on(avrr_store *st, const avrr_actor *a, const char *action,
+                              const char *target_type, int64_t target_id, avrr_err outcome,
+                              avrr_error *e)
+{
+    avrr_audit_event ev;
+    audit_fill(&ev, a, action, target_type, target_id, outcome);
+    return avrr_audit_append(st, &ev, e);
 }
 
 void avrr__audit_begin(audit_scope *sc, avrr_service *svc, const avrr_actor *a,

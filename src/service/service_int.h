@@ -4,7 +4,9 @@
  *
  * Locking: `lock` (recursive) serialises the store; `index_lock` guards the
  * match index (readers: queries; writer: adds). No function holds both at
- * once, so they cannot deadlock. */
+ * once, so they cannot deadlock. A check on a pooled connection (pool.c)
+ * holds neither `lock` nor the shared store: only its pooled handle, taken
+ * and given back under `pool.mu`, which is held for nothing else. */
 #ifndef AVRR_SERVICE_INT_H
 #define AVRR_SERVICE_INT_H
 
@@ -19,10 +21,24 @@
 
 #define SERVICE_MAGIC 0x5e41cee5u
 
+/* The store pool (pool.c, avrr_service_store_pool): `size` slots, each a
+ * handle on the registry or NULL (not open: lost, and opened again when
+ * taken). free[0..n_free) are the slots not in use. */
+typedef struct store_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned size, n_free, busy;
+    avrr_store **slots;
+    unsigned *free;
+    avrr_store_pool_stats stats; /* under mu */
+} store_pool;
+
 struct avrr_service {
     unsigned magic;
     avrr_store *store;
+    char *uri;                 /* the registry's, for the pool's handles */
     pthread_mutex_t lock;
+    store_pool pool;           /* size 0: checks share `store` */
     avrr_service_options options;
     uint8_t pseudonym_key[32]; /* keys person_ref; kept in avrr_meta */
     pthread_rwlock_t index_lock;
@@ -72,6 +88,22 @@ avrr_err avrr__audit_end(audit_scope *sc, avrr_err result, int64_t target_id, av
 avrr_err avrr__audit_event(avrr_service *svc, const avrr_actor *a, const char *action,
                            const char *target_type, int64_t target_id, avrr_err outcome,
                            avrr_error *e);
+/* The same on store st, which the caller holds (the shared store under the
+ * lock, or a pooled handle). */
+avrr_err avrr__audit_event_on(avrr_store *st, const avrr_actor *a, const char *action,
+                              const char *target_type, int64_t target_id, avrr_err outcome,
+                              avrr_error *e);
+
+/* The store that a check's statements, and a request's authentication,
+ * go to (pool.c): a pooled handle when the
+ * service has a pool and the calling thread is not inside one of the
+ * service's transactions, else the shared store with `lock` held. Give it
+ * back with the check's result: a pooled handle whose connection was lost
+ * (AVRR_EIO) is closed, and opened again by the next taker. */
+avrr_err avrr__store_take(avrr_service *svc, avrr_store **out, avrr_error *e);
+void avrr__store_give(avrr_service *svc, avrr_store *st, avrr_err result);
+/* Closes the pool's handles (avrr_service_close; none in use). */
+void avrr__pool_close(avrr_service *svc);
 
 static inline void lock(avrr_service *svc) { pthread_mutex_lock(&svc->lock); }
 static inline void unlock(avrr_service *svc) { pthread_mutex_unlock(&svc->lock); }

@@ -667,6 +667,10 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == AVRR_SCHEMA_VERSION,
      * ends: readers (SELECT) are not blocked, other appenders and purges   \
      * are, in every process on the database. */                            \
     X(AUDIT_LOCK, "LOCK TABLE audit_events IN EXCLUSIVE MODE")                \
+    /* link_pair_lock: a transaction's advisory lock on a pair of persons \
+     * (two-key form: apart from the one-key migration lock).          */   \
+    X(LINK_PAIR_LOCK, "SELECT pg_advisory_xact_lock(CAST($1 AS INTEGER), "    \
+                      "CAST($2 AS INTEGER))")                                 \
     /* bulk_begin: the persons, as the statistics know them (a count     \
      * scanned the table: a quarter of a second at 750,000); only a way of  \
      * loading is chosen by it. reltuples is -1 before the first VACUUM,   \
@@ -962,7 +966,11 @@ static avrr_err pg_error(pg_store *s, const PGresult *res, const char *field,
     if (strcmp(state, "53200") == 0) /* out_of_memory */
         return avrr_error_set(e, AVRR_ENOMEM, field,
                               "out of memory in the database (%s)", what);
-    if (strncmp(state, "08", 2) == 0) /* connection exceptions */
+    /* Connection exceptions, and the server ending the session (57P01
+     * admin_shutdown, as pg_terminate_backend or a restart give it; 57P02
+     * crash_shutdown; 57P03 cannot_connect_now; 57P04 database_dropped):
+     * the connection is gone either way. */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
         return avrr_error_set(e, AVRR_EIO, "database", "%s: %s: %s",
                               s->where, what, msg);
     return avrr_error_set(e, AVRR_EDB, field, "%s: %s (SQLSTATE %s)", what,
@@ -4001,6 +4009,23 @@ static avrr_err pgs_links_of_person(avrr_store *base, int64_t person_id,
     return query_links(pg(base), ST_LINKS_OF_PERSON, &p, out, n, e);
 }
 
+/* The pair's key: the two ids in order, each folded into 31 bits (ids
+ * 2^31 apart share a key: they then only wait for each other). */
+static avrr_err pgs_link_pair_lock(avrr_store *base, int64_t a, int64_t b,
+                                   avrr_error *e)
+{
+    pg_store *s = pg(base);
+    pq_params p = {0};
+
+    if (tx_status(s) != PQTRANS_INTRANS)
+        return avrr_error_set(e, AVRR_EINTERNAL, NULL,
+                              "a link's lock is taken in a transaction");
+    p_int(&p, (a < b ? a : b) & 0x7fffffff);
+    p_int(&p, (a < b ? b : a) & 0x7fffffff);
+    return pipe_send(s, ST_LINK_PAIR_LOCK, &p, NULL, "locking a link's persons",
+                     e);
+}
+
 /* After an UPDATE ... AND status = <open> that changed nothing: ECONFLICT
  * when the row is there for `tenant` (decided meanwhile), else ENOTFOUND. */
 static avrr_err not_open(pg_store *s, enum stmt_id exists, int64_t id,
@@ -5760,6 +5785,7 @@ static avrr_err pgs_follow_up_scan(avrr_store *base, const char *tenant,
 
 static const avrr_store_ops postgres_ops = {
     .name = "postgresql",
+    .concurrent_writers = true,
     .close = pg_close,
     .begin = pgs_begin,
     .commit = pgs_commit,
@@ -5799,6 +5825,7 @@ static const avrr_store_ops postgres_ops = {
     .link_get = pgs_link_get,
     .link_list = pgs_link_list,
     .links_of_person = pgs_links_of_person,
+    .link_pair_lock = pgs_link_pair_lock,
     .link_resolve = pgs_link_resolve,
     .disclosure_insert = pgs_disclosure_insert,
     .disclosure_get = pgs_disclosure_get,

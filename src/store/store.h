@@ -70,6 +70,11 @@ typedef struct avrr_person_facts {
 
 typedef struct avrr_store_ops {
     const char *name;
+    /* Transactions on several handles of one registry run at once
+     * (PostgreSQL): a service may then give its checks handles of their
+     * own (service_int.h, the store pool). False where writers take turns
+     * (SQLite: one writer at a time, so more handles would only queue). */
+    bool concurrent_writers;
     void (*close)(avrr_store *s);
 
     avrr_err (*begin)(avrr_store *s, avrr_error *e);
@@ -197,6 +202,16 @@ typedef struct avrr_store_ops {
     /* Every link with person_id on either side (any status, any tenant). */
     avrr_err (*links_of_person)(avrr_store *s, int64_t person_id,
                                 avrr_link **out, size_t *n, avrr_error *e);
+    /* In the caller's transaction: waits for, then holds until the
+     * transaction ends, the lock of the pair of persons a and b (either
+     * order) that every connection's check takes before it opens their
+     * link. A check that takes it, then reads links_of_person, sees the
+     * link of a concurrent check that took it first (committed by then),
+     * and so does not open a second one. Pipelined where the store can (it
+     * rides with the next statement). NULL where writers take turns
+     * (SQLite: the write transaction itself serialises). */
+    avrr_err (*link_pair_lock)(avrr_store *s, int64_t a, int64_t b,
+                               avrr_error *e);
     /* Moves a yellow link to l->status with reason, resolved_by,
      * resolved_key_id and resolved_at (set by the store); ECONFLICT when
      * the link is no longer yellow. */
