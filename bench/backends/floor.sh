@@ -31,51 +31,25 @@
 set -eu
 [ $# -ge 1 ] || { sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 TREE=$(cd "$1" && pwd)
-case ${2:-1m} in
-1m | 1M) N=1000000 ;;
-100k | 100K) N=100000 ;;
-*) echo "floor.sh: SIZE is 1m or 100k" >&2; exit 2 ;;
-esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+WORK=${WORK:-/tmp/avrr-bench/floor}
+# shellcheck source=bench/backends/lib.sh
+. "$HERE/lib.sh"
+size_of floor.sh "${2:-1m}"
+[ -f "$DATA/registry.db" ] || { echo "floor.sh: no registry.db in $DATA" >&2; exit 1; }
 ROUNDS=${ROUNDS:-3}
 CHECKS=${CHECKS:-3000}
 TX=${TX:-3000}
-CACHE=${CACHE:-/tmp/avrr-bench/check_latency}
-WORK=${WORK:-/tmp/avrr-bench/floor}
-DATA=$CACHE/$N
-TENANTS="NL BE DE FR"
-[ -f "$DATA/registry.db" ] || { echo "floor.sh: no data in $DATA (run bench/check_latency/run.sh first)" >&2; exit 1; }
 for tool in psql pgbench bc; do
     command -v $tool >/dev/null || { echo "floor.sh: $tool missing" >&2; exit 1; }
 done
 mkdir -p "$WORK"
-libs=$(pkg-config --libs sqlite3 libpq libmicrohttpd json-c libsodium icu-uc icu-i18n)
-# shellcheck disable=SC2086 # a flag list
-cc -O2 -g -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I "$TREE/include" -I "$TREE/src" \
-    -o "$WORK/check_bench" "$TREE/bench/check_latency/check_bench.c" "$TREE/build/libavrr.a" \
-    $libs -lpthread -lm
-PGDIR=$WORK/pg
-cleanup() { "$ROOT/scripts/pg-test-cluster.sh" stop "$PGDIR" 2>/dev/null; true; }
-trap cleanup EXIT
+build_check_bench "$TREE" "$WORK/check_bench"
+trap pg_stop EXIT
 trap 'exit 130' INT TERM HUP
-"$ROOT/scripts/pg-test-cluster.sh" stop "$PGDIR" 2>/dev/null || true
-PG_URI=$("$ROOT/scripts/pg-test-cluster.sh" start "$PGDIR")
-pg_db() { printf '%s\n' "$PG_URI" | sed "s|/avrr?|/$1?|"; }
-PG_ADMIN=$(pg_db postgres)
-AVRR=$TREE/build/avrr
-"$AVRR" init --db "$PG_URI" >/dev/null
-for t in $TENANTS; do "$AVRR" tenant add --db "$PG_URI" --code "$t" --name "Member state $t" >/dev/null; done
-for t in $TENANTS; do "$AVRR" import --db "$PG_URI" --tenant "$t" --quiet "$DATA/$t.csv" >/dev/null; done
-# the loaded tables only, as autovacuum would (bench/backends/run.sh says why)
-psql "$PG_URI" -qc 'VACUUM ANALYZE persons, identities, documents, audit_events'
-fresh() { # NAME -> URI of a fresh copy of the imported registry
-    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1
-    psql "$PG_ADMIN" -qc "CREATE DATABASE $1 TEMPLATE avrr" >/dev/null
-    pg_db "$1"
-}
-pg_cpu() { awk '{printf "%.2f\n", ($16 + $17) / 100}' "/proc/$(head -n 1 "$PGDIR/data/postmaster.pid")/stat"; }
-field() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+pg_start
+registry_import "$TREE/build/avrr" "$PG_URI"
 phase_p50() { grep "^phase .* name=$1 " "$2" | field wall_p50_us; }
 checks() { # BACKEND OUT: check_bench on a fresh registry
     if [ "$1" = sqlite ]; then
@@ -83,7 +57,7 @@ checks() { # BACKEND OUT: check_bench on a fresh registry
         cp "$DATA/registry.db" "$WORK/s.db"
         db=$WORK/s.db
     else
-        db=$(fresh ck)
+        db=$(fresh_pg ck)
     fi
     "$WORK/check_bench" --db "$db" --known "$DATA/probes_known.csv" --new "$DATA/probes_new.csv" \
         --checks "$CHECKS" --warmup 1000 --threads 1 --phases >"$2"
@@ -110,7 +84,7 @@ for r in $(seq 1 "$ROUNDS"); do
         "$(date -u +%T)" "$r" "$load" "$p50" "$cpu" "$(echo "$c1 - $c0" | bc)" \
         "$(echo "$p50 / $s50" | bc -l)"
     for s in per_statement two_trips one_trip one_trip_writes one_trip_row_audit; do
-        db=$(fresh pb)
+        db=$(fresh_pg pb)
         psql "$db" -qf "$HERE/floor/answer.sql"
         load=$(cut -d' ' -f1 /proc/loadavg)
         c0=$(pg_cpu)
