@@ -1,6 +1,11 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -342,6 +347,19 @@ void http_reply_free(http_reply *r)
     free(r->body);
     json_object_put(r->json);
     memset(r, 0, sizeof *r);
+}
+
+int64_t harness_post_id(harness *h, const char *path, const char *key, const char *body)
+{
+    http_reply r;
+    http(h, "POST", path, key, body, -1, &r);
+    if (r.status != 201) {
+        fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body ? r.body : "");
+        fail();
+    }
+    int64_t id = jint(r.json, "id");
+    http_reply_free(&r);
+    return id;
 }
 
 int64_t harness_count(harness *h, const char *table)

@@ -62,6 +62,10 @@ void http(harness *h, const char *method, const char *path, const char *key,
           const char *body, long body_len, http_reply *r);
 void http_reply_free(http_reply *r);
 
+/* POSTs body to path and returns the "id" of the 201 answer; any other
+ * answer fails the running test, printing the status and the body. */
+int64_t harness_post_id(harness *h, const char *path, const char *key, const char *body);
+
 /* Row count of a table, read through libavrr from the registry file. */
 int64_t harness_count(harness *h, const char *table);
 

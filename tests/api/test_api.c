@@ -28,36 +28,23 @@ static const char *PERSON =
     "{\"full_name\":\"\xd9\x8a\xd9\x88\xd8\xb3\xd9\x81 \xd8\xa7\xd9\x84\xd8\xb9\xd9\x85\xd8\xb1\xd8\xa7\xd9\x86\xd9\x8a\","
     "\"birth_date\":\"1990-00-00\"}]}";
 
-static int64_t create(const char *path, const char *key, const char *body)
-{
-    http_reply r;
-    http(&H, "POST", path, key, body, -1, &r);
-    if (r.status != 201) {
-        fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body ? r.body : "");
-        fail();
-    }
-    int64_t id = jint(r.json, "id");
-    http_reply_free(&r);
-    return id;
-}
-
 static int setup(void **state)
 {
     (void)state;
     harness_start(&H);
     char body[256];
-    nl_person = create("/v1/persons", H.key_nl, PERSON);
-    be_person = create("/v1/persons", H.key_be,
-                       "{\"identities\":[{\"given_names\":\"Yusuf\",\"surname\":\"Amrani\","
-                       "\"birth_date\":\"1990-01-01\",\"nationality\":\"MAR\"}]}");
+    nl_person = harness_post_id(&H, "/v1/persons", H.key_nl, PERSON);
+    be_person = harness_post_id(&H, "/v1/persons", H.key_be,
+                                "{\"identities\":[{\"given_names\":\"Yusuf\",\"surname\":\"Amrani\","
+                                "\"birth_date\":\"1990-01-01\",\"nationality\":\"MAR\"}]}");
     snprintf(body, sizeof body,
              "{\"person_id\":%lld,\"destination_country\":\"MAR\",\"return_type\":\"voluntary\"}",
              (long long)nl_person);
-    nl_case = create("/v1/cases", H.key_nl, body);
+    nl_case = harness_post_id(&H, "/v1/cases", H.key_nl, body);
     snprintf(body, sizeof body,
              "{\"person_id\":%lld,\"destination_country\":\"MA\",\"return_type\":\"voluntary\"}",
              (long long)be_person);
-    be_case = create("/v1/cases", H.key_be, body);
+    be_case = harness_post_id(&H, "/v1/cases", H.key_be, body);
     return 0;
 }
 
@@ -171,7 +158,7 @@ static void test_registration_flow(void **state)
     http_reply r;
     char path[128], body[512];
     int64_t before = harness_count(&H, "identities");
-    int64_t pid = create("/v1/persons", H.key_nl, PERSON);
+    int64_t pid = harness_post_id(&H, "/v1/persons", H.key_nl, PERSON);
     assert_int_equal(harness_count(&H, "identities"), before + 3);
 
     snprintf(path, sizeof path, "/v1/persons/%lld", (long long)pid);
@@ -188,20 +175,20 @@ static void test_registration_flow(void **state)
 
     /* A further alias later. */
     snprintf(path, sizeof path, "/v1/persons/%lld/identities", (long long)pid);
-    create(path, H.key_nl, "{\"given_names\":\"Youssouf\",\"surname\":\"Amrani\"}");
+    harness_post_id(&H, path, H.key_nl, "{\"given_names\":\"Youssouf\",\"surname\":\"Amrani\"}");
 
     snprintf(body, sizeof body,
              "{\"person_id\":%lld,\"destination_country\":\"mar\",\"return_type\":\"VOLUNTARY\","
              "\"programme\":\"national\"}", (long long)pid);
-    int64_t cid = create("/v1/cases", H.key_nl, body);
+    int64_t cid = harness_post_id(&H, "/v1/cases", H.key_nl, body);
 
     snprintf(path, sizeof path, "/v1/cases/%lld/assistance", (long long)cid);
-    create(path, H.key_nl,
-           "{\"kind\":\"post_arrival\",\"amount_cents\":61500,\"cash\":true,"
-           "\"provider\":\"DT&V\",\"funding\":\"amif\",\"granted_on\":\"2026-05-02\"}");
-    create(path, H.key_nl,
-           "{\"kind\":\"reintegration_business\",\"amount_cents\":200000,\"cash\":false,"
-           "\"provider\":\"IOM\",\"funding\":\"amif\"}");
+    harness_post_id(&H, path, H.key_nl,
+                    "{\"kind\":\"post_arrival\",\"amount_cents\":61500,\"cash\":true,"
+                    "\"provider\":\"DT&V\",\"funding\":\"amif\",\"granted_on\":\"2026-05-02\"}");
+    harness_post_id(&H, path, H.key_nl,
+                    "{\"kind\":\"reintegration_business\",\"amount_cents\":200000,\"cash\":false,"
+                    "\"provider\":\"IOM\",\"funding\":\"amif\"}");
     http(&H, "GET", path, H.key_nl, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_object_array_length(json_object_object_get(r.json, "items")), 2);
@@ -265,8 +252,8 @@ static void test_paging(void **state)
 {
     (void)state;
     for (int i = 0; i < 5; i++)
-        create("/v1/persons", H.key_be,
-               "{\"identities\":[{\"given_names\":\"Dawit\",\"surname\":\"Haile\"}]}");
+        harness_post_id(&H, "/v1/persons", H.key_be,
+                        "{\"identities\":[{\"given_names\":\"Dawit\",\"surname\":\"Haile\"}]}");
     http_reply r;
     int64_t after = 0, seen = 0, last = 0;
     char path[128];

@@ -52,19 +52,6 @@ static int teardown(void **state)
     return b_ok ? 0 : -1;
 }
 
-static int64_t register_on(harness *h, const char *key, const char *body)
-{
-    http_reply r;
-    http(h, "POST", "/v1/persons", key, body, -1, &r);
-    if (r.status != 201) {
-        fprintf(stderr, "register: %ld %s\n", r.status, r.body ? r.body : "");
-        fail();
-    }
-    int64_t id = jint(r.json, "id");
-    http_reply_free(&r);
-    return id;
-}
-
 /* Checks on h until a hit from tenant appears or `limit` seconds pass;
  * returns the seconds it took, or -1. */
 static double first_hit(harness *h, const char *body, const char *tenant, double limit)
@@ -102,7 +89,7 @@ static void test_registration_on_one_found_on_the_other_within_1s(void **state)
                  "{\"purpose\":\"assistance_decision\",\"identity\":{\"given_names\":\"%s\","
                  "\"surname\":\"%s\",\"birth_date\":\"1984-05-1%zu\",\"sex\":\"m\"}}",
                  names[i][0], names[i][1], i);
-        register_on(&A, A.key_nl, person);
+        harness_post_id(&A, "/v1/persons", A.key_nl, person);
         double took = first_hit(&B, check, "NL", 3.0);
         fprintf(stderr, "registered on A, found on B after %.3f s\n", took);
         assert_true(took >= 0);
@@ -154,9 +141,9 @@ static void test_writers_on_both_keep_one_verifiable_chain(void **state)
 static void test_links_and_erasure_across_servers(void **state)
 {
     (void)state;
-    int64_t p = register_on(&A, A.key_nl,
-                            "{\"identities\":[{\"given_names\":\"Mehari\",\"surname\":\"Woldu\","
-                            "\"birth_date\":\"1979-09-09\",\"sex\":\"m\",\"nationality\":\"ERI\"}]}");
+    int64_t p = harness_post_id(&A, "/v1/persons", A.key_nl,
+                                "{\"identities\":[{\"given_names\":\"Mehari\",\"surname\":\"Woldu\","
+                                "\"birth_date\":\"1979-09-09\",\"sex\":\"m\",\"nationality\":\"ERI\"}]}");
     const char *check = "{\"purpose\":\"assistance_decision\",\"identity\":{\"given_names\":"
                         "\"Mehari\",\"surname\":\"Weldu\",\"birth_date\":\"1979-09-09\","
                         "\"sex\":\"m\",\"nationality\":\"ERI\"}}";

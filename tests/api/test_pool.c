@@ -45,19 +45,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static int64_t register_on(const char *key, const char *body)
-{
-    http_reply r;
-    http(&H, "POST", "/v1/persons", key, body, -1, &r);
-    if (r.status != 201) {
-        fprintf(stderr, "register: %ld %s\n", r.status, r.body ? r.body : "");
-        fail();
-    }
-    int64_t id = jint(r.json, "id");
-    http_reply_free(&r);
-    return id;
-}
-
 /* The value of a metric line "name value" in /metrics; -1 when absent. */
 static long long metric(const char *name)
 {
@@ -107,13 +94,13 @@ static void *check_many(void *arg)
 static void test_concurrent_checks_stored_once_one_link(void **state)
 {
     (void)state;
-    int64_t p = register_on(H.key_be,
-                            "{\"identities\":[{\"given_names\":\"Jonas\",\"surname\":"
-                            "\"Vandenberghe\",\"birth_date\":\"1962-02-14\",\"sex\":\"m\"}]}");
-    int64_t q = register_on(H.key_nl,
-                            "{\"identities\":[{\"given_names\":\"Tesfay\",\"surname\":"
-                            "\"Gebremariam\",\"birth_date\":\"1975-03-03\",\"sex\":\"m\","
-                            "\"nationality\":\"ERI\"}]}");
+    int64_t p = harness_post_id(&H, "/v1/persons", H.key_be,
+                                "{\"identities\":[{\"given_names\":\"Jonas\",\"surname\":"
+                                "\"Vandenberghe\",\"birth_date\":\"1962-02-14\",\"sex\":\"m\"}]}");
+    int64_t q = harness_post_id(&H, "/v1/persons", H.key_nl,
+                                "{\"identities\":[{\"given_names\":\"Tesfay\",\"surname\":"
+                                "\"Gebremariam\",\"birth_date\":\"1975-03-03\",\"sex\":\"m\","
+                                "\"nationality\":\"ERI\"}]}");
     assert_true(p > 0 && q > 0);
     char body[400];
     snprintf(body, sizeof body,

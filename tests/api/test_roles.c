@@ -115,19 +115,6 @@ static const route_case CASES[] = {
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 
-static int64_t post_id(const char *path, const char *key, const char *body)
-{
-    http_reply r;
-    http(&H, "POST", path, key, body, -1, &r);
-    if (r.status != 201) {
-        fprintf(stderr, "fixture POST %s: %ld %s\n", path, r.status, r.body ? r.body : "");
-        fail();
-    }
-    int64_t id = jint(r.json, "id");
-    http_reply_free(&r);
-    return id;
-}
-
 /* An NL person with a case; an NL check that finds a BE person, which
  * opens a link NL-BE; an NL disclosure request to BE. */
 static void make_fixture(fixture *f)
@@ -145,7 +132,7 @@ static void make_fixture(fixture *f)
     snprintf(body, sizeof body,
              "{\"person_id\":%lld,\"destination_country\":\"ERI\",\"return_type\":\"voluntary\"}",
              (long long)f->person);
-    f->kase = post_id("/v1/cases", keys[0][0], body);
+    f->kase = harness_post_id(&H, "/v1/cases", keys[0][0], body);
     http(&H, "POST", "/v1/checks", keys[0][0],
          "{\"purpose\":\"assistance_decision\",\"identity\":{\"given_names\":\"Tesfamariam\","
          "\"surname\":\"Ghebremedhin\",\"birth_date\":\"1987-11-02\"}}", -1, &r);
@@ -157,9 +144,9 @@ static void make_fixture(fixture *f)
     http_reply_free(&r);
     snprintf(path, sizeof path, "/v1/checks/%lld/disclosures", (long long)f->check);
     snprintf(body, sizeof body, "{\"person_ref\":\"%s\",\"reason\":\"fixture\"}", f->ref);
-    f->disclosure = post_id(path, keys[0][0], body);
+    f->disclosure = harness_post_id(&H, path, keys[0][0], body);
     snprintf(path, sizeof path, "/v1/cases/%lld/referrals", (long long)f->kase);
-    f->referral = post_id(path, keys[0][0], "{\"partner\":\"BE\"}");
+    f->referral = harness_post_id(&H, path, keys[0][0], "{\"partner\":\"BE\"}");
 }
 
 static void expand(const char *in, const fixture *f, char *out, size_t cap)
