@@ -641,6 +641,11 @@ void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
         out->field[f].weight = (float)w;
         total += w;
     }
+    /* the name and the birth date together, where the model has a joint
+     * cell for their levels */
+    double jw = avrr__match_joint_w(m, lv->level[AVRR_MF_NAME], lv->level[AVRR_MF_BIRTH_DATE]);
+    out->name_x_birth_date_weight = (float)jw;
+    total += jw;
     out->prior_weight = m->prior_w;
     out->weight = total;
     out->probability = 1.0 / (1.0 + exp2(-total));
@@ -895,12 +900,22 @@ static double field_w(const avrr_match_model *m, int f, int level)
     return level == AVRR_MATCH_LEVEL_NULL ? 0.0 : m->w[f][level];
 }
 
+/* The most the joint cell of the name and the birth date can add to a pair
+ * whose name level is l or weaker (its real level is never stronger than
+ * the upper level the bound finds) and whose date level is dl; 0 or more
+ * (a pair without names or dates has no cell). */
+static double joint_ub(const avrr_match_model *m, int l, int dl)
+{
+    return dl == AVRR_MATCH_LEVEL_NULL ? 0.0 : m->jw_from[l][dl];
+}
+
 double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
 {
     const avrr_match_model *m = p->model;
     const avrr_match_rec *a = p->probe;
     /* the cheap fields at their real levels */
-    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, date_level(a, b));
+    int dl = date_level(a, b);
+    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, dl);
     if (a->sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
         w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
     w += field_w(m, AVRR_MF_NATIONALITY, nat_level(a, b));
@@ -923,7 +938,10 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
     if (a->n_names == 0 || b->n_names == 0)
         return w + (docs ? field_w(m, AVRR_MF_DOCUMENT, doc_level(a, b)) : 0) + BOUND_EPS;
     double wd = docs ? p->doc_w_max : 0;
-    double wn = fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX, p->name_w_rest);
+    /* the joint cell of the name and the date: at its best over every name
+     * level until the names are bounded, then over the levels they can
+     * still reach */
+    double wn = fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX, p->name_w_rest) + joint_ub(m, NL_EXACT, dl);
     if (w + wd + wn < p->need)
         return w + wd + wn + BOUND_EPS;
     if (docs) {
@@ -932,6 +950,7 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
             return w + wd + wn + BOUND_EPS;
     }
     wn = p->name_w_rest;
+    int lmin = NL_NONE;
     for (int j = 0; j < b->n_names; j++) {
         const avrr__mname *nb = &b->name[j];
         uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
@@ -944,8 +963,10 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
             int l = name_level_upper(p, k, nb, cls, &adj);
             if (l <= NL_ONE && p->name_w[l] + adj > wn)
                 wn = p->name_w[l] + adj;
+            lmin = l < lmin ? l : lmin;
         }
     }
+    wn += joint_ub(m, lmin, dl);
     if (place_open && w + wd + wn >= p->need) {
         w -= fmax(m->w[AVRR_MF_BIRTH_PLACE][PL_CLOSE], m->w[AVRR_MF_BIRTH_PLACE][PL_DIFF]);
         w += m->w[AVRR_MF_BIRTH_PLACE][place_level(a, b)];
@@ -1092,7 +1113,8 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
     /* the cheap fields at their real levels */
     dval da = dval_of(a), db = {b->year, b->month, b->day, b->precision,
                                 (b->flags & AVRR__BR_PH) != 0};
-    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, date_level_v(&da, &db));
+    int dl = date_level_v(&da, &db);
+    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, dl);
     if (a->sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
         w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
     w += field_w(m, AVRR_MF_NATIONALITY, nat_level_v(a->nat, a->region, b->nat, b->region));
@@ -1117,7 +1139,8 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
                                      : field_w(m, AVRR_MF_DOCUMENT, doc_level_packed(a, b->doc));
     int bn = b->names >> 6;
     double wn = a->n_names == 0 || bn == 0 ? 0 : fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX,
-                                                       p->name_w_rest);
+                                                       p->name_w_rest) +
+                                                      joint_ub(m, NL_EXACT, dl);
     /* addresses (from the record) */
     bool addr_open = a->n_addr && (b->flags & AVRR__BR_ADDR);
     double wa = addr_open ? p->addr_w_max : 0;
@@ -1125,6 +1148,7 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
         return w + wd + wn + wa + BOUND_EPS;
     if (a->n_names && bn) {
         wn = p->name_w_rest;
+        int lmin = NL_NONE;
         for (int j = 0; j < bn; j++) {
             int nt = (b->names >> (3 * j)) & 7;
             avrr__mname nb; /* only n is read */
@@ -1139,8 +1163,10 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
                 int l = name_level_upper(p, k, &nb, cls, &adj);
                 if (l <= NL_ONE && p->name_w[l] + adj > wn)
                     wn = p->name_w[l] + adj;
+                lmin = l < lmin ? l : lmin;
             }
         }
+        wn += joint_ub(m, lmin, dl);
         if (w + wd + wn + wa < p->need)
             return w + wd + wn + wa + BOUND_EPS;
     }
