@@ -569,8 +569,11 @@ typedef struct run {
      * weight of its pairs (the best name level's, plus for the levels that
      * take it the most its name tokens can add by their frequency), and the
      * weights it needs */
-    double *name_w;
-    double name_hi, name_lo; /* best name weight with / without the TF term */
+    double *name_w; /* per record the most its names' TF terms can add */
+    /* per date level (index 0: no date, then the levels) the best name
+     * weight with its joint cell at that date level, over the name levels
+     * that take the TF term / over those that do not */
+    double nd_hi[DL__N + 1], nd_lo[DL__N + 1];
     double need;             /* weight in bits a pair must reach */
     atomic_size_t next_block;
     atomic_uint_fast64_t scored;
@@ -631,13 +634,14 @@ static double weight_bound(const run *r, const avrr__mlevels *lv,
             w += m->w[f][l];
         }
     }
-    /* the joint cell of the name and the date at its best over the name
-     * levels (the names are not compared yet) */
+    /* the names (not compared yet) at their best level with its joint cell
+     * at the pair's date level; 0 when the other record has no name (no
+     * weight, no cell) */
     if (a->n_names > 0) {
-        w += r->name_w[i];
-        int dl = lv->level[AVRR_MF_BIRTH_DATE];
-        if (dl != AVRR_MATCH_LEVEL_NULL)
-            w += m->jw_from[NL_EXACT][dl];
+        int d = lv->level[AVRR_MF_BIRTH_DATE] + 1;
+        double hi = r->nd_hi[d] + r->name_w[i];
+        hi = hi > r->nd_lo[d] ? hi : r->nd_lo[d];
+        w += hi > 0 ? hi : 0;
     }
     return w + BOUND_MARGIN;
 }
@@ -656,11 +660,14 @@ static avrr_err bound_setup(run *r)
         if (r->recs[i]->pz)
             return AVRR_OK;
     r->need = log2(t / (1 - t));
-    r->name_hi = r->name_lo = -INFINITY;
-    for (int l = 0; l < avrr__mf_levels[AVRR_MF_NAME]; l++) {
-        double *x = l <= NL_ONE ? &r->name_hi : &r->name_lo;
-        if (m->w[AVRR_MF_NAME][l] > *x)
-            *x = m->w[AVRR_MF_NAME][l];
+    for (int d = 0; d <= DL__N; d++) {
+        r->nd_hi[d] = r->nd_lo[d] = -INFINITY;
+        for (int l = 0; l < avrr__mf_levels[AVRR_MF_NAME]; l++) {
+            double *x = l <= NL_ONE ? &r->nd_hi[d] : &r->nd_lo[d];
+            double v = m->w[AVRR_MF_NAME][l] + (d > 0 ? m->jw[l][d - 1] : 0.0);
+            if (v > *x)
+                *x = v;
+        }
     }
     r->name_w = avrr_malloc((r->n + 1) * sizeof *r->name_w);
     if (!r->name_w)
@@ -681,8 +688,7 @@ static avrr_err bound_setup(run *r)
                 best = s;
         }
         best = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
-        double hi = r->name_hi + best;
-        r->name_w[i] = hi > r->name_lo ? hi : r->name_lo;
+        r->name_w[i] = best;
     }
     return AVRR_OK;
 }
@@ -1126,12 +1132,13 @@ static uint64_t rng_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* u of every field from random pairs: the share of each level among pairs
- * that are almost all of different persons. */
 /* Random pairs a joint cell of the name and the birth date needs to have its
  * own u (about 20 % error); fewer, and its u is the product of the fields'. */
 #define JOINT_MIN_U 25.0
 
+/* u of every field from random pairs: the share of each level among pairs
+ * that are almost all of different persons; and u of the model's joint
+ * cells. */
 static void sample_u(avrr_match_rec *const *recs, size_t n, size_t n_left,
                      uint64_t seed, size_t samples, avrr_match_model *m)
 {

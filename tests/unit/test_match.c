@@ -698,6 +698,13 @@ static void test_batch_dedup(void **state)
     assert_int_equal(c.n, 0);
     avrr_match_model *m = NULL;
     assert_int_equal(avrr_match_train(recs, n, 0, NULL, 1, &m), AVRR_OK);
+    /* the default joint cells, on the trained fields: too few pairs for EM
+     * at any date level, so one token's m at the same full date stays the
+     * start model's 0.16 of the date's m; u the product of the fields' */
+    assert_true(m->jset[NL_ONE][DL_EXACT]);
+    assert_float_equal(m->jm[NL_ONE][DL_EXACT] / m->m[AVRR_MF_BIRTH_DATE][DL_EXACT], 0.16, 1e-9);
+    assert_float_equal(m->ju[NL_ONE][DL_EXACT],
+                       m->u[AVRR_MF_NAME][NL_ONE] * m->u[AVRR_MF_BIRTH_DATE][DL_EXACT], 1e-12);
     avrr_match_model_free(m);
     for (size_t i = 0; i < n; i++)
         avrr_match_rec_free(recs[i]);
