@@ -575,6 +575,10 @@ typedef struct run {
      * that take the TF term / over those that do not */
     double nd_hi[DL__N + 1], nd_lo[DL__N + 1];
     double need;             /* weight in bits a pair must reach */
+    /* the shared counters apart from the fields above, which the workers
+     * read for every pair (a heap block is only 16-byte aligned: a cache
+     * line of padding) */
+    char apart[64];
     atomic_size_t next_block;
     atomic_uint_fast64_t scored;
     atomic_uint_fast64_t bounded;
