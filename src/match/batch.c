@@ -569,11 +569,18 @@ typedef struct run {
      * weight of its pairs (the best name level's, plus for the levels that
      * take it the most its name tokens can add by their frequency), and the
      * weights it needs */
-    double *name_w; /* per record the most its names' TF terms can add */
-    /* per date level (index 0: no date, then the levels) the best name
-     * weight with its joint cell at that date level, over the name levels
-     * that take the TF term / over those that do not */
+    double *name_w;
+    double name_hi, name_lo; /* best name weight with / without the TF term */
+    /* With joint cells of the name and the date: per date level (index 0:
+     * no date, then the levels) the best name weight with its cell at that
+     * date level, over the name levels that take the TF term / over those
+     * that do not, and per record the most its names' TF terms can add
+     * (name_tf). NULL when no cell raises a date level's best above
+     * name_hi / name_lo (the shipped cells lift one token, which stays far
+     * below a whole name): then name_w alone bounds the names, as cheaply
+     * as without cells. */
     double nd_hi[DL__N + 1], nd_lo[DL__N + 1];
+    double *name_tf;
     double need;             /* weight in bits a pair must reach */
     /* the shared counters apart from the fields above, which the workers
      * read for every pair (a heap block is only 16-byte aligned: a cache
@@ -641,9 +648,11 @@ static double weight_bound(const run *r, const avrr__mlevels *lv,
     /* the names (not compared yet) at their best level with its joint cell
      * at the pair's date level; 0 when the other record has no name (no
      * weight, no cell) */
-    if (a->n_names > 0) {
+    if (a->n_names > 0 && !r->name_tf) {
+        w += r->name_w[i];
+    } else if (a->n_names > 0) {
         int d = lv->level[AVRR_MF_BIRTH_DATE] + 1;
-        double hi = r->nd_hi[d] + r->name_w[i];
+        double hi = r->nd_hi[d] + r->name_tf[i];
         hi = hi > r->nd_lo[d] ? hi : r->nd_lo[d];
         w += hi > 0 ? hi : 0;
     }
@@ -664,6 +673,13 @@ static avrr_err bound_setup(run *r)
         if (r->recs[i]->pz)
             return AVRR_OK;
     r->need = log2(t / (1 - t));
+    r->name_hi = r->name_lo = -INFINITY;
+    for (int l = 0; l < avrr__mf_levels[AVRR_MF_NAME]; l++) {
+        double *x = l <= NL_ONE ? &r->name_hi : &r->name_lo;
+        if (m->w[AVRR_MF_NAME][l] > *x)
+            *x = m->w[AVRR_MF_NAME][l];
+    }
+    bool raised = false;
     for (int d = 0; d <= DL__N; d++) {
         r->nd_hi[d] = r->nd_lo[d] = -INFINITY;
         for (int l = 0; l < avrr__mf_levels[AVRR_MF_NAME]; l++) {
@@ -672,10 +688,16 @@ static avrr_err bound_setup(run *r)
             if (v > *x)
                 *x = v;
         }
+        raised |= r->nd_hi[d] > r->name_hi || r->nd_lo[d] > r->name_lo;
     }
     r->name_w = avrr_malloc((r->n + 1) * sizeof *r->name_w);
     if (!r->name_w)
         return AVRR_ENOMEM;
+    if (raised) {
+        r->name_tf = avrr_malloc((r->n + 1) * sizeof *r->name_tf);
+        if (!r->name_tf)
+            return AVRR_ENOMEM;
+    }
     double avg = avrr__match_tf_freq(r->tf, 0);
     for (size_t i = 0; i < r->n; i++) {
         const avrr_match_rec *a = r->recs[i];
@@ -692,7 +714,10 @@ static avrr_err bound_setup(run *r)
                 best = s;
         }
         best = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
-        r->name_w[i] = best;
+        double hi = r->name_hi + best;
+        r->name_w[i] = hi > r->name_lo ? hi : r->name_lo;
+        if (r->name_tf)
+            r->name_tf[i] = best;
     }
     return AVRR_OK;
 }
@@ -1111,8 +1136,10 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
         stats->seconds_scoring = now() - t1;
     }
 out:
-    if (r)
+    if (r) {
         avrr_free(r->name_w);
+        avrr_free(r->name_tf);
+    }
     avrr_free(r);
     avrr_match_tf_free(own_tf);
     avrr_match_model_free(est);
