@@ -860,17 +860,23 @@ void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *t
             out->tf_term[k][i] = log2(avg / avrr__match_tf_freq(tf, a->name[k].t[i].key));
     /* best name weight at level l or any weaker one that has a TF term
      * (weights need not fall with the level in a trained model), and the
-     * best of the levels without one */
-    double best = -INFINITY;
-    for (int l = NL_ONE; l >= 0; l--) {
-        best = m->w[AVRR_MF_NAME][l] > best ? m->w[AVRR_MF_NAME][l] : best;
-        out->name_w[l] = best;
+     * best of the levels without one; each with the joint cell of the name
+     * level and the pair's date level (index 0: no date, no cell) */
+    for (int d = 0; d <= DL__N; d++) {
+        double best = -INFINITY;
+        for (int l = NL_ONE; l >= 0; l--) {
+            double v = m->w[AVRR_MF_NAME][l] + (d > 0 ? m->jw[l][d - 1] : 0.0);
+            best = v > best ? v : best;
+            out->name_w[d][l] = best;
+        }
+        best = -INFINITY;
+        for (int l = NL_ONE + 1; l < NL__N; l++) {
+            double v = m->w[AVRR_MF_NAME][l] + (d > 0 ? m->jw[l][d - 1] : 0.0);
+            best = v > best ? v : best;
+        }
+        out->name_w_rest[d] = best;
     }
-    best = -INFINITY;
-    for (int l = NL_ONE + 1; l < NL__N; l++)
-        best = m->w[AVRR_MF_NAME][l] > best ? m->w[AVRR_MF_NAME][l] : best;
-    out->name_w_rest = best;
-    best = -INFINITY;
+    double best = -INFINITY;
     for (int l = 0; l < OL__N; l++)
         best = m->w[AVRR_MF_DOCUMENT][l] > best ? m->w[AVRR_MF_DOCUMENT][l] : best;
     out->doc_w_max = best;
@@ -898,15 +904,6 @@ void avrr__match_bound_clear(avrr__mbound *p)
 static double field_w(const avrr_match_model *m, int f, int level)
 {
     return level == AVRR_MATCH_LEVEL_NULL ? 0.0 : m->w[f][level];
-}
-
-/* The most the joint cell of the name and the birth date can add to a pair
- * whose name level is l or weaker (its real level is never stronger than
- * the upper level the bound finds) and whose date level is dl; 0 or more
- * (a pair without names or dates has no cell). */
-static double joint_ub(const avrr_match_model *m, int l, int dl)
-{
-    return dl == AVRR_MATCH_LEVEL_NULL ? 0.0 : m->jw_from[l][dl];
 }
 
 double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
@@ -938,10 +935,9 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
     if (a->n_names == 0 || b->n_names == 0)
         return w + (docs ? field_w(m, AVRR_MF_DOCUMENT, doc_level(a, b)) : 0) + BOUND_EPS;
     double wd = docs ? p->doc_w_max : 0;
-    /* the joint cell of the name and the date: at its best over every name
-     * level until the names are bounded, then over the levels they can
-     * still reach */
-    double wn = fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX, p->name_w_rest) + joint_ub(m, NL_EXACT, dl);
+    /* names with the joint cell of their level and the pair's date level */
+    const double *nw = p->name_w[dl + 1];
+    double wn = fmax(nw[NL_EXACT] + TF_ADJ_MAX, p->name_w_rest[dl + 1]);
     if (w + wd + wn < p->need)
         return w + wd + wn + BOUND_EPS;
     if (docs) {
@@ -949,8 +945,7 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
         if (w + wd + wn < p->need)
             return w + wd + wn + BOUND_EPS;
     }
-    wn = p->name_w_rest;
-    int lmin = NL_NONE;
+    wn = p->name_w_rest[dl + 1];
     for (int j = 0; j < b->n_names; j++) {
         const avrr__mname *nb = &b->name[j];
         uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
@@ -961,12 +956,10 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
         for (int k = 0; k < a->n_names; k++) {
             double adj;
             int l = name_level_upper(p, k, nb, cls, &adj);
-            if (l <= NL_ONE && p->name_w[l] + adj > wn)
-                wn = p->name_w[l] + adj;
-            lmin = l < lmin ? l : lmin;
+            if (l <= NL_ONE && nw[l] + adj > wn)
+                wn = nw[l] + adj;
         }
     }
-    wn += joint_ub(m, lmin, dl);
     if (place_open && w + wd + wn >= p->need) {
         w -= fmax(m->w[AVRR_MF_BIRTH_PLACE][PL_CLOSE], m->w[AVRR_MF_BIRTH_PLACE][PL_DIFF]);
         w += m->w[AVRR_MF_BIRTH_PLACE][place_level(a, b)];
@@ -1138,17 +1131,16 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
     double wd = !docs ? 0 : doc_open ? p->doc_w_max
                                      : field_w(m, AVRR_MF_DOCUMENT, doc_level_packed(a, b->doc));
     int bn = b->names >> 6;
-    double wn = a->n_names == 0 || bn == 0 ? 0 : fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX,
-                                                       p->name_w_rest) +
-                                                      joint_ub(m, NL_EXACT, dl);
+    const double *nw = p->name_w[dl + 1];
+    double wn = a->n_names == 0 || bn == 0 ? 0 : fmax(nw[NL_EXACT] + TF_ADJ_MAX,
+                                                       p->name_w_rest[dl + 1]);
     /* addresses (from the record) */
     bool addr_open = a->n_addr && (b->flags & AVRR__BR_ADDR);
     double wa = addr_open ? p->addr_w_max : 0;
     if (w + wd + wn + wa < p->need)
         return w + wd + wn + wa + BOUND_EPS;
     if (a->n_names && bn) {
-        wn = p->name_w_rest;
-        int lmin = NL_NONE;
+        wn = p->name_w_rest[dl + 1];
         for (int j = 0; j < bn; j++) {
             int nt = (b->names >> (3 * j)) & 7;
             avrr__mname nb; /* only n is read */
@@ -1161,12 +1153,10 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
             for (int k = 0; k < a->n_names; k++) {
                 double adj;
                 int l = name_level_upper(p, k, &nb, cls, &adj);
-                if (l <= NL_ONE && p->name_w[l] + adj > wn)
-                    wn = p->name_w[l] + adj;
-                lmin = l < lmin ? l : lmin;
+                if (l <= NL_ONE && nw[l] + adj > wn)
+                    wn = nw[l] + adj;
             }
         }
-        wn += joint_ub(m, lmin, dl);
         if (w + wd + wn + wa < p->need)
             return w + wd + wn + wa + BOUND_EPS;
     }

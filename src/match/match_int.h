@@ -160,11 +160,8 @@ struct avrr_match_model {
     bool jset[NL__N][DL__N];
     double jm[NL__N][DL__N], ju[NL__N][DL__N];
     /* derived: what the cell adds to the two fields' weights,
-     * log2(jm / ju) - w[name][l] - w[birth_date][d] (0 where not set), and
-     * for the bounds its largest value at a date level over the name levels
-     * l or weaker (never below 0: a pair without names adds nothing) */
+     * log2(jm / ju) - w[name][l] - w[birth_date][d] (0 where not set) */
     double jw[NL__N][DL__N];
-    double jw_from[NL__N + 1][DL__N];
 };
 
 /* Name levels and date levels of the joint cells (the enumerations above). */
@@ -327,9 +324,12 @@ typedef struct avrr__mbound {
     const avrr_match_model *model;
     const avrr_match_rec *probe;
     double need;                       /* weight the threshold asks for */
-    double name_w[NL_ONE + 1];         /* best name weight at a level >= l
-                                          that has a TF adjustment */
-    double name_w_rest;                /* best of the levels below NL_ONE */
+    /* per date level of the pair (index 0: no date, then the levels):
+     * best name weight with the joint cell of the name and that date level
+     * at a name level >= l that has a TF adjustment, and the best of the
+     * levels below NL_ONE */
+    double name_w[DL__N + 1][NL_ONE + 1];
+    double name_w_rest[DL__N + 1];
     double doc_w_max;                  /* best document weight */
     double addr_w_max;                 /* best address weight */
     double tf_term[2][AVRR__MT_MAXTOK]; /* TF term of each name token of

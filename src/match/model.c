@@ -112,11 +112,6 @@ static void joint_derive(avrr_match_model *m)
             double ju = m->ju[l][d] > 1e-12 ? m->ju[l][d] : 1e-12;
             m->jw[l][d] = log2(jm / ju) - wn[l] - wd[d];
         }
-    for (int d = 0; d < DL__N; d++) {
-        m->jw_from[NL__N][d] = 0;
-        for (int l = NL__N - 1; l >= 0; l--)
-            m->jw_from[l][d] = fmax(m->jw_from[l + 1][d], m->jw[l][d]);
-    }
 }
 
 void avrr__match_model_derive(avrr_match_model *m)
