@@ -85,7 +85,8 @@ static const double def_u[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
  * returnee generator has one token in 1 of 6 (a patronymic or an alias as
  * family name, avrr train finds m 0.16), and those keep their birth date as
  * often as the others. So where the date agrees as a person's own would
- * (the same full date, a one-digit slip or swap), the pair's m is that of
+ * (the same full date, a one-digit slip or day and month swapped, a year
+ * apart with the same day and month), the pair's m is that of
  * a person registered with another family name: 0.16 times the date
  * level's m, and u the product of the two u (two random persons share a
  * family name and a birth date independently). A placeholder or a
