@@ -91,6 +91,11 @@ typedef struct avrr_match_explanation {
         int8_t level;     /* AVRR_MATCH_LEVEL_NULL when missing */
         float weight;     /* log2(m/u), term-frequency adjusted for names */
     } field[AVRR_MF__COUNT];
+    /* What the name and the birth date weigh together beyond the sum of
+     * their own weights (the model's joint cell of the two levels: its
+     * log2(m/u) less the two fields' weights); 0 when the model has no cell
+     * for these levels or either field is missing. Included in weight. */
+    float name_x_birth_date_weight;
 } avrr_match_explanation;
 
 /* "name", "birth_date", "sex", ... or NULL when out of range. */

@@ -385,6 +385,7 @@ static void put_header(FILE *f)
     for (int k = 0; k < AVRR_MF__COUNT; k++)
         fprintf(f, ",%s_level,%s_weight", avrr_match_field_name(k),
                 avrr_match_field_name(k));
+    fputs(",name_x_birth_date_weight", f);
     fputc('\n', f);
 }
 
@@ -422,6 +423,8 @@ static int on_pair(void *ctx, size_t i, size_t j,
         ob_putc(s, ',');
         put_fixed(s, (double)x->field[k].weight, 3);
     }
+    ob_putc(s, ',');
+    put_fixed(s, (double)x->name_x_birth_date_weight, 3);
     ob_putc(s, '\n');
     if (ferror(f)) {
         s->failed = true;
@@ -534,7 +537,9 @@ static const char help_text[] =
     "birth_date,nationality,birth_place,document_no and optionally address\n"
     "(other columns ignored). Output of dedup/link: a header\n"
     "rec_id_l,rec_id_r,probability,match_weight then per field its level and\n"
-    "weight, one row per pair with probability >= threshold (default 0.9),\n"
+    "weight, then name_x_birth_date_weight (what the name and the birth date\n"
+    "weigh together beyond their own weights: the model's joint cell, 0 when\n"
+    "it has none), one row per pair with probability >= threshold (default 0.9),\n"
     "written as scored (in no particular order).\n"
     "--clusters writes rec_id,cluster (link: source,rec_id,cluster), the\n"
     "cluster named by its first record. --model reads a model written by\n"

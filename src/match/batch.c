@@ -571,7 +571,21 @@ typedef struct run {
      * weights it needs */
     double *name_w;
     double name_hi, name_lo; /* best name weight with / without the TF term */
+    /* With joint cells of the name and the date: per date level (index 0:
+     * no date, then the levels) the best name weight with its cell at that
+     * date level, over the name levels that take the TF term / over those
+     * that do not, and per record the most its names' TF terms can add
+     * (name_tf). NULL when no cell raises a date level's best above
+     * name_hi / name_lo (the shipped cells lift one token, which stays far
+     * below a whole name): then name_w alone bounds the names, as cheaply
+     * as without cells. */
+    double nd_hi[DL__N + 1], nd_lo[DL__N + 1];
+    double *name_tf;
     double need;             /* weight in bits a pair must reach */
+    /* the shared counters apart from the fields above, which the workers
+     * read for every pair (a heap block is only 16-byte aligned: a cache
+     * line of padding) */
+    char apart[64];
     atomic_size_t next_block;
     atomic_uint_fast64_t scored;
     atomic_uint_fast64_t bounded;
@@ -631,8 +645,17 @@ static double weight_bound(const run *r, const avrr__mlevels *lv,
             w += m->w[f][l];
         }
     }
-    if (a->n_names > 0)
+    /* the names (not compared yet) at their best level with its joint cell
+     * at the pair's date level; 0 when the other record has no name (no
+     * weight, no cell) */
+    if (a->n_names > 0 && !r->name_tf) {
         w += r->name_w[i];
+    } else if (a->n_names > 0) {
+        int d = lv->level[AVRR_MF_BIRTH_DATE] + 1;
+        double hi = r->nd_hi[d] + r->name_tf[i];
+        hi = hi > r->nd_lo[d] ? hi : r->nd_lo[d];
+        w += hi > 0 ? hi : 0;
+    }
     return w + BOUND_MARGIN;
 }
 
@@ -656,9 +679,25 @@ static avrr_err bound_setup(run *r)
         if (m->w[AVRR_MF_NAME][l] > *x)
             *x = m->w[AVRR_MF_NAME][l];
     }
+    bool raised = false;
+    for (int d = 0; d <= DL__N; d++) {
+        r->nd_hi[d] = r->nd_lo[d] = -INFINITY;
+        for (int l = 0; l < avrr__mf_levels[AVRR_MF_NAME]; l++) {
+            double *x = l <= NL_ONE ? &r->nd_hi[d] : &r->nd_lo[d];
+            double v = m->w[AVRR_MF_NAME][l] + (d > 0 ? m->jw[l][d - 1] : 0.0);
+            if (v > *x)
+                *x = v;
+        }
+        raised |= r->nd_hi[d] > r->name_hi || r->nd_lo[d] > r->name_lo;
+    }
     r->name_w = avrr_malloc((r->n + 1) * sizeof *r->name_w);
     if (!r->name_w)
         return AVRR_ENOMEM;
+    if (raised) {
+        r->name_tf = avrr_malloc((r->n + 1) * sizeof *r->name_tf);
+        if (!r->name_tf)
+            return AVRR_ENOMEM;
+    }
     double avg = avrr__match_tf_freq(r->tf, 0);
     for (size_t i = 0; i < r->n; i++) {
         const avrr_match_rec *a = r->recs[i];
@@ -677,6 +716,8 @@ static avrr_err bound_setup(run *r)
         best = best < TF_ADJ_MAX ? best : TF_ADJ_MAX;
         double hi = r->name_hi + best;
         r->name_w[i] = hi > r->name_lo ? hi : r->name_lo;
+        if (r->name_tf)
+            r->name_tf[i] = best;
     }
     return AVRR_OK;
 }
@@ -1095,8 +1136,10 @@ avrr_err avrr_match_batch(avrr_match_rec *const *recs, size_t n,
         stats->seconds_scoring = now() - t1;
     }
 out:
-    if (r)
+    if (r) {
         avrr_free(r->name_w);
+        avrr_free(r->name_tf);
+    }
     avrr_free(r);
     avrr_match_tf_free(own_tf);
     avrr_match_model_free(est);
@@ -1120,12 +1163,18 @@ static uint64_t rng_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* Random pairs a joint cell of the name and the birth date needs to have its
+ * own u (about 20 % error); fewer, and its u is the product of the fields'. */
+#define JOINT_MIN_U 25.0
+
 /* u of every field from random pairs: the share of each level among pairs
- * that are almost all of different persons. */
+ * that are almost all of different persons; and u of the model's joint
+ * cells. */
 static void sample_u(avrr_match_rec *const *recs, size_t n, size_t n_left,
                      uint64_t seed, size_t samples, avrr_match_model *m)
 {
     double cnt[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {{0}};
+    double jcnt[NL__N][DL__N] = {{0}}, jtot = 0;
     uint64_t s = seed ? seed : 0x5eed;
     for (size_t k = 0; k < samples; k++) {
         size_t i, j;
@@ -1143,6 +1192,11 @@ static void sample_u(avrr_match_rec *const *recs, size_t n, size_t n_left,
         for (int f = 0; f < AVRR_MF__COUNT; f++)
             if (lv.level[f] != AVRR_MATCH_LEVEL_NULL)
                 cnt[f][lv.level[f]] += 1;
+        int nl = lv.level[AVRR_MF_NAME], dl = lv.level[AVRR_MF_BIRTH_DATE];
+        if (nl != AVRR_MATCH_LEVEL_NULL && dl != AVRR_MATCH_LEVEL_NULL) {
+            jcnt[nl][dl] += 1;
+            jtot += 1;
+        }
     }
     for (int f = 0; f < AVRR_MF__COUNT; f++) {
         double tot = 0;
@@ -1153,6 +1207,17 @@ static void sample_u(avrr_match_rec *const *recs, size_t n, size_t n_left,
         for (int l = 0; l < avrr__mf_levels[f]; l++)
             m->u[f][l] = (cnt[f][l] + 0.5) / (tot + 0.5 * avrr__mf_levels[f]);
     }
+    /* u of a joint cell: its share of the random pairs where it was seen
+     * often enough to be told from the product of the two fields' u; else
+     * that product (two random persons' names and birth dates independent,
+     * as they mostly are: a shared family name and a shared full birth
+     * date are each rare, both together about 1 in 300,000 pairs) */
+    for (int l = 0; l < NL__N; l++)
+        for (int d = 0; d < DL__N; d++)
+            if (m->jset[l][d])
+                m->ju[l][d] = jcnt[l][d] >= JOINT_MIN_U
+                                  ? jcnt[l][d] / jtot
+                                  : m->u[AVRR_MF_NAME][l] * m->u[AVRR_MF_BIRTH_DATE][d];
     avrr__match_model_derive(m);
 }
 
@@ -1233,10 +1298,32 @@ static void namesake_u(avrr_match_model *m, const double *patterns, size_t np)
  * fields in upd (and the prior when upd_prior; otherwise the session's own
  * prior is estimated but not kept). False when too few pairs were selected
  * and nothing changed. */
+static bool em_session_x(avrr_match_model *m, const double *patterns, size_t np,
+                         bool (*sel)(const int *, const void *), const void *ctx,
+                         const bool *upd, bool upd_prior);
+
+typedef struct sel_plain {
+    bool (*f)(const int *);
+} sel_plain;
+
+static bool sel_call(const int *lev, const void *ctx)
+{
+    return ((const sel_plain *)ctx)->f(lev);
+}
+
 static bool em_session(avrr_match_model *m, const double *patterns, size_t np,
                        bool (*sel)(const int *), const bool *upd,
                        bool upd_prior)
 {
+    sel_plain c = {sel};
+    return em_session_x(m, patterns, np, sel_call, &c, upd, upd_prior);
+}
+
+static bool em_session_x(avrr_match_model *m, const double *patterns, size_t np,
+                         bool (*sel_x)(const int *, const void *), const void *ctx,
+                         const bool *upd, bool upd_prior)
+{
+#define sel(lev) sel_x(lev, ctx)
     double total = 0;
     for (size_t p = 0; p < np; p++) {
         int lev[AVRR_MF__COUNT];
@@ -1292,6 +1379,58 @@ static bool em_session(avrr_match_model *m, const double *patterns, size_t np,
         avrr__match_model_derive(m);
     }
     return true;
+#undef sel
+}
+
+/* Pairs at one birth date level (ctx: the level). */
+static bool sel_date(const int *lev, const void *ctx)
+{
+    return lev[AVRR_MF_BIRTH_DATE] == *(const int *)ctx;
+}
+
+/* m of the joint cells of the name and the birth date: for each date level
+ * that has cells, the name's m among the pairs at that date level (EM over
+ * every other field on the pairs of that level), times the date level's m:
+ * P(name level, date level | same person) without assuming the two
+ * independent. A date level with too few pairs, or where EM does not favour
+ * the name's best level over its worst, keeps for its cells the start
+ * model's m of the name at that date level, P(name level | date level, same
+ * person), times the trained m of the date level. */
+static void joint_m(avrr_match_model *m, const avrr_match_model *st,
+                    const double *patterns, size_t np)
+{
+    bool not_date[AVRR_MF__COUNT];
+    for (int f = 0; f < AVRR_MF__COUNT; f++)
+        not_date[f] = f != AVRR_MF_BIRTH_DATE;
+    for (int d = 0; d < DL__N; d++) {
+        bool any = false;
+        for (int l = 0; l < NL__N; l++)
+            any |= m->jset[l][d];
+        if (!any)
+            continue;
+        /* every field but the date decides which pairs are one person (the
+         * name alone would take the many one-token pairs of a date level
+         * such as typo_or_swap for the matches); the name's m is kept when
+         * it favours its best level over its worst */
+        avrr_match_model c = *m;
+        const double *cm = c.m[AVRR_MF_NAME];
+        if (em_session_x(&c, patterns, np, sel_date, &d, not_date, false) &&
+            cm[NL_EXACT] > cm[NL_NONE] && c.w[AVRR_MF_NAME][NL_EXACT] > 0) {
+            for (int l = 0; l < NL__N; l++)
+                if (m->jset[l][d])
+                    m->jm[l][d] = c.m[AVRR_MF_NAME][l] * m->m[AVRR_MF_BIRTH_DATE][d];
+            continue;
+        }
+        for (int l = 0; l < NL__N; l++) {
+            if (!m->jset[l][d])
+                continue;
+            double sd = st->m[AVRR_MF_BIRTH_DATE][d];
+            double cond = st->jset[l][d] && sd > 0 ? st->jm[l][d] / sd : m->m[AVRR_MF_NAME][l];
+            double v = (cond < 1 ? cond : 1) * m->m[AVRR_MF_BIRTH_DATE][d];
+            m->jm[l][d] = v;
+        }
+    }
+    avrr__match_model_derive(m);
 }
 
 avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
@@ -1369,6 +1508,9 @@ avrr_err avrr_match_train(avrr_match_rec *const *recs, size_t n,
               m->w[f][last] < 0))
             memcpy(m->m[f], st->m[f], sizeof m->m[f]);
     }
+    avrr__match_model_derive(m);
+    /* the joint cells of the start model, on the fields' final m */
+    joint_m(m, st, r->patterns, np);
     /* The prior stays the start model's (with its population). EM over
      * the candidates puts it at 0.1-0.2 on the returnee generator, where
      * the true share is about 0.013 (namesakes taken for matches), and the

@@ -641,6 +641,11 @@ void avrr__match_score(const avrr_match_model *m, const avrr_match_tf *tf,
         out->field[f].weight = (float)w;
         total += w;
     }
+    /* the name and the birth date together, where the model has a joint
+     * cell for their levels */
+    double jw = avrr__match_joint_w(m, lv->level[AVRR_MF_NAME], lv->level[AVRR_MF_BIRTH_DATE]);
+    out->name_x_birth_date_weight = (float)jw;
+    total += jw;
     out->prior_weight = m->prior_w;
     out->weight = total;
     out->probability = 1.0 / (1.0 + exp2(-total));
@@ -855,17 +860,23 @@ void avrr__match_bound_prepare(const avrr_match_model *m, const avrr_match_tf *t
             out->tf_term[k][i] = log2(avg / avrr__match_tf_freq(tf, a->name[k].t[i].key));
     /* best name weight at level l or any weaker one that has a TF term
      * (weights need not fall with the level in a trained model), and the
-     * best of the levels without one */
-    double best = -INFINITY;
-    for (int l = NL_ONE; l >= 0; l--) {
-        best = m->w[AVRR_MF_NAME][l] > best ? m->w[AVRR_MF_NAME][l] : best;
-        out->name_w[l] = best;
+     * best of the levels without one; each with the joint cell of the name
+     * level and the pair's date level (index 0: no date, no cell) */
+    for (int d = 0; d <= DL__N; d++) {
+        double best = -INFINITY;
+        for (int l = NL_ONE; l >= 0; l--) {
+            double v = m->w[AVRR_MF_NAME][l] + (d > 0 ? m->jw[l][d - 1] : 0.0);
+            best = v > best ? v : best;
+            out->name_w[d][l] = best;
+        }
+        best = -INFINITY;
+        for (int l = NL_ONE + 1; l < NL__N; l++) {
+            double v = m->w[AVRR_MF_NAME][l] + (d > 0 ? m->jw[l][d - 1] : 0.0);
+            best = v > best ? v : best;
+        }
+        out->name_w_rest[d] = best;
     }
-    best = -INFINITY;
-    for (int l = NL_ONE + 1; l < NL__N; l++)
-        best = m->w[AVRR_MF_NAME][l] > best ? m->w[AVRR_MF_NAME][l] : best;
-    out->name_w_rest = best;
-    best = -INFINITY;
+    double best = -INFINITY;
     for (int l = 0; l < OL__N; l++)
         best = m->w[AVRR_MF_DOCUMENT][l] > best ? m->w[AVRR_MF_DOCUMENT][l] : best;
     out->doc_w_max = best;
@@ -900,7 +911,8 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
     const avrr_match_model *m = p->model;
     const avrr_match_rec *a = p->probe;
     /* the cheap fields at their real levels */
-    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, date_level(a, b));
+    int dl = date_level(a, b);
+    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, dl);
     if (a->sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
         w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
     w += field_w(m, AVRR_MF_NATIONALITY, nat_level(a, b));
@@ -923,7 +935,9 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
     if (a->n_names == 0 || b->n_names == 0)
         return w + (docs ? field_w(m, AVRR_MF_DOCUMENT, doc_level(a, b)) : 0) + BOUND_EPS;
     double wd = docs ? p->doc_w_max : 0;
-    double wn = fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX, p->name_w_rest);
+    /* names with the joint cell of their level and the pair's date level */
+    const double *nw = p->name_w[dl + 1];
+    double wn = fmax(nw[NL_EXACT] + TF_ADJ_MAX, p->name_w_rest[dl + 1]);
     if (w + wd + wn < p->need)
         return w + wd + wn + BOUND_EPS;
     if (docs) {
@@ -931,7 +945,7 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
         if (w + wd + wn < p->need)
             return w + wd + wn + BOUND_EPS;
     }
-    wn = p->name_w_rest;
+    wn = p->name_w_rest[dl + 1];
     for (int j = 0; j < b->n_names; j++) {
         const avrr__mname *nb = &b->name[j];
         uint8_t tmp[AVRR__MT_MAXTOK][2][AVRR__MT_MAXTOK];
@@ -942,8 +956,8 @@ double avrr__match_bound(avrr__mbound *p, const avrr_match_rec *b)
         for (int k = 0; k < a->n_names; k++) {
             double adj;
             int l = name_level_upper(p, k, nb, cls, &adj);
-            if (l <= NL_ONE && p->name_w[l] + adj > wn)
-                wn = p->name_w[l] + adj;
+            if (l <= NL_ONE && nw[l] + adj > wn)
+                wn = nw[l] + adj;
         }
     }
     if (place_open && w + wd + wn >= p->need) {
@@ -1092,7 +1106,8 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
     /* the cheap fields at their real levels */
     dval da = dval_of(a), db = {b->year, b->month, b->day, b->precision,
                                 (b->flags & AVRR__BR_PH) != 0};
-    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, date_level_v(&da, &db));
+    int dl = date_level_v(&da, &db);
+    double w = m->prior_w + field_w(m, AVRR_MF_BIRTH_DATE, dl);
     if (a->sex != AVRR_SEX_UNKNOWN && b->sex != AVRR_SEX_UNKNOWN)
         w += m->w[AVRR_MF_SEX][a->sex == b->sex ? SL_AGREE : SL_DIFF];
     w += field_w(m, AVRR_MF_NATIONALITY, nat_level_v(a->nat, a->region, b->nat, b->region));
@@ -1116,15 +1131,16 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
     double wd = !docs ? 0 : doc_open ? p->doc_w_max
                                      : field_w(m, AVRR_MF_DOCUMENT, doc_level_packed(a, b->doc));
     int bn = b->names >> 6;
-    double wn = a->n_names == 0 || bn == 0 ? 0 : fmax(p->name_w[NL_EXACT] + TF_ADJ_MAX,
-                                                       p->name_w_rest);
+    const double *nw = p->name_w[dl + 1];
+    double wn = a->n_names == 0 || bn == 0 ? 0 : fmax(nw[NL_EXACT] + TF_ADJ_MAX,
+                                                       p->name_w_rest[dl + 1]);
     /* addresses (from the record) */
     bool addr_open = a->n_addr && (b->flags & AVRR__BR_ADDR);
     double wa = addr_open ? p->addr_w_max : 0;
     if (w + wd + wn + wa < p->need)
         return w + wd + wn + wa + BOUND_EPS;
     if (a->n_names && bn) {
-        wn = p->name_w_rest;
+        wn = p->name_w_rest[dl + 1];
         for (int j = 0; j < bn; j++) {
             int nt = (b->names >> (3 * j)) & 7;
             avrr__mname nb; /* only n is read */
@@ -1137,8 +1153,8 @@ double avrr__match_bound_brec(avrr__mbound *p, const avrr__mbrec *b, const avrr_
             for (int k = 0; k < a->n_names; k++) {
                 double adj;
                 int l = name_level_upper(p, k, &nb, cls, &adj);
-                if (l <= NL_ONE && p->name_w[l] + adj > wn)
-                    wn = p->name_w[l] + adj;
+                if (l <= NL_ONE && nw[l] + adj > wn)
+                    wn = nw[l] + adj;
             }
         }
         if (w + wd + wn + wa < p->need)

@@ -148,7 +148,32 @@ struct avrr_match_model {
     double w[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX];
     double lu[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX];
     double prior_w;
+    /* Joint cells of the name and the birth date: for a chosen (name level,
+     * date level) the pair's evidence from the two fields together,
+     * jm = P(both levels | same person) and ju = P(both | different
+     * persons), instead of the product of the two fields' own m and u
+     * (which assumes them independent). One agreeing name token means
+     * little alone (a shared family name among relatives), but with the
+     * same full birth date it is mostly one person whose father's name was
+     * taken for the family name. jset[l][d] says the cell is used;
+     * estimated by avrr train, shipped defaults in model.c. */
+    bool jset[NL__N][DL__N];
+    double jm[NL__N][DL__N], ju[NL__N][DL__N];
+    /* derived: what the cell adds to the two fields' weights,
+     * log2(jm / ju) - w[name][l] - w[birth_date][d] (0 where not set) */
+    double jw[NL__N][DL__N];
 };
+
+/* Name levels and date levels of the joint cells (the enumerations above). */
+#define AVRR__JOINT_NAME_LEVELS NL__N
+#define AVRR__JOINT_DATE_LEVELS DL__N
+/* What the joint cell of a pair's name level nl and date level dl adds to
+ * the sum of the two fields' weights (0 when either is null or the cell is
+ * not set). */
+static inline double avrr__match_joint_w(const avrr_match_model *m, int nl, int dl)
+{
+    return nl < 0 || dl < 0 ? 0.0 : m->jw[nl][dl];
+}
 
 /* Recomputes the derived weights after m, u, prior, population or records
  * changed. */
@@ -299,9 +324,12 @@ typedef struct avrr__mbound {
     const avrr_match_model *model;
     const avrr_match_rec *probe;
     double need;                       /* weight the threshold asks for */
-    double name_w[NL_ONE + 1];         /* best name weight at a level >= l
-                                          that has a TF adjustment */
-    double name_w_rest;                /* best of the levels below NL_ONE */
+    /* per date level of the pair (index 0: no date, then the levels):
+     * best name weight with the joint cell of the name and that date level
+     * at a name level >= l that has a TF adjustment, and the best of the
+     * levels below NL_ONE */
+    double name_w[DL__N + 1][NL_ONE + 1];
+    double name_w_rest[DL__N + 1];
     double doc_w_max;                  /* best document weight */
     double addr_w_max;                 /* best address weight */
     double tf_term[2][AVRR__MT_MAXTOK]; /* TF term of each name token of

@@ -6,7 +6,11 @@
  * from random pairs and m and the prior by expectation-maximisation over the
  * candidate pairs, the way Splink and fastLink do. The file is JSON:
  *   {"format":"avrr-match-model","version":1,"prior":0.02,"population":10000,
- *    "fields":{"name":{"levels":["exact",...],"m":[...],"u":[...]},...}}
+ *    "fields":{"name":{"levels":["exact",...],"m":[...],"u":[...]},...},
+ *    "joint":{"name_x_birth_date":[{"name":"one_token","birth_date":"exact",
+ *                                   "m":0.058,"u":3e-6},...]}}
+ * "joint" is optional: a file without it (written before joint cells
+ * existed) has none and scores every pair as it did.
  */
 #include <errno.h>
 #include <math.h>
@@ -73,6 +77,44 @@ static const double def_u[AVRR_MF__COUNT][AVRR_MATCH_LEVELS_MAX] = {
     {1e-4, 2e-3, 0.03, 0.9679},
 };
 
+/* Joint cells of the name and the birth date (match_int.h): the m and u of
+ * one name level and one date level together where the two fields are not
+ * independent. The default m of one_token (0.03) is low because a single
+ * shared name token is what relatives at one address have (NCVR: every
+ * one-token candidate pair there has no birth date); among true pairs the
+ * returnee generator has one token in 1 of 6 (a patronymic or an alias as
+ * family name, avrr train finds m 0.16), and those keep their birth date as
+ * often as the others. So where the date agrees as a person's own would
+ * (the same full date, a one-digit slip or day and month swapped, a year
+ * apart with the same day and month), the pair's m is that of
+ * a person registered with another family name: 0.16 times the date
+ * level's m, and u the product of the two u (two random persons share a
+ * family name and a birth date independently). A placeholder or a
+ * year-only date stays additive: one token with 01-01 of the same year is
+ * what namesakes and relatives have (docs/BENCHMARKS.md "Joint cells"). */
+#define DEF_ONE_TOKEN_M_JOINT 0.16
+static const struct {
+    int name, date;
+} def_joint[] = {
+    {NL_ONE, DL_EXACT},
+    {NL_ONE, DL_TYPO},
+    {NL_ONE, DL_YEAR1},
+};
+
+static void joint_derive(avrr_match_model *m)
+{
+    const double *wn = m->w[AVRR_MF_NAME], *wd = m->w[AVRR_MF_BIRTH_DATE];
+    for (int l = 0; l < NL__N; l++)
+        for (int d = 0; d < DL__N; d++) {
+            m->jw[l][d] = 0;
+            if (!m->jset[l][d])
+                continue;
+            double jm = m->jm[l][d] > 1e-12 ? m->jm[l][d] : 1e-12;
+            double ju = m->ju[l][d] > 1e-12 ? m->ju[l][d] : 1e-12;
+            m->jw[l][d] = log2(jm / ju) - wn[l] - wd[d];
+        }
+}
+
 void avrr__match_model_derive(avrr_match_model *m)
 {
     for (int f = 0; f < AVRR_MF__COUNT; f++)
@@ -87,6 +129,7 @@ void avrr__match_model_derive(avrr_match_model *m)
             m->w[f][l] = log2(mm / uu);
             m->lu[f][l] = log2(uu);
         }
+    joint_derive(m);
     avrr__match_model_set_records(m, m->records);
 }
 
@@ -113,6 +156,12 @@ static void def_init(void)
     def_model.population = AVRR__DEF_POPULATION;
     memcpy(def_model.m, def_m, sizeof def_m);
     memcpy(def_model.u, def_u, sizeof def_u);
+    for (size_t k = 0; k < sizeof def_joint / sizeof def_joint[0]; k++) {
+        int l = def_joint[k].name, d = def_joint[k].date;
+        def_model.jset[l][d] = true;
+        def_model.jm[l][d] = DEF_ONE_TOKEN_M_JOINT * def_m[AVRR_MF_BIRTH_DATE][d];
+        def_model.ju[l][d] = def_u[AVRR_MF_NAME][l] * def_u[AVRR_MF_BIRTH_DATE][d];
+    }
     avrr__match_model_derive(&def_model);
 }
 
@@ -179,6 +228,24 @@ avrr_err avrr_match_model_save(const avrr_match_model *m, const char *path,
         json_object_object_add(fo, "u", ua);
         json_object_object_add(fields, avrr_match_field_name(k), fo);
     }
+    json_object *cells = json_object_new_array();
+    for (int l = 0; l < NL__N; l++)
+        for (int d = 0; d < DL__N; d++) {
+            if (!m->jset[l][d])
+                continue;
+            json_object *c = json_object_new_object();
+            json_object_object_add(c, "name", json_object_new_string(
+                                                  avrr_match_level_name(AVRR_MF_NAME, l)));
+            json_object_object_add(c, "birth_date",
+                                   json_object_new_string(
+                                       avrr_match_level_name(AVRR_MF_BIRTH_DATE, d)));
+            json_object_object_add(c, "m", json_object_new_double(m->jm[l][d]));
+            json_object_object_add(c, "u", json_object_new_double(m->ju[l][d]));
+            json_object_array_add(cells, c);
+        }
+    json_object *joint = json_object_new_object();
+    json_object_object_add(joint, "name_x_birth_date", cells);
+    json_object_object_add(root, "joint", joint);
     const char *txt = json_object_to_json_string_ext(root,
                                                      JSON_C_TO_STRING_PRETTY);
     f = fopen(path, "w");
@@ -258,6 +325,39 @@ static bool read_array(json_object *fo, const char *name, double *v, int n)
     return true;
 }
 
+static int level_of(int field, const char *name)
+{
+    for (int l = 0; name && l < avrr__mf_levels[field]; l++)
+        if (strcmp(avrr_match_level_name(field, l), name) == 0)
+            return l;
+    return -1;
+}
+
+static bool read_prob(json_object *o, const char *key, double *v)
+{
+    json_object *x;
+    if (!json_object_object_get_ex(o, key, &x) ||
+        (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int)))
+        return false;
+    *v = json_object_get_double(x);
+    return *v > 0 && *v <= 1;
+}
+
+/* One joint cell {"name":LEVEL,"birth_date":LEVEL,"m":M,"u":U}. */
+static bool read_cell(json_object *c, int *l, int *d, double *jm, double *ju)
+{
+    json_object *x;
+    if (!json_object_is_type(c, json_type_object))
+        return false;
+    *l = json_object_object_get_ex(c, "name", &x)
+             ? level_of(AVRR_MF_NAME, json_object_get_string(x))
+             : -1;
+    *d = json_object_object_get_ex(c, "birth_date", &x)
+             ? level_of(AVRR_MF_BIRTH_DATE, json_object_get_string(x))
+             : -1;
+    return *l >= 0 && *d >= 0 && read_prob(c, "m", jm) && read_prob(c, "u", ju);
+}
+
 avrr_err avrr_match_model_load(const char *path, avrr_match_model **out,
                                avrr_error *e)
 {
@@ -323,6 +423,34 @@ avrr_err avrr_match_model_load(const char *path, avrr_match_model **out,
                     path, avrr_match_field_name(k), avrr__mf_levels[k]);
                 goto out;
             }
+        }
+    }
+    /* joint cells: none unless the file has them (an older file scores as
+     * it did) */
+    memset(m->jset, 0, sizeof m->jset);
+    if (json_object_object_get_ex(root, "joint", &x)) {
+        json_object *cells;
+        if (!json_object_object_get_ex(x, "name_x_birth_date", &cells) ||
+            !json_object_is_type(cells, json_type_array)) {
+            result = avrr_error_set(e, AVRR_EINVALID, path,
+                                    "%s: joint needs a name_x_birth_date array", path);
+            goto out;
+        }
+        for (size_t k = 0; k < json_object_array_length(cells); k++) {
+            json_object *c = json_object_array_get_idx(cells, k);
+            int l, d;
+            double jm, ju;
+            if (!read_cell(c, &l, &d, &jm, &ju)) {
+                result = avrr_error_set(
+                    e, AVRR_EINVALID, path,
+                    "%s: joint.name_x_birth_date[%zu] needs a name level, a "
+                    "birth_date level, and m and u in (0,1]",
+                    path, k);
+                goto out;
+            }
+            m->jset[l][d] = true;
+            m->jm[l][d] = jm;
+            m->ju[l][d] = ju;
         }
     }
     avrr__match_model_derive(m);

@@ -737,6 +737,8 @@ static json_object *explanation_to_json(const avrr_match_explanation *x)
         json_object_object_add(fields, avrr_match_field_name(f), fo);
     }
     json_object_object_add(o, "fields", fields);
+    json_object_object_add(o, "name_x_birth_date_weight",
+                           json_object_new_double(x->name_x_birth_date_weight));
     return o;
 }
 

@@ -335,6 +335,76 @@ static void test_patronymic_and_placeholder_namesakes(void **state)
     assert_true(prob_among(&m1, &m2, 40000) >= 0.99);
 }
 
+/* The probability of a and b among records under model m (NULL: the
+ * defaults), its explanation in *x. */
+static double prob_with(const avrr_match_model *base, const person *a, const person *b,
+                        double records, avrr_match_explanation *x)
+{
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_copy(base, &m), AVRR_OK);
+    avrr__match_model_set_records(m, records);
+    avrr_match_rec *ra = rec_of(a), *rb = rec_of(b);
+    avrr_match_compare(m, NULL, ra, rb, x);
+    avrr_match_rec_free(ra);
+    avrr_match_rec_free(rb);
+    avrr_match_model_free(m);
+    return x->probability;
+}
+
+/* The name and the birth date weigh together: one agreeing name token (the
+ * father's name taken for the family name) with the same full birth date
+ * is one person among 40,000 records, where the two fields' weights alone
+ * leave it below 0.9; one token with 01-01 of the same year, or with
+ * another date, stays what it was (relatives, namesakes). */
+static void test_joint_name_and_date(void **state)
+{
+    (void)state;
+    avrr_match_explanation x, y;
+    avrr_match_model *indep = NULL;
+    assert_int_equal(avrr_match_model_copy(NULL, &indep), AVRR_OK);
+    memset(indep->jset, 0, sizeof indep->jset);
+    avrr__match_model_derive(indep);
+    /* no nationality: the date carries it */
+    person a = {"Hamidullah", "Zadran", NULL, "m", "1987-06-23", NULL, NULL, NULL};
+    person b = {"Hamidullah", "Gulbuddin", NULL, "m", "1987-06-23", NULL, NULL, NULL};
+    assert_true(prob_with(NULL, &a, &b, 40000, &x) >= 0.9);
+    assert_int_equal(x.field[AVRR_MF_NAME].level, NL_ONE);
+    assert_int_equal(x.field[AVRR_MF_BIRTH_DATE].level, DL_EXACT);
+    /* the explanation shows the joint weight, log2 of the m ratio of one
+     * token at a person's own date (0.16) to one token alone (0.03) */
+    assert_float_equal(x.name_x_birth_date_weight, log2(0.16 / 0.03), 1e-5);
+    double sum = x.prior_weight + x.name_x_birth_date_weight;
+    for (int f = 0; f < AVRR_MF__COUNT; f++)
+        sum += x.field[f].weight;
+    assert_float_equal(x.weight, sum, 1e-4);
+    /* without the joint cell (the fields independent) it stays below */
+    assert_true(prob_with(indep, &a, &b, 40000, &y) < 0.9);
+    assert_float_equal(y.name_x_birth_date_weight, 0, 0);
+    assert_float_equal(x.weight - y.weight, log2(0.16 / 0.03), 1e-4);
+    /* a slip of one digit: the same joint weight on the date's weaker one */
+    b.dob = "1987-06-28";
+    prob_with(NULL, &a, &b, 40000, &x);
+    assert_int_equal(x.field[AVRR_MF_BIRTH_DATE].level, DL_TYPO);
+    assert_float_equal(x.name_x_birth_date_weight, log2(0.16 / 0.03), 1e-5);
+    /* one token with 01-01 of the same year: no joint weight */
+    a.dob = b.dob = "1987-01-01";
+    assert_true(prob_with(NULL, &a, &b, 40000, &x) < 0.5);
+    assert_float_equal(x.name_x_birth_date_weight, 0, 0);
+    /* brothers: one family name, other dates */
+    person c = {"Hamidullah", "Zadran", NULL, "m", "1987-06-23", NULL, NULL, NULL};
+    person d = {"Rahmatullah", "Zadran", NULL, "m", "1991-02-11", NULL, NULL, NULL};
+    assert_true(prob_with(NULL, &c, &d, 40000, &x) < 0.01);
+    assert_float_equal(x.name_x_birth_date_weight, 0, 0);
+    /* two different men called Mohammed Ali on 01-01 of one year, or of
+     * the next, stay below */
+    person m1 = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", NULL, NULL};
+    person m2 = {"Mohammed", "Ali", NULL, "m", "1990-01-01", "SYR", NULL, NULL};
+    assert_true(prob_with(NULL, &m1, &m2, 40000, &x) < 0.9);
+    m2.dob = "1991-01-01";
+    assert_true(prob_with(NULL, &m1, &m2, 40000, &x) < 0.9);
+    avrr_match_model_free(indep);
+}
+
 static int doc_level(const char *d1, const char *d2)
 {
     person a = {"Ali", "Zaman", NULL, NULL, NULL, NULL, NULL, d1};
@@ -492,6 +562,84 @@ static void test_model_old_date_levels(void **state)
     unlink(path);
 }
 
+/* The joint cells go into the model file and come back; a file without
+ * them (written before they existed) has none and scores a pair as the sum
+ * of its fields; a cell with an unknown level or an m out of range is
+ * refused. */
+static void test_model_joint_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/avrr-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    avrr_error e;
+    avrr_match_model *m = NULL, *c = NULL;
+    const avrr_match_model *d = avrr_match_model_default();
+    assert_true(d->jset[NL_ONE][DL_EXACT]);
+    assert_int_equal(avrr_match_model_copy(NULL, &c), AVRR_OK);
+    c->jset[NL_EXACT][DL_YEAR_PH] = true; /* one more, below the product */
+    c->jm[NL_EXACT][DL_YEAR_PH] = 0.05;
+    c->ju[NL_EXACT][DL_YEAR_PH] = 1e-5;
+    avrr__match_model_derive(c);
+    assert_true(c->jw[NL_EXACT][DL_YEAR_PH] < 0);
+    assert_int_equal(avrr_match_model_save(c, path, &e), AVRR_OK);
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_OK);
+    for (int l = 0; l < NL__N; l++)
+        for (int k = 0; k < DL__N; k++) {
+            assert_int_equal(m->jset[l][k], c->jset[l][k]);
+            assert_float_equal(m->jw[l][k], c->jw[l][k], 1e-9);
+        }
+    avrr_match_model_free(m);
+    avrr_match_model_free(c);
+    /* an old file: no cells, the plain sum */
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\":\"avrr-match-model\",\"version\":1,\"prior\":0.002}", f);
+    fclose(f);
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_OK);
+    person a = {"Hamidullah", "Zadran", NULL, "m", "1987-06-23", NULL, NULL, NULL};
+    person b = {"Hamidullah", "Gulbuddin", NULL, "m", "1987-06-23", NULL, NULL, NULL};
+    avrr_match_explanation x;
+    prob_with(m, &a, &b, 0, &x);
+    assert_int_equal(x.field[AVRR_MF_NAME].level, NL_ONE);
+    assert_float_equal(x.name_x_birth_date_weight, 0, 0);
+    for (int l = 0; l < NL__N; l++)
+        for (int k = 0; k < DL__N; k++)
+            assert_false(m->jset[l][k]);
+    avrr_match_model_free(m);
+    static const char *const bad[] = {
+        "{\"format\":\"avrr-match-model\",\"joint\":{\"name_x_birth_date\":"
+        "[{\"name\":\"one\",\"birth_date\":\"exact\",\"m\":0.05,\"u\":1e-6}]}}",
+        "{\"format\":\"avrr-match-model\",\"joint\":{\"name_x_birth_date\":"
+        "[{\"name\":\"one_token\",\"birth_date\":\"exact\",\"m\":1.5,\"u\":1e-6}]}}",
+        "{\"format\":\"avrr-match-model\",\"joint\":{\"name_x_birth_date\":"
+        "[{\"name\":\"one_token\",\"birth_date\":\"exact\",\"m\":0.05}]}}",
+        "{\"format\":\"avrr-match-model\",\"joint\":{}}",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        f = fopen(path, "w");
+        fputs(bad[k], f);
+        fclose(f);
+        assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_EINVALID);
+        assert_non_null(strstr(e.message, "joint"));
+    }
+    /* a cell of its own */
+    f = fopen(path, "w");
+    fputs("{\"format\":\"avrr-match-model\",\"joint\":{\"name_x_birth_date\":"
+          "[{\"name\":\"different\",\"birth_date\":\"exact\",\"m\":0.01,\"u\":1e-6}]}}",
+          f);
+    fclose(f);
+    assert_int_equal(avrr_match_model_load(path, &m, &e), AVRR_OK);
+    assert_true(m->jset[NL_NONE][DL_EXACT]);
+    assert_false(m->jset[NL_ONE][DL_EXACT]);
+    assert_float_equal(m->jw[NL_NONE][DL_EXACT],
+                       log2(0.01 / 1e-6) - m->w[AVRR_MF_NAME][NL_NONE] -
+                           m->w[AVRR_MF_BIRTH_DATE][DL_EXACT],
+                       1e-9);
+    avrr_match_model_free(m);
+    unlink(path);
+}
+
 /* ---- batch and index -------------------------------------------------------------------- */
 
 static const person population[] = {
@@ -550,6 +698,13 @@ static void test_batch_dedup(void **state)
     assert_int_equal(c.n, 0);
     avrr_match_model *m = NULL;
     assert_int_equal(avrr_match_train(recs, n, 0, NULL, 1, &m), AVRR_OK);
+    /* the default joint cells, on the trained fields: too few pairs for EM
+     * at any date level, so one token's m at the same full date stays the
+     * start model's 0.16 of the date's m; u the product of the fields' */
+    assert_true(m->jset[NL_ONE][DL_EXACT]);
+    assert_float_equal(m->jm[NL_ONE][DL_EXACT] / m->m[AVRR_MF_BIRTH_DATE][DL_EXACT], 0.16, 1e-9);
+    assert_float_equal(m->ju[NL_ONE][DL_EXACT],
+                       m->u[AVRR_MF_NAME][NL_ONE] * m->u[AVRR_MF_BIRTH_DATE][DL_EXACT], 1e-12);
     avrr_match_model_free(m);
     for (size_t i = 0; i < n; i++)
         avrr_match_rec_free(recs[i]);
@@ -801,11 +956,15 @@ static int scored_cmp(const void *a, const void *b)
     return x->j < y->j ? -1 : x->j > y->j;
 }
 
+/* The model of run_crowd (NULL: the defaults). */
+static const avrr_match_model *crowd_model;
+static avrr_match_model *joint_heavy_model(void);
+
 static all_pairs run_crowd(crowd *c, double threshold, size_t cap,
                            int threads, avrr_match_batch_stats *st)
 {
     all_pairs a = {0};
-    avrr_match_batch_opts o = {.threshold = threshold, .on_pair = on_any,
+    avrr_match_batch_opts o = {.model = crowd_model, .threshold = threshold, .on_pair = on_any,
                                .ctx = &a, .threads = threads,
                                .block_cap = cap};
     assert_int_equal(avrr_match_batch(c->recs, CROWD, &o, st), AVRR_OK);
@@ -818,10 +977,8 @@ static all_pairs run_crowd(crowd *c, double threshold, size_t cap,
 /* The early exit never drops a pair at or above the threshold and never
  * changes a score: the pairs of a threshold run are exactly the pairs of a
  * threshold-0 run that reach it, with the same weights. */
-static void test_batch_early_exit(void **state)
+static void check_early_exit(crowd *c)
 {
-    (void)state;
-    crowd *c = crowd_new();
     avrr_match_batch_stats s0, s9;
     all_pairs all = run_crowd(c, 0, 0, 2, &s0);
     assert_int_equal(s0.pairs_bounded, 0);
@@ -846,6 +1003,24 @@ static void test_batch_early_exit(void **state)
         free(hi.v);
     }
     free(all.v);
+}
+
+static void test_batch_early_exit(void **state)
+{
+    (void)state;
+    crowd *c = crowd_new();
+    check_early_exit(c);
+    /* with joint cells of the name and the date that lift weak names, one
+     * token with another date above whole names (the crowd has many) */
+    avrr_match_model *m = joint_heavy_model();
+    m->jm[NL_ONE][DL_DIFF] = 0.5;
+    m->ju[NL_ONE][DL_DIFF] = 1e-5;
+    avrr__match_model_derive(m);
+    assert_true(m->jw[NL_ONE][DL_DIFF] > m->w[AVRR_MF_NAME][NL_EXACT] + TF_ADJ_MAX);
+    crowd_model = m;
+    check_early_exit(c);
+    crowd_model = NULL;
+    avrr_match_model_free(m);
     crowd_free(c);
 }
 
@@ -1127,6 +1302,36 @@ static size_t query_as_exhaustive(const avrr_match_index *idx, const avrr_identi
     return nf;
 }
 
+/* A model whose joint cells of the name and the birth date add most where
+ * the names are weak: different names with the same full date, one token
+ * with 01-01 of the same year, a year apart or another date (common among
+ * the tests' crowds, so that the bounds meet the cells); and one that takes away
+ * (whole names with a year-only date): the bounds must take the cell of
+ * the weakest name level the pair may still have. */
+static avrr_match_model *joint_heavy_model(void)
+{
+    avrr_match_model *m = NULL;
+    assert_int_equal(avrr_match_model_copy(avrr_match_model_default(), &m), AVRR_OK);
+    static const struct {
+        int l, d;
+        double jm, ju;
+    } cells[] = {
+        {NL_NONE, DL_EXACT, 0.02, 1e-6},   {NL_ONE, DL_EXACT_PH, 0.2, 1e-5},
+        {NL_ONE, DL_YEAR1_PH, 0.1, 1e-4},  {NL_MOST, DL_YEAR_PH, 0.1, 1e-6},
+        {NL_EXACT, DL_YEAR_PH, 0.01, 0.01}, {NL_NONE, DL_TYPO, 0.01, 1e-6},
+        {NL_ONE, DL_DIFF, 0.05, 1e-3},
+    };
+    for (size_t k = 0; k < sizeof cells / sizeof cells[0]; k++) {
+        m->jset[cells[k].l][cells[k].d] = true;
+        m->jm[cells[k].l][cells[k].d] = cells[k].jm;
+        m->ju[cells[k].l][cells[k].d] = cells[k].ju;
+    }
+    avrr__match_model_derive(m);
+    assert_true(m->jw[NL_NONE][DL_EXACT] > 5);
+    assert_true(m->jw[NL_EXACT][DL_YEAR_PH] < 0);
+    return m;
+}
+
 /* The bound is never below the real weight, under the default model and
  * under one whose name weights do not fall with the level (as a trained
  * model's may not); and a query returns exactly what comparing every
@@ -1231,6 +1436,10 @@ static void test_index_bound_exact(void **state)
     avrr__match_model_derive(m);
     check_bound(m);
     avrr_match_model_free(m);
+    /* joint cells of the name and the date: the bound takes them */
+    m = joint_heavy_model();
+    check_bound(m);
+    avrr_match_model_free(m);
 }
 
 /* ---- the index's bound records ---------------------------------------------------------- */
@@ -1299,13 +1508,13 @@ static gen_person br_pop[BR_N + BR_MORE];
 
 /* The plaintext part of test_index_bound_records; token ids above id_max
  * are not held in bound records (then the bound reads the record). */
-static void check_bound_records(uint32_t id_max)
+static void check_bound_records(uint32_t id_max, const avrr_match_model *model)
 {
     enum { N = BR_N, MORE = BR_MORE, PROBES = 60 };
     gen_person *pop = br_pop;
     bool live[N + MORE] = {false};
     avrr_match_index *idx = NULL;
-    assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
+    assert_int_equal(avrr_match_index_new(model, &idx), AVRR_OK);
     assert_int_equal(avrr__match_index_set_tok_id_max(idx, id_max), AVRR_OK);
     for (size_t i = 0; i < N; i++) {
         if (i > 0 && rnd(3) == 0)
@@ -1407,9 +1616,14 @@ static void test_index_bound_records(void **state)
     size_t refs = 1;
     double ub;
     avrr__mbound b0 = {0};
-    check_bound_records(0xffffff);
+    check_bound_records(0xffffff, NULL);
     /* most records with a token past the ids bound records hold */
-    check_bound_records(15);
+    check_bound_records(15, NULL);
+    /* joint cells that lift weak names and imprecise dates */
+    avrr_match_model *jm = joint_heavy_model();
+    check_bound_records(0xffffff, jm);
+    check_bound_records(15, jm);
+    avrr_match_model_free(jm);
     avrr_match_index *idx = NULL;
     assert_int_equal(avrr_match_index_new(NULL, &idx), AVRR_OK);
     assert_int_equal(avrr__match_index_set_tok_id_max(idx, 0), AVRR_EINVALID);
@@ -1807,6 +2021,8 @@ int main(void)
         cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_model_old_date_levels),
         cmocka_unit_test(test_patronymic_and_placeholder_namesakes),
+        cmocka_unit_test(test_joint_name_and_date),
+        cmocka_unit_test(test_model_joint_file),
         cmocka_unit_test(test_batch_dedup),
         cmocka_unit_test(test_batch_early_exit),
         cmocka_unit_test(test_batch_split),
