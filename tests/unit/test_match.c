@@ -478,13 +478,20 @@ static void test_name_slips_and_spellings(void **state)
 
 /* ---- model file ---------------------------------------------------------------------- */
 
+/* Creates the empty file named by the template path (its XXXXXX filled in),
+ * for a model file to be written there; the test removes it. */
+static void scratch_file(char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
 static void test_model_roundtrip(void **state)
 {
     (void)state;
     char path[] = "/tmp/avrr-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    scratch_file(path);
     avrr_error e;
     assert_int_equal(avrr_match_model_save(avrr_match_model_default(), path, &e),
                      AVRR_OK);
@@ -515,9 +522,7 @@ static void test_model_old_date_levels(void **state)
 {
     (void)state;
     char path[] = "/tmp/avrr-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    scratch_file(path);
     static const char head[] =
         "{\"format\":\"avrr-match-model\",\"version\":1,\"prior\":0.002,"
         "\"fields\":{\"birth_date\":{\"levels\":[\"exact\","
@@ -570,9 +575,7 @@ static void test_model_joint_file(void **state)
 {
     (void)state;
     char path[] = "/tmp/avrr-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    scratch_file(path);
     avrr_error e;
     avrr_match_model *m = NULL, *c = NULL;
     const avrr_match_model *d = avrr_match_model_default();
@@ -726,9 +729,7 @@ static void test_model_population(void **state)
     avrr_match_model_free(m);
 
     char path[] = "/tmp/avrr-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    scratch_file(path);
     avrr_error e;
     FILE *f = fopen(path, "w");
     fputs("{\"format\":\"avrr-match-model\",\"prior\":0.002,"
